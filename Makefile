@@ -1,0 +1,59 @@
+# /dev/ioasid: top-level entry points. See README.md.
+#
+#   make run     install what is missing, build, boot the VM, run the demo
+#   make check   install what is missing, build, run every test
+#   make bench   the benchmarks on a non-debug kernel
+#   make shell   a shell in the test VM
+#   make lint    checkpatch --strict and a W=1 build of our kernel code
+#
+# T=... limits `make check` to some test programs, e.g.
+#   make check T=selftests/ioasid
+#   make check T="selftests/ioasid:-t,alloc_free"
+# Everything built or downloaded lives under build/.
+
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: all setup kernel kernel-perf userspace userspace-perf check run \
+	shell bench lint install clean distclean
+
+all: userspace
+
+setup:
+	@$(S)/setup.sh
+
+kernel: setup
+	@$(S)/kernel.sh build test
+
+kernel-perf: setup
+	@$(S)/kernel.sh build perf
+
+userspace: kernel
+	@$(S)/userspace.sh test
+
+userspace-perf: kernel-perf
+	@$(S)/userspace.sh perf
+
+check: userspace
+	@$(S)/check.sh "$(T)"
+
+run: userspace
+	@$(S)/vm.sh run
+
+shell: userspace
+	@$(S)/vm.sh shell
+
+bench: userspace-perf
+	@$(S)/vm.sh bench
+
+lint: kernel
+	@$(S)/host-checks.sh
+
+install:
+	@$(MAKE) -s -C lib/libioasid O=$(CURDIR)/build/lib-install install
+
+clean:
+	rm -rf build/kobj-* build/user-* build/vm-* build/logs
+
+distclean:
+	rm -rf build

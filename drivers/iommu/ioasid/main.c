@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/ioasid: the file descriptor, its object table and ioctl dispatch.
+ *
+ * Every request enters through ioasid_fops_ioctl(). The dispatch table
+ * below applies the extensible-struct rules of the uAPI once, for every
+ * ioctl, so that a handler only ever sees a full-size, zero-extended copy
+ * of the caller's struct whose flags are known.
+ *
+ * Object lifetime: an object is reserved in the table, built, then
+ * published; until published a lookup cannot see it. It is removed from
+ * the table only when the table holds its last reference, then destroyed
+ * outside any lock.
+ *
+ * Lock order: ctx->objects xa_lock is innermost; nothing sleeps under it.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/ioasid.h>
+
+#include "ioasid_private.h"
+
+struct ioasid_object_ops {
+	void (*destroy)(struct ioasid_object *obj);
+};
+
+static const struct ioasid_object_ops ioasid_object_ops[] = {
+	[IOASID_OBJ_SPACE] = { .destroy = ioasid_space_destroy },
+};
+
+struct ioasid_object *__ioasid_object_alloc(struct ioasid_ctx *ctx,
+					    size_t size,
+					    enum ioasid_object_type type)
+{
+	struct ioasid_object *obj;
+	int ret;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->users, 1);
+
+	/* A NULL entry only reserves the id: lookups see nothing yet. */
+	ret = xa_alloc_cyclic(&ctx->objects, &obj->id, NULL, xa_limit_31b,
+			      &ctx->next_id, GFP_KERNEL_ACCOUNT);
+	if (ret < 0) {
+		kfree(obj);
+		return ERR_PTR(ret == -EBUSY ? -ENOSPC : ret);
+	}
+	return obj;
+}
+
+void ioasid_object_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	void *old;
+
+	old = xa_store(&ctx->objects, obj->id, obj, GFP_KERNEL);
+	/* Replacing a reserved slot never allocates, so it cannot fail. */
+	WARN_ON(old);
+}
+
+/* Undo __ioasid_object_alloc() for an object that was never published. */
+void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	xa_erase(&ctx->objects, obj->id);
+	kfree(obj);
+}
+
+static void ioasid_object_destroy(struct ioasid_object *obj)
+{
+	ioasid_object_ops[obj->type].destroy(obj);
+	kfree(obj);
+}
+
+struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
+					enum ioasid_object_type type)
+{
+	struct ioasid_object *obj;
+
+	xa_lock(&ctx->objects);
+	obj = xa_load(&ctx->objects, id);
+	if (!obj || obj->type != type || !refcount_inc_not_zero(&obj->users))
+		obj = ERR_PTR(-ENOENT);
+	xa_unlock(&ctx->objects);
+	return obj;
+}
+
+void ioasid_object_put(struct ioasid_object *obj)
+{
+	/* The table's reference is dropped only by a destroy path. */
+	refcount_dec(&obj->users);
+}
+
+int ioasid_object_destroy_user(struct ioasid_ctx *ctx, u32 id,
+			       enum ioasid_object_type type)
+{
+	struct ioasid_object *obj;
+
+	xa_lock(&ctx->objects);
+	obj = xa_load(&ctx->objects, id);
+	if (!obj || obj->type != type) {
+		xa_unlock(&ctx->objects);
+		return -ENOENT;
+	}
+	if (!refcount_dec_if_one(&obj->users)) {
+		xa_unlock(&ctx->objects);
+		return -EBUSY;
+	}
+	__xa_erase(&ctx->objects, id);
+	xa_unlock(&ctx->objects);
+
+	ioasid_object_destroy(obj);
+	return 0;
+}
+
+int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+static int ioasid_get_api_version_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_api_version *cmd = ucmd->cmd;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	cmd->out_version = IOASID_API_VERSION;
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+static bool ioasid_extension_supported(u32 extension)
+{
+	switch (extension) {
+	default:
+		return false;
+	}
+}
+
+static int ioasid_check_extension_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_check_extension *cmd = ucmd->cmd;
+
+	cmd->out_supported = ioasid_extension_supported(cmd->extension);
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* The largest struct any ioctl takes; handlers cast ucmd->cmd. */
+union ioasid_ucmd_buffer {
+	struct ioasid_api_version version;
+	struct ioasid_check_extension check_extension;
+	struct ioasid_alloc alloc;
+	struct ioasid_free free;
+	struct ioasid_get_info get_info;
+};
+
+/* Every uAPI struct opens with these two fields. */
+struct ioasid_ucmd_header {
+	__u32 size;
+	__u32 flags;
+};
+
+/* Indexed by ioctl number; every number is _IO(IOASID_TYPE, nr). */
+struct ioasid_ioctl_op {
+	unsigned int size;	/* the kernel's sizeof */
+	unsigned int min_size;	/* the first published version's size */
+	u32 valid_flags;
+	int (*execute)(struct ioasid_ucmd *ucmd);
+};
+
+#define IOASID_IOCTL_OP(_ioctl, _fn, _struct, _last, _flags)		\
+	[_IOC_NR(_ioctl) - IOASID_CMD_BASE] = {				\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union ioasid_ucmd_buffer) < \
+					  sizeof(_struct)),		\
+		.min_size = offsetofend(_struct, _last),		\
+		.valid_flags = _flags,					\
+		.execute = _fn,						\
+	}
+
+static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
+	IOASID_IOCTL_OP(IOASID_GET_API_VERSION, ioasid_get_api_version_ioctl,
+			struct ioasid_api_version, __reserved, 0),
+	IOASID_IOCTL_OP(IOASID_CHECK_EXTENSION, ioasid_check_extension_ioctl,
+			struct ioasid_check_extension, out_supported, 0),
+	IOASID_IOCTL_OP(IOASID_ALLOC, ioasid_space_alloc_ioctl,
+			struct ioasid_alloc, __reserved, 0),
+	IOASID_IOCTL_OP(IOASID_FREE, ioasid_space_free_ioctl,
+			struct ioasid_free, __reserved, 0),
+	IOASID_IOCTL_OP(IOASID_GET_INFO, ioasid_space_get_info_ioctl,
+			struct ioasid_get_info, iova_ranges, 0),
+};
+
+static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct ioasid_ucmd ucmd = {
+		.ctx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+	};
+	const struct ioasid_ioctl_op *op;
+	union ioasid_ucmd_buffer buf;
+	struct ioasid_ucmd_header *hdr = (void *)&buf;
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	/* Unsigned: a number below the base wraps and is rejected too. */
+	if (_IOC_TYPE(cmd) != IOASID_TYPE ||
+	    nr - IOASID_CMD_BASE >= ARRAY_SIZE(ioasid_ioctl_ops))
+		return -ENOTTY;
+	op = &ioasid_ioctl_ops[nr - IOASID_CMD_BASE];
+	/* Sizes live in the structs, so a number that encodes one is foreign. */
+	if (!op->execute || cmd != _IO(IOASID_TYPE, nr))
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	if (hdr->flags & ~op->valid_flags)
+		return -EOPNOTSUPP;
+
+	ucmd.cmd = &buf;
+	return op->execute(&ucmd);
+}
+
+static int ioasid_fops_open(struct inode *inode, struct file *filp)
+{
+	struct ioasid_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	filp->private_data = ctx;
+	return 0;
+}
+
+/*
+ * Objects that others depend on hold extra references, so destroy in
+ * rounds: each round frees what nothing uses any more, which releases the
+ * references those objects held. A round that frees nothing means a
+ * reference leaked; stop rather than spin.
+ */
+static int ioasid_fops_release(struct inode *inode, struct file *filp)
+{
+	struct ioasid_ctx *ctx = filp->private_data;
+	struct ioasid_object *obj;
+	unsigned long index;
+	bool progress;
+
+	do {
+		progress = false;
+		xa_for_each(&ctx->objects, index, obj) {
+			if (!refcount_dec_if_one(&obj->users))
+				continue;
+			xa_erase(&ctx->objects, index);
+			ioasid_object_destroy(obj);
+			progress = true;
+		}
+	} while (progress);
+
+	WARN_ON(!xa_empty(&ctx->objects));
+	xa_destroy(&ctx->objects);
+	kfree(ctx);
+	return 0;
+}
+
+static const struct file_operations ioasid_fops = {
+	.owner = THIS_MODULE,
+	.open = ioasid_fops_open,
+	.release = ioasid_fops_release,
+	.unlocked_ioctl = ioasid_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice ioasid_misc_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "ioasid",
+	.fops = &ioasid_fops,
+	.nodename = "ioasid",
+	.mode = 0660,
+};
+
+static int __init ioasid_init(void)
+{
+	return misc_register(&ioasid_misc_dev);
+}
+
+static void __exit ioasid_exit(void)
+{
+	misc_deregister(&ioasid_misc_dev);
+}
+
+module_init(ioasid_init);
+module_exit(ioasid_exit);
+
+MODULE_DESCRIPTION("/dev/ioasid: one fd for device DMA address spaces");
+MODULE_LICENSE("GPL");

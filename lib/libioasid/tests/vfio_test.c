@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * libioasid tests: the sysfs helpers ioasid_vfio_cdev_path() and
+ * ioasid_vfio_pci_bind().
+ *
+ * Address parsing and the missing-device answers are checked everywhere.
+ * The binding itself is checked on QEMU's edu device (1234:11e8), the
+ * device the project's real-device tests drive; a machine without one
+ * skips those checks, as there is nothing there it may safely rebind.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "libioasid.h"
+#include "tap.h"
+
+#define NR_TESTS	20
+#define NR_EDU_TESTS	7
+
+#define PCI_DEVICES	"/sys/bus/pci/devices"
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+/* Domain ffff, last bus, device and function: no machine of ours has it. */
+#define ABSENT_ADDR	"ffff:ff:1f.7"
+
+static int read_sysfs(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
+
+static int read_sysfs_hex(const char *dev, const char *attr,
+			  unsigned int *val)
+{
+	char path[PATH_MAX], buf[32];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", PCI_DEVICES, dev, attr);
+	return read_sysfs(path, buf, sizeof(buf)) &&
+	       sscanf(buf, "%x", val) == 1;
+}
+
+static int has_vfio_dev(const char *dev)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/vfio-dev", PCI_DEVICES, dev);
+	return !stat(path, &st);
+}
+
+/*
+ * Find a PCI device: the edu device if @edu, else any device that has no
+ * VFIO cdev. Returns 1 and its name in @name, or 0.
+ */
+static int find_pci_device(int edu, char *name, size_t len)
+{
+	unsigned int vendor, device;
+	struct dirent *de;
+	int found = 0;
+	DIR *dir;
+
+	dir = opendir(PCI_DEVICES);
+	if (!dir)
+		return 0;
+	while (!found && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (edu)
+			found = read_sysfs_hex(de->d_name, "vendor", &vendor) &&
+				read_sysfs_hex(de->d_name, "device", &device) &&
+				vendor == EDU_VENDOR && device == EDU_DEVICE;
+		else
+			found = !has_vfio_dev(de->d_name);
+		if (found)
+			snprintf(name, len, "%s", de->d_name);
+	}
+	closedir(dir);
+	return found;
+}
+
+static int driver_is(const char *dev, const char *want)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s/driver", PCI_DEVICES, dev);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	return !strcmp(base ? base + 1 : target, want);
+}
+
+/* Does @path name the char device sysfs lists for @dev's VFIO cdev? */
+static int cdev_matches_sysfs(const char *dev, const char *path)
+{
+	char sys[PATH_MAX], buf[32];
+	unsigned int major_nr, minor_nr;
+	const char *cdev = strrchr(path, '/');
+	struct stat st;
+
+	if (!cdev)
+		return 0;
+	snprintf(sys, sizeof(sys), "%s/%s/vfio-dev/%s/dev", PCI_DEVICES, dev,
+		 cdev + 1);
+	if (!read_sysfs(sys, buf, sizeof(buf)) ||
+	    sscanf(buf, "%u:%u", &major_nr, &minor_nr) != 2)
+		return 0;
+	if (stat(path, &st) || !S_ISCHR(st.st_mode))
+		return 0;
+	return st.st_rdev == makedev(major_nr, minor_nr);
+}
+
+static void test_edu(void)
+{
+	char edu[64], path[PATH_MAX], path2[PATH_MAX], small[8], alt[64];
+	unsigned int n;
+	size_t i;
+	int ret;
+
+	if (!find_pci_device(1, edu, sizeof(edu))) {
+		for (i = 0; i < NR_EDU_TESTS; i++)
+			tap_skip("no QEMU edu device (1234:11e8)",
+				 "edu check %zu", i + 1);
+		return;
+	}
+	tap_diag("edu device at %s", edu);
+
+	/* The main job: after it, vfio-pci drives the device. */
+	tap_is(ioasid_vfio_pci_bind(edu), 0, "pci_bind(edu)");
+	tap_ok(driver_is(edu, "vfio-pci"), "edu is now bound to vfio-pci");
+
+	/* Scripts call bind unconditionally; a second call must be a no-op. */
+	ret = ioasid_vfio_pci_bind(edu);
+	tap_ok(!ret && driver_is(edu, "vfio-pci"),
+	       "pci_bind(edu) again is 0 and keeps vfio-pci: ret %d", ret);
+
+	/* A bound device has a cdev, named the way the kernel names it. */
+	path[0] = '\0';
+	ret = ioasid_vfio_cdev_path(edu, path, sizeof(path));
+	tap_ok(!ret && sscanf(path, "/dev/vfio/devices/vfio%u", &n) == 1,
+	       "cdev_path(edu) is /dev/vfio/devices/vfioN: ret %d, \"%s\"",
+	       ret, path);
+
+	/* The name is the node that exists, not just a plausible string. */
+	tap_ok(!ret && cdev_matches_sysfs(edu, path),
+	       "%s is the char device sysfs lists for edu", path);
+
+	/* Too small a buffer is -ERANGE, and no truncated path is left. */
+	memset(small, 'x', sizeof(small));
+	tap_ok(ioasid_vfio_cdev_path(edu, small, sizeof(small)) == -ERANGE &&
+	       small[0] == 'x',
+	       "cdev_path into 8 bytes is -ERANGE and leaves buf alone");
+
+	/* lspci's short form and upper case name the same device. */
+	if (!strncmp(edu, "0000:", 5))
+		snprintf(alt, sizeof(alt), "%s", edu + 5);
+	else
+		snprintf(alt, sizeof(alt), "%s", edu);
+	for (i = 0; alt[i]; i++)
+		if (alt[i] >= 'a' && alt[i] <= 'f')
+			alt[i] -= 'a' - 'A';
+	path2[0] = '\0';
+	ret = ioasid_vfio_cdev_path(alt, path2, sizeof(path2));
+	tap_ok(!ret && !strcmp(path, path2),
+	       "cdev_path(\"%s\") gives the same path: ret %d", alt, ret);
+}
+
+int main(void)
+{
+	char buf[PATH_MAX], other[64];
+	int ret;
+
+	tap_plan(NR_TESTS);
+
+	/* Only a well-formed address ever becomes part of a sysfs path. */
+	tap_is(ioasid_vfio_cdev_path(NULL, buf, sizeof(buf)), -EINVAL,
+	       "cdev_path(NULL) is -EINVAL");
+	tap_is(ioasid_vfio_cdev_path("not-a-pci-address", buf, sizeof(buf)),
+	       -EINVAL, "cdev_path of a non-address is -EINVAL");
+	tap_is(ioasid_vfio_cdev_path("0000:00:00.0/../..", buf, sizeof(buf)),
+	       -EINVAL, "cdev_path with trailing path parts is -EINVAL");
+	tap_is(ioasid_vfio_cdev_path("0000:00:20.0", buf, sizeof(buf)),
+	       -EINVAL, "cdev_path with device number 0x20 is -EINVAL");
+	tap_is(ioasid_vfio_cdev_path("0000:00:00.8", buf, sizeof(buf)),
+	       -EINVAL, "cdev_path with function 8 is -EINVAL");
+
+	/* No buffer to write into is a caller bug, reported as such. */
+	tap_ok(ioasid_vfio_cdev_path(ABSENT_ADDR, NULL, 64) == -EINVAL &&
+	       ioasid_vfio_cdev_path(ABSENT_ADDR, buf, 0) == -EINVAL,
+	       "cdev_path with no buffer is -EINVAL");
+
+	/* The documented choice: a missing device is -ENODEV, not -ENOENT. */
+	tap_is(ioasid_vfio_cdev_path(ABSENT_ADDR, buf, sizeof(buf)), -ENODEV,
+	       "cdev_path of an absent device is -ENODEV");
+
+	/* The sysfs lookups fail inside; the caller's errno must survive. */
+	errno = EDOM;
+	ret = ioasid_vfio_cdev_path(ABSENT_ADDR, buf, sizeof(buf));
+	tap_ok(ret == -ENODEV && errno == EDOM,
+	       "a failing cdev_path leaves errno as it was");
+
+	/* Present but not bound to VFIO is the same answer as absent. */
+	if (find_pci_device(0, other, sizeof(other)))
+		tap_is(ioasid_vfio_cdev_path(other, buf, sizeof(buf)), -ENODEV,
+		       "cdev_path of %s (no VFIO driver) is -ENODEV", other);
+	else
+		tap_skip("every PCI device has a VFIO cdev",
+			 "cdev_path of a device without VFIO driver");
+
+	/* Binding refuses bad and absent addresses before writing sysfs. */
+	tap_is(ioasid_vfio_pci_bind(NULL), -EINVAL, "pci_bind(NULL) is -EINVAL");
+	tap_is(ioasid_vfio_pci_bind("bogus"), -EINVAL,
+	       "pci_bind of a non-address is -EINVAL");
+	tap_is(ioasid_vfio_pci_bind(ABSENT_ADDR), -ENODEV,
+	       "pci_bind of an absent device is -ENODEV");
+
+	/* Upper-case hex is accepted and still finds nothing here. */
+	tap_is(ioasid_vfio_cdev_path("FFFF:FF:1F.7", buf, sizeof(buf)),
+	       -ENODEV, "cdev_path accepts upper-case hex");
+
+	test_edu();
+
+	return tap_finish();
+}

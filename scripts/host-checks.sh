@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Checks that run on the host, reported as TAP in the same framing as the
+# guest's results: style (checkpatch --strict), kernel-doc, a W=1 build of
+# our kernel code, and the library's packaging.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+B=$TOP/build
+KSRC=$B/linux
+W1=$B/kobj-w1
+n=0 failed=0
+
+result() { # result OK|FAIL name [details file]
+	n=$((n + 1))
+	if [ "$1" = OK ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failed=$((failed + 1))
+		[ -n "${3:-}" ] && sed 's/^/# /' "$3" | head -40
+	fi
+}
+
+check() { # check name command...: OK if the command succeeds silently
+	local name=$1 out
+	shift
+	out=$(mktemp)
+	if "$@" > "$out" 2>&1 && [ ! -s "$out" ]; then
+		result OK "$name"
+	else
+		result FAIL "$name" "$out"
+	fi
+	rm -f "$out"
+}
+
+echo "@@ begin host-checks"
+echo "TAP version 13"
+cd "$TOP"
+
+kernel_files=$(ls drivers/iommu/ioasid/*.[ch] include/uapi/linux/ioasid.h \
+	include/linux/ioasid*.h 2>/dev/null)
+user_files=$(ls tools/testing/selftests/ioasid/*.[ch] lib/libioasid/src/*.[ch] \
+	lib/libioasid/include/*.h lib/libioasid/tests/*.[ch] tools/ioasid/*.c \
+	2>/dev/null)
+
+# checkpatch's own exit code ignores CHECKs, so any output is a finding.
+for f in $kernel_files $user_files; do
+	check "checkpatch --strict $f" perl "$KSRC/scripts/checkpatch.pl" \
+		--strict --quiet --no-tree --no-summary --show-types \
+		--ignore FILE_PATH_CHANGES -f "$f"
+done
+
+for f in include/uapi/linux/ioasid.h drivers/iommu/ioasid/*.c; do
+	check "kernel-doc $f" perl "$KSRC/scripts/kernel-doc" -none -Wall "$f"
+done
+
+# W=1 in a tree of its own, so the main build's objects stay untouched.
+w1_build() {
+	mkdir -p "$W1"
+	cp "$B/kobj-test/.config" "$W1/.config"
+	make -s -C "$KSRC" O="$W1" olddefconfig >/dev/null &&
+	make -s -C "$KSRC" O="$W1" CC="ccache gcc" -j"$(nproc)" W=1 \
+		drivers/iommu/ioasid/ 2>&1 | grep -v '^make\[' || true
+}
+check "W=1 build of drivers/iommu/ioasid" w1_build
+
+# The library as a user installs it.
+lib_install() {
+	local dest=$B/lib-check-root
+	rm -rf "$dest"
+	make -s -C lib/libioasid O="$B/lib-check" PREFIX=/usr DESTDIR="$dest" \
+		all install cxx-check >/dev/null || return 1
+	local so
+	so=$(ls "$dest"/usr/lib/libioasid.so.[0-9]* | head -1)
+	# Every dynamic symbol we define must carry a LIBIOASID_ version.
+	objdump -T "$so" | awk '$4 != "*UND*" && $2 == "g" && $NF !~ /^LIBIOASID_/ &&
+		$(NF-1) !~ /^LIBIOASID_/ { print "unversioned: " $0 }'
+	PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$dest/usr/lib/pkgconfig \
+		pkg-config --exists libioasid || echo "libioasid.pc does not resolve"
+	local fn
+	for fn in $(objdump -T "$so" | awk '$(NF-1) ~ /^LIBIOASID_/ { print $NF }'); do
+		[ -f "$dest/usr/share/man/man3/$fn.3" ] || echo "no man page for $fn"
+	done
+}
+check "libioasid installs with versioned symbols, .pc and man pages" lib_install
+
+echo "1..$n"
+echo "@@ end host-checks rc=$((failed != 0))"

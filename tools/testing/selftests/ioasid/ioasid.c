@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Selftests for the /dev/ioasid fd: the ioctl struct rules every ioctl
+ * shares, and the IOASID object lifecycle.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "ioasid_utils.h"
+
+static int open_ioasid(void)
+{
+	return open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+}
+
+FIXTURE(ioasid) {
+	int fd;
+};
+
+FIXTURE_SETUP(ioasid)
+{
+	self->fd = open_ioasid();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(ioasid)
+{
+	close(self->fd);
+}
+
+TEST_F(ioasid, api_version)
+{
+	struct ioasid_api_version cmd = { .size = sizeof(cmd) };
+
+	test_cmd(ioasid_ioctl(self->fd, IOASID_GET_API_VERSION, &cmd));
+	ASSERT_EQ(IOASID_API_VERSION, cmd.out_version);
+}
+
+/* No extension is claimed that is not there, and unknown ones are no. */
+TEST_F(ioasid, check_extension)
+{
+	__u32 supported = 7;
+
+	test_ioctl_check_extension(self->fd, IOASID_EXT_NONE, &supported);
+	ASSERT_EQ(0, supported);
+	supported = 7;
+	test_ioctl_check_extension(self->fd, 0xffffffff, &supported);
+	ASSERT_EQ(0, supported);
+	supported = 7;
+	test_ioctl_check_extension(self->fd, 1000, &supported);
+	ASSERT_EQ(0, supported);
+}
+
+TEST_F(ioasid, unknown_ioctl)
+{
+	struct ioasid_alloc cmd = { .size = sizeof(cmd) };
+
+	/* Inside our range but unassigned, past it, and another type. */
+	test_err_cmd(ENOTTY, ioasid_ioctl(self->fd, _IO(IOASID_TYPE, 0x3f),
+					  &cmd));
+	test_err_cmd(ENOTTY, ioasid_ioctl(self->fd, _IO(IOASID_TYPE, 0x64),
+					  &cmd));
+	test_err_cmd(ENOTTY, ioasid_ioctl(self->fd, _IO('x', IOASID_CMD_ALLOC),
+					  &cmd));
+	/* Our number with a size encoded is a different ioctl. */
+	test_err_cmd(ENOTTY,
+		     ioasid_ioctl(self->fd, _IOWR(IOASID_TYPE, IOASID_CMD_ALLOC,
+						  struct ioasid_alloc), &cmd));
+}
+
+TEST_F(ioasid, alloc_free)
+{
+	struct ioasid_get_info info;
+	__u32 id;
+
+	test_ioctl_alloc(self->fd, &id);
+	ASSERT_NE(0, id);
+	test_ioctl_get_info(self->fd, id, &info, NULL, 0);
+	test_ioctl_free(self->fd, id);
+	test_err_ioctl_get_info(ENOENT, self->fd, id, &info, NULL, 0);
+}
+
+TEST_F(ioasid, double_free)
+{
+	__u32 id;
+
+	test_ioctl_alloc(self->fd, &id);
+	test_ioctl_free(self->fd, id);
+	test_err_ioctl_free(ENOENT, self->fd, id);
+}
+
+TEST_F(ioasid, free_unknown_id)
+{
+	int other = open_ioasid();
+	__u32 id;
+
+	ASSERT_LE(0, other);
+	test_err_ioctl_free(ENOENT, self->fd, 0);
+	test_err_ioctl_free(ENOENT, self->fd, 1);
+	test_err_ioctl_free(ENOENT, self->fd, 0x7fffffff);
+	test_err_ioctl_free(ENOENT, self->fd, 0xffffffff);
+
+	/* A live id of another fd is unknown here, and survives the try. */
+	test_ioctl_alloc(other, &id);
+	test_err_ioctl_free(ENOENT, self->fd, id);
+	test_ioctl_free(other, id);
+	close(other);
+}
+
+/* A stale id must not silently name a newer object. */
+TEST_F(ioasid, ids_not_reused_at_once)
+{
+	__u32 first, second;
+
+	test_ioctl_alloc(self->fd, &first);
+	test_ioctl_free(self->fd, first);
+	test_ioctl_alloc(self->fd, &second);
+	ASSERT_NE(first, second);
+}
+
+#define MANY_IOASIDS 10000
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+TEST_F_TIMEOUT(ioasid, alloc_free_10000, 300)
+{
+	__u32 *ids = calloc(MANY_IOASIDS, sizeof(*ids));
+	__u32 *sorted = calloc(MANY_IOASIDS, sizeof(*ids));
+	int i;
+
+	ASSERT_NE(NULL, ids);
+	ASSERT_NE(NULL, sorted);
+	for (i = 0; i != MANY_IOASIDS; i++) {
+		test_ioctl_alloc(self->fd, &ids[i]);
+		ASSERT_NE(0, ids[i]);
+	}
+	memcpy(sorted, ids, MANY_IOASIDS * sizeof(*ids));
+	qsort(sorted, MANY_IOASIDS, sizeof(*ids), cmp_u32);
+	for (i = 1; i != MANY_IOASIDS; i++)
+		ASSERT_NE(sorted[i - 1], sorted[i]);
+
+	/* Free in an order unlike allocation, then check each is gone. */
+	for (i = 0; i != MANY_IOASIDS; i += 2)
+		test_ioctl_free(self->fd, ids[i]);
+	for (i = 1; i < MANY_IOASIDS; i += 2)
+		test_ioctl_free(self->fd, ids[i]);
+	for (i = 0; i != MANY_IOASIDS; i++)
+		test_err_ioctl_free(ENOENT, self->fd, ids[i]);
+	free(ids);
+	free(sorted);
+}
+
+/*
+ * Closing an fd that still holds IOASIDs frees them all; kmemleak, which
+ * the test runner scans after the suite, proves nothing is left over.
+ */
+TEST(close_with_live_objects)
+{
+	int round, i;
+
+	for (round = 0; round != 20; round++) {
+		int fd = open_ioasid();
+
+		ASSERT_LE(0, fd);
+		for (i = 0; i != 100 * round; i++)
+			test_ioctl_alloc(fd, NULL);
+		ASSERT_EQ(0, close(fd));
+	}
+}
+
+/* Two fds are two namespaces: neither sees the other's objects. */
+TEST(fds_are_isolated)
+{
+	struct ioasid_get_info info;
+	int a = open_ioasid(), b = open_ioasid();
+	__u32 id_a, id_b;
+
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	test_ioctl_alloc(a, &id_a);
+	test_ioctl_alloc(b, &id_b);
+	test_ioctl_free(b, id_b);
+	test_ioctl_get_info(a, id_a, &info, NULL, 0);
+	if (id_a != id_b)
+		test_err_ioctl_get_info(ENOENT, b, id_a, &info, NULL, 0);
+	close(b);
+	test_ioctl_get_info(a, id_a, &info, NULL, 0);
+	close(a);
+}
+
+TEST_F(ioasid, get_info_before_attach)
+{
+	struct ioasid_iova_range ranges[4];
+	struct ioasid_get_info info;
+	__u32 id;
+
+	test_ioctl_alloc(self->fd, &id);
+
+	/* Asking with no room reports the count and writes nothing. */
+	test_ioctl_get_info(self->fd, id, &info, NULL, 0);
+	ASSERT_EQ(1, info.num_iova_ranges);
+	ASSERT_EQ(0, info.out_num_devices);
+	ASSERT_EQ(sysconf(_SC_PAGESIZE),
+		  info.out_pgsize_bitmap & -info.out_pgsize_bitmap);
+
+	memset(ranges, 0xa5, sizeof(ranges));
+	test_ioctl_get_info(self->fd, id, &info, ranges, 4);
+	ASSERT_EQ(1, info.num_iova_ranges);
+	ASSERT_EQ(0, ranges[0].start);
+	ASSERT_EQ(UINT64_MAX, ranges[0].last);
+	/* Entries past the count are the caller's, untouched. */
+	ASSERT_EQ(0xa5a5a5a5a5a5a5a5ULL, ranges[1].start);
+}
+
+TEST_F(ioasid, get_info_errors)
+{
+	struct ioasid_get_info info;
+	__u32 id;
+
+	test_err_ioctl_get_info(ENOENT, self->fd, 0, &info, NULL, 0);
+	test_err_ioctl_get_info(ENOENT, self->fd, 4242, &info, NULL, 0);
+	test_ioctl_alloc(self->fd, &id);
+	test_err_ioctl_get_info(EFAULT, self->fd, id, &info,
+				(struct ioasid_iova_range *)8, 1);
+	/* The failed call left the IOASID intact. */
+	test_ioctl_get_info(self->fd, id, &info, NULL, 0);
+}
+
+/* The struct itself unreachable: nothing happens, nothing is created. */
+TEST_F(ioasid, bad_struct_pointer)
+{
+	void *ro;
+	__u32 id, next;
+
+	test_err_cmd(EFAULT, ioasid_ioctl(self->fd, IOASID_ALLOC, NULL));
+	test_err_cmd(EFAULT, ioasid_ioctl(self->fd, IOASID_ALLOC,
+					  (void *)16));
+
+	/* Readable but not writable: the id can't be returned. */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	*(struct ioasid_alloc *)ro = (struct ioasid_alloc){
+		.size = sizeof(struct ioasid_alloc),
+	};
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	test_ioctl_alloc(self->fd, &id);
+	test_err_cmd(EFAULT, ioasid_ioctl(self->fd, IOASID_ALLOC, ro));
+	/* The fd still works; kmemleak catches an orphaned object. */
+	test_ioctl_alloc(self->fd, &next);
+	ASSERT_NE(id, next);
+	test_ioctl_free(self->fd, next);
+	test_ioctl_free(self->fd, id);
+	munmap(ro, 4096);
+}
+
+/*
+ * The struct rules, checked once per ioctl. A variant names the ioctl, its
+ * struct's current and first sizes, where its reserved field is (-1 for
+ * none), and how to fill in a valid request.
+ */
+FIXTURE(ioctl_struct) {
+	int fd;
+	__u32 ioasid;
+	unsigned char buf[256];
+};
+
+FIXTURE_VARIANT(ioctl_struct) {
+	unsigned long ioctl;
+	size_t size;
+	size_t min_size;
+	ssize_t reserved_off;
+	size_t ioasid_off;	/* 0: the request names no IOASID */
+};
+
+FIXTURE_SETUP(ioctl_struct)
+{
+	self->fd = open_ioasid();
+	ASSERT_LE(0, self->fd);
+	test_ioctl_alloc(self->fd, &self->ioasid);
+}
+
+FIXTURE_TEARDOWN(ioctl_struct)
+{
+	close(self->fd);
+}
+
+/* Every struct is at its first version: its minimum size is its size. */
+FIXTURE_VARIANT_ADD(ioctl_struct, get_api_version) {
+	.ioctl = IOASID_GET_API_VERSION,
+	.size = sizeof(struct ioasid_api_version),
+	.min_size = sizeof(struct ioasid_api_version),
+	.reserved_off = offsetof(struct ioasid_api_version, __reserved),
+};
+
+FIXTURE_VARIANT_ADD(ioctl_struct, check_extension) {
+	.ioctl = IOASID_CHECK_EXTENSION,
+	.size = sizeof(struct ioasid_check_extension),
+	.min_size = sizeof(struct ioasid_check_extension),
+	.reserved_off = -1,
+};
+
+FIXTURE_VARIANT_ADD(ioctl_struct, alloc) {
+	.ioctl = IOASID_ALLOC,
+	.size = sizeof(struct ioasid_alloc),
+	.min_size = sizeof(struct ioasid_alloc),
+	.reserved_off = offsetof(struct ioasid_alloc, __reserved),
+};
+
+FIXTURE_VARIANT_ADD(ioctl_struct, free) {
+	.ioctl = IOASID_FREE,
+	.size = sizeof(struct ioasid_free),
+	.min_size = sizeof(struct ioasid_free),
+	.reserved_off = offsetof(struct ioasid_free, __reserved),
+	.ioasid_off = offsetof(struct ioasid_free, ioasid),
+};
+
+FIXTURE_VARIANT_ADD(ioctl_struct, get_info) {
+	.ioctl = IOASID_GET_INFO,
+	.size = sizeof(struct ioasid_get_info),
+	.min_size = sizeof(struct ioasid_get_info),
+	.reserved_off = offsetof(struct ioasid_get_info, __reserved),
+	.ioasid_off = offsetof(struct ioasid_get_info, ioasid),
+};
+
+/* A valid request of @size bytes in @buf, tail zeroed. */
+static unsigned char *prepare(unsigned char *buf, size_t ioasid_off,
+			      __u32 ioasid, __u32 size)
+{
+	memset(buf, 0, 256);
+	memcpy(buf, &size, sizeof(size));
+	if (ioasid_off)
+		memcpy(buf + ioasid_off, &ioasid, sizeof(ioasid));
+	return buf;
+}
+
+#define PREPARE(_size) \
+	prepare(self->buf, variant->ioasid_off, self->ioasid, _size)
+
+TEST_F(ioctl_struct, exact_size)
+{
+	void *cmd = PREPARE(variant->size);
+
+	test_cmd(ioasid_ioctl(self->fd, variant->ioctl, cmd));
+}
+
+/* An older, shorter struct (down to the first version) still works. */
+TEST_F(ioctl_struct, below_min_size)
+{
+	void *cmd = PREPARE(variant->min_size - 1);
+
+	test_err_cmd(EINVAL, ioasid_ioctl(self->fd, variant->ioctl, cmd));
+	cmd = PREPARE(0);
+	test_err_cmd(EINVAL, ioasid_ioctl(self->fd, variant->ioctl, cmd));
+}
+
+/* A newer, longer struct is fine while the kernel-unknown tail is 0. */
+TEST_F(ioctl_struct, oversize_zero_tail)
+{
+	void *cmd = PREPARE(variant->size + 16);
+
+	test_cmd(ioasid_ioctl(self->fd, variant->ioctl, cmd));
+}
+
+TEST_F(ioctl_struct, oversize_nonzero_tail)
+{
+	unsigned char *cmd = PREPARE(variant->size + 16);
+
+	cmd[variant->size + 15] = 1;
+	test_err_cmd(E2BIG, ioasid_ioctl(self->fd, variant->ioctl, cmd));
+	cmd = PREPARE(variant->size + 16);
+	cmd[variant->size] = 0x80;
+	test_err_cmd(E2BIG, ioasid_ioctl(self->fd, variant->ioctl, cmd));
+}
+
+TEST_F(ioctl_struct, unknown_flags)
+{
+	unsigned char *cmd;
+	int bit;
+
+	for (bit = 0; bit != 32; bit++) {
+		__u32 flags = 1u << bit;
+
+		cmd = PREPARE(variant->size);
+		memcpy(cmd + 4, &flags, sizeof(flags));
+		test_err_cmd(EOPNOTSUPP,
+			     ioasid_ioctl(self->fd, variant->ioctl, cmd));
+	}
+}
+
+TEST_F(ioctl_struct, nonzero_reserved)
+{
+	unsigned char *cmd = PREPARE(variant->size);
+
+	if (variant->reserved_off < 0)
+		SKIP(return, "struct has no reserved field");
+	cmd[variant->reserved_off] = 1;
+	test_err_cmd(EOPNOTSUPP, ioasid_ioctl(self->fd, variant->ioctl, cmd));
+}
+
+/* Output is written back only up to the caller's size. */
+TEST_F(ioctl_struct, no_write_past_size)
+{
+	unsigned char *cmd = PREPARE(variant->min_size);
+
+	memset(cmd + variant->min_size, 0xcc, 16);
+	/* The 0xcc bytes are outside the struct as far as the kernel knows. */
+	test_cmd(ioasid_ioctl(self->fd, variant->ioctl, cmd));
+	ASSERT_EQ(0xcc, cmd[variant->min_size]);
+	ASSERT_EQ(0xcc, cmd[variant->min_size + 15]);
+}
+
+/*
+ * Many threads share one fd: each allocates, checks and frees its own
+ * IOASIDs, while a spoiler thread frees ids at random. Every id one
+ * thread got must stay unique, and every free answers 0 or ENOENT/EBUSY.
+ */
+#define RACE_THREADS 4
+#define RACE_ROUNDS 500
+
+struct race_arg {
+	int fd;
+	int failures;
+	atomic_bool *stop;
+};
+
+static void *race_owner(void *p)
+{
+	struct race_arg *arg = p;
+	struct ioasid_get_info info;
+	__u32 id;
+	int i, ret;
+
+	for (i = 0; i != RACE_ROUNDS; i++) {
+		if (_test_ioctl_alloc(arg->fd, &id) || !id) {
+			arg->failures++;
+			continue;
+		}
+		ret = _test_ioctl_get_info(arg->fd, id, &info, NULL, 0);
+		if (ret && ret != -ENOENT)
+			arg->failures++;
+		ret = _test_ioctl_free(arg->fd, id);
+		/* The spoiler may have won, or hold it for a moment. */
+		while (ret == -EBUSY)
+			ret = _test_ioctl_free(arg->fd, id);
+		if (ret && ret != -ENOENT)
+			arg->failures++;
+	}
+	return NULL;
+}
+
+static void *race_spoiler(void *p)
+{
+	struct race_arg *arg = p;
+	struct ioasid_get_info info;
+	unsigned int seed = 1;
+	int ret;
+
+	while (!atomic_load(arg->stop)) {
+		__u32 id = rand_r(&seed) % (RACE_THREADS * RACE_ROUNDS) + 1;
+
+		ret = _test_ioctl_get_info(arg->fd, id, &info, NULL, 0);
+		if (ret && ret != -ENOENT)
+			arg->failures++;
+		ret = _test_ioctl_free(arg->fd, id);
+		if (ret && ret != -ENOENT && ret != -EBUSY)
+			arg->failures++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(ioasid, concurrent_alloc_free, 300)
+{
+	struct race_arg args[RACE_THREADS + 1];
+	pthread_t threads[RACE_THREADS + 1];
+	atomic_bool stop = false;
+	int i;
+
+	for (i = 0; i != RACE_THREADS + 1; i++) {
+		args[i] = (struct race_arg){ .fd = self->fd, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+					    i ? race_owner : race_spoiler,
+					    &args[i]));
+	}
+	for (i = 1; i != RACE_THREADS + 1; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	atomic_store(&stop, true);
+	ASSERT_EQ(0, pthread_join(threads[0], NULL));
+	for (i = 0; i != RACE_THREADS + 1; i++)
+		ASSERT_EQ(0, args[i].failures);
+}
+
+/* Two threads free the same id: exactly one of them wins. */
+TEST_F(ioasid, concurrent_double_free)
+{
+	int round;
+
+	for (round = 0; round != 200; round++) {
+		pid_t pid;
+		int status, ret, wins = 0;
+		__u32 id;
+
+		test_ioctl_alloc(self->fd, &id);
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(_test_ioctl_free(self->fd, id) ? 1 : 0);
+		ret = _test_ioctl_free(self->fd, id);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		wins = !ret + !WEXITSTATUS(status);
+		ASSERT_EQ(1, wins);
+	}
+}
+
+TEST_HARNESS_MAIN

@@ -73,12 +73,13 @@ lib_install() {
 	local so
 	so=$(ls "$dest"/usr/lib/libioasid.so.[0-9]* | head -1)
 	# Every dynamic symbol we define must carry a LIBIOASID_ version.
-	objdump -T "$so" | awk '$4 != "*UND*" && $2 == "g" && $NF !~ /^LIBIOASID_/ &&
+	objdump -T "$so" | awk 'NF >= 6 && $2 == "g" && $4 != "*UND*" &&
 		$(NF-1) !~ /^LIBIOASID_/ { print "unversioned: " $0 }'
 	PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$dest/usr/lib/pkgconfig \
 		pkg-config --exists libioasid || echo "libioasid.pc does not resolve"
 	local fn
-	for fn in $(objdump -T "$so" | awk '$(NF-1) ~ /^LIBIOASID_/ { print $NF }'); do
+	for fn in $(objdump -T "$so" | awk 'NF >= 6 && $4 != "*ABS*" &&
+			$(NF-1) ~ /^LIBIOASID_/ { print $NF }'); do
 		[ -f "$dest/usr/share/man/man3/$fn.3" ] || echo "no man page for $fn"
 	done
 }

@@ -145,7 +145,8 @@ build() {
 	else
 		log "building the $flavour kernel (incremental)"
 	fi
-	export CCACHE_DIR=${CCACHE_DIR:-$B/ccache}
+	# ccache keeps its default home-directory cache, so a fresh clone on
+	# the same machine (as CI makes) still rebuilds from cache.
 	make_with_progress "$flavour kernel" "$B/logs/kernel-$flavour.log" \
 		-C "$KSRC" O="$obj" CC="ccache gcc" -j"$JOBS" bzImage
 	make -s -C "$KSRC" O="$obj" headers_install INSTALL_HDR_PATH="$obj/hdr" >/dev/null

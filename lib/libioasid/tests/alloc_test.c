@@ -90,9 +90,9 @@ int main(void)
 	       (unsigned long long)ranges[0].last);
 
 	/* The kernel writes only the ranges it reports, not the whole room. */
-	tap_ok(all_bytes_are(&ranges[1], sizeof(ranges) - sizeof(ranges[0]),
-			      POISON),
-	       "entries past the reported count are untouched");
+	ok = all_bytes_are(&ranges[1], sizeof(ranges) - sizeof(ranges[0]),
+			   POISON);
+	tap_ok(ok, "entries past the reported count are untouched");
 
 	/* Ids start at 1, so 0 is never an IOASID. */
 	memset(&info, POISON, sizeof(info));

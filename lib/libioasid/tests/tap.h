@@ -41,7 +41,6 @@ static inline void tap_vresult(int ok, const char *directive,
 }
 
 /* Record one check; returns @ok so a caller can skip what depends on it. */
-__attribute__((format(printf, 2, 3)))
 static inline int tap_ok(int ok, const char *fmt, ...)
 {
 	va_list ap;
@@ -52,7 +51,6 @@ static inline int tap_ok(int ok, const char *fmt, ...)
 	return ok;
 }
 
-__attribute__((format(printf, 1, 2)))
 static inline void tap_diag(const char *fmt, ...)
 {
 	va_list ap;
@@ -69,7 +67,6 @@ static inline void tap_diag(const char *fmt, ...)
  * Check a library return value against the one expected; on a mismatch
  * say what came back, by errno name where it is one.
  */
-__attribute__((format(printf, 3, 4)))
 static inline int tap_is(long long got, long long want, const char *fmt, ...)
 {
 	int ok = got == want;
@@ -86,7 +83,6 @@ static inline int tap_is(long long got, long long want, const char *fmt, ...)
 }
 
 /* Only for a check that cannot apply here, never for one that failed. */
-__attribute__((format(printf, 2, 3)))
 static inline void tap_skip(const char *reason, const char *fmt, ...)
 {
 	char directive[256];
@@ -99,7 +95,6 @@ static inline void tap_skip(const char *reason, const char *fmt, ...)
 }
 
 /* Give up: later checks would only repeat the same failure. */
-__attribute__((format(printf, 1, 2), noreturn))
 static inline void tap_bail(const char *fmt, ...)
 {
 	va_list ap;

@@ -21,7 +21,7 @@
 #include "tap.h"
 
 #define NR_TESTS	20
-#define NR_EDU_TESTS	7
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define PCI_DEVICES	"/sys/bus/pci/devices"
 #define EDU_VENDOR	0x1234
@@ -36,7 +36,7 @@ static int read_sysfs(const char *path, char *buf, size_t len)
 
 	if (!f)
 		return 0;
-	ok = fgets(buf, (int)len, f) != NULL;
+	ok = !!fgets(buf, (int)len, f);
 	fclose(f);
 	if (ok)
 		buf[strcspn(buf, "\n")] = '\0';
@@ -127,17 +127,29 @@ static int cdev_matches_sysfs(const char *dev, const char *path)
 	return st.st_rdev == makedev(major_nr, minor_nr);
 }
 
+/* What test_edu() checks, for the SKIP lines when it cannot. */
+static const char *const edu_checks[] = {
+	"pci_bind(edu)",
+	"edu is now bound to vfio-pci",
+	"pci_bind(edu) again is 0 and keeps vfio-pci",
+	"cdev_path(edu) is /dev/vfio/devices/vfioN",
+	"the cdev path is the char device sysfs lists for edu",
+	"cdev_path into 8 bytes is -ERANGE and leaves buf alone",
+	"cdev_path of the short, upper-case address gives the same path",
+};
+
 static void test_edu(void)
 {
-	char edu[64], path[PATH_MAX], path2[PATH_MAX], small[8], alt[64];
+	char edu[NAME_MAX + 1], alt[NAME_MAX + 1], small[8];
+	char path[PATH_MAX], path2[PATH_MAX];
 	unsigned int n;
 	size_t i;
 	int ret;
 
 	if (!find_pci_device(1, edu, sizeof(edu))) {
-		for (i = 0; i < NR_EDU_TESTS; i++)
-			tap_skip("no QEMU edu device (1234:11e8)",
-				 "edu check %zu", i + 1);
+		for (i = 0; i < ARRAY_SIZE(edu_checks); i++)
+			tap_skip("no QEMU edu device (1234:11e8)", "%s",
+				 edu_checks[i]);
 		return;
 	}
 	tap_diag("edu device at %s", edu);
@@ -160,7 +172,8 @@ static void test_edu(void)
 
 	/* The name is the node that exists, not just a plausible string. */
 	tap_ok(!ret && cdev_matches_sysfs(edu, path),
-	       "%s is the char device sysfs lists for edu", path);
+	       "the cdev path is the char device sysfs lists for edu: %s",
+	       path);
 
 	/* Too small a buffer is -ERANGE, and no truncated path is left. */
 	memset(small, 'x', sizeof(small));
@@ -179,12 +192,13 @@ static void test_edu(void)
 	path2[0] = '\0';
 	ret = ioasid_vfio_cdev_path(alt, path2, sizeof(path2));
 	tap_ok(!ret && !strcmp(path, path2),
-	       "cdev_path(\"%s\") gives the same path: ret %d", alt, ret);
+	       "cdev_path of the short, upper-case address gives the same path: \"%s\", ret %d",
+	       alt, ret);
 }
 
 int main(void)
 {
-	char buf[PATH_MAX], other[64];
+	char buf[PATH_MAX], other[NAME_MAX + 1];
 	int ret;
 
 	tap_plan(NR_TESTS);

@@ -17,11 +17,13 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/ioasid.h>
 
 #include "ioasid_private.h"
+#include "ioasid_test.h"
 
 struct ioasid_object_ops {
 	void (*destroy)(struct ioasid_object *obj);
@@ -29,6 +31,7 @@ struct ioasid_object_ops {
 
 static const struct ioasid_object_ops ioasid_object_ops[] = {
 	[IOASID_OBJ_SPACE] = { .destroy = ioasid_space_destroy },
+	[IOASID_OBJ_DEVICE] = { .destroy = ioasid_device_destroy },
 };
 
 struct ioasid_object *__ioasid_object_alloc(struct ioasid_ctx *ctx,
@@ -89,6 +92,12 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 	return obj;
 }
 
+/* For a holder that already has a reference, such as a dependent object. */
+void ioasid_object_hold(struct ioasid_object *obj)
+{
+	refcount_inc(&obj->users);
+}
+
 void ioasid_object_put(struct ioasid_object *obj)
 {
 	/* The table's reference is dropped only by a destroy path. */
@@ -138,6 +147,9 @@ static int ioasid_get_api_version_ioctl(struct ioasid_ucmd *ucmd)
 static bool ioasid_extension_supported(u32 extension)
 {
 	switch (extension) {
+	case IOASID_EXT_DMA_MAP:
+	case IOASID_EXT_PARTIAL_UNMAP:
+		return true;
 	default:
 		return false;
 	}
@@ -158,6 +170,12 @@ union ioasid_ucmd_buffer {
 	struct ioasid_alloc alloc;
 	struct ioasid_free free;
 	struct ioasid_get_info get_info;
+	struct ioasid_register_memory register_memory;
+	struct ioasid_dma_map dma_map;
+	struct ioasid_dma_unmap dma_unmap;
+#ifdef CONFIG_IOASID_TEST
+	struct ioasid_test_cmd test;
+#endif
 };
 
 /* Every uAPI struct opens with these two fields. */
@@ -195,6 +213,21 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			struct ioasid_free, __reserved, 0),
 	IOASID_IOCTL_OP(IOASID_GET_INFO, ioasid_space_get_info_ioctl,
 			struct ioasid_get_info, iova_ranges, 0),
+	IOASID_IOCTL_OP(IOASID_REGISTER_MEMORY, ioasid_register_memory_ioctl,
+			struct ioasid_register_memory, length, 0),
+	IOASID_IOCTL_OP(IOASID_UNREGISTER_MEMORY,
+			ioasid_unregister_memory_ioctl,
+			struct ioasid_register_memory, length, 0),
+	IOASID_IOCTL_OP(IOASID_DMA_MAP, ioasid_dma_map_ioctl,
+			struct ioasid_dma_map, length,
+			IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE),
+	IOASID_IOCTL_OP(IOASID_DMA_UNMAP, ioasid_dma_unmap_ioctl,
+			struct ioasid_dma_unmap, out_unmapped,
+			IOASID_DMA_UNMAP_ALL),
+#ifdef CONFIG_IOASID_TEST
+	IOASID_IOCTL_OP(IOASID_TEST, ioasid_test_ioctl,
+			struct ioasid_test_cmd, check_map.out_pgsize, 0),
+#endif
 };
 
 static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -238,10 +271,16 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 {
 	struct ioasid_ctx *ctx;
 
+	if (!current->mm)
+		return -EINVAL;
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	mutex_init(&ctx->pin_lock);
+	ctx->registrations = RB_ROOT_CACHED;
+	mmgrab(current->mm);
+	ctx->mm = current->mm;
 	filp->private_data = ctx;
 	return 0;
 }
@@ -272,6 +311,10 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 
 	WARN_ON(!xa_empty(&ctx->objects));
 	xa_destroy(&ctx->objects);
+	/* No mapping is left, so every registration is free to go. */
+	ioasid_unregister_all(ctx);
+	mutex_destroy(&ctx->pin_lock);
+	mmdrop(ctx->mm);
 	kfree(ctx);
 	return 0;
 }
@@ -294,12 +337,21 @@ static struct miscdevice ioasid_misc_dev = {
 
 static int __init ioasid_init(void)
 {
-	return misc_register(&ioasid_misc_dev);
+	int ret;
+
+	ret = ioasid_mock_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&ioasid_misc_dev);
+	if (ret)
+		ioasid_mock_exit();
+	return ret;
 }
 
 static void __exit ioasid_exit(void)
 {
 	misc_deregister(&ioasid_misc_dev);
+	ioasid_mock_exit();
 }
 
 module_init(ioasid_init);

@@ -46,8 +46,20 @@
  * - ``ENOENT``: no object of the expected type has the given id on this fd.
  * - ``EBUSY``: the object is still in use, by another object or by a
  *   concurrent ioctl on it; retry once those are gone.
- * - ``ENOMEM``: the kernel could not allocate memory for the request.
+ * - ``ENOMEM``: the kernel could not allocate memory for the request, or
+ *   pinning it would take the process past RLIMIT_MEMLOCK.
  * - ``ENOSPC``: the id space of this fd is exhausted.
+ * - ``EEXIST``: the range overlaps an existing mapping or registration.
+ * - ``EOVERFLOW``: an address plus a length wraps around, or runs past the
+ *   end of the user or IOVA address space. A zero length or an address or
+ *   length not aligned as required is ``EINVAL``, never ``EOVERFLOW``.
+ * - ``ERANGE``: an IOVA range lies outside the usable ranges that
+ *   IOASID_GET_INFO reports, or attaching a device would leave an existing
+ *   mapping outside the ranges that device can use.
+ * - ``EFAULT``: also, user memory to pin is not there or cannot be pinned,
+ *   such as a VM_PFNMAP or VM_IO mapping of device memory.
+ * - ``EPERM``: memory ioctls come from a process other than the one that
+ *   opened the fd; user addresses are only meaningful in the opener.
  */
 
 enum {
@@ -57,6 +69,10 @@ enum {
 	IOASID_CMD_ALLOC,
 	IOASID_CMD_FREE,
 	IOASID_CMD_GET_INFO,
+	IOASID_CMD_REGISTER_MEMORY,
+	IOASID_CMD_UNREGISTER_MEMORY,
+	IOASID_CMD_DMA_MAP,
+	IOASID_CMD_DMA_UNMAP,
 };
 
 /**
@@ -78,11 +94,17 @@ struct ioasid_api_version {
 /**
  * enum ioasid_extension - what IOASID_CHECK_EXTENSION can be asked about
  * @IOASID_EXT_NONE: never supported; a placeholder so that 0 is no feature
+ * @IOASID_EXT_DMA_MAP: IOASID_REGISTER_MEMORY, IOASID_UNREGISTER_MEMORY,
+ *	IOASID_DMA_MAP and IOASID_DMA_UNMAP
+ * @IOASID_EXT_PARTIAL_UNMAP: IOASID_DMA_UNMAP may cut a mapping in two,
+ *	except through a large IOMMU page (see &struct ioasid_dma_unmap)
  *
  * A feature gets its number here when it works; numbers are never reused.
  */
 enum ioasid_extension {
 	IOASID_EXT_NONE = 0,
+	IOASID_EXT_DMA_MAP = 1,
+	IOASID_EXT_PARTIAL_UNMAP = 2,
 };
 
 /**
@@ -167,7 +189,8 @@ struct ioasid_iova_range {
  * @__reserved: must be 0
  * @iova_ranges: user pointer to an array of &struct ioasid_iova_range,
  *	sorted and disjoint. Before any device is attached the whole 64-bit
- *	space is one range.
+ *	space is one range; each attached device narrows it to its IOMMU's
+ *	aperture and cuts out its reserved regions (such as an MSI window).
  */
 struct ioasid_get_info {
 	__u32 size;
@@ -181,5 +204,122 @@ struct ioasid_get_info {
 };
 
 #define IOASID_GET_INFO		_IO(IOASID_TYPE, IOASID_CMD_GET_INFO)
+
+/**
+ * struct ioasid_register_memory - ioctl(IOASID_REGISTER_MEMORY) and
+ *	ioctl(IOASID_UNREGISTER_MEMORY)
+ * @size: sizeof(struct ioasid_register_memory)
+ * @flags: must be 0
+ * @vaddr: start of the user memory, page aligned
+ * @length: its length in bytes, page aligned and non-zero
+ *
+ * REGISTER pins the range once, writable, and charges it once to the
+ * process's pinned memory (VmPin), which RLIMIT_MEMLOCK bounds unless the
+ * process has CAP_IPC_LOCK. A later IOASID_DMA_MAP whose source lies
+ * entirely inside one registration uses those pins: no pin and no charge
+ * of its own, however many IOASIDs map the memory. A map whose source is
+ * not inside a single registration pins its own pages, even where it
+ * overlaps registered memory; register memory in the pieces it is mapped.
+ *
+ * A registration may not overlap another (EEXIST); adjacent ones are
+ * separate registrations. The range must be ordinary memory that can be
+ * pinned: holes and VM_PFNMAP/VM_IO mappings get EFAULT.
+ *
+ * UNREGISTER takes exactly a range that REGISTER was given (ENOENT
+ * otherwise) and fails with EBUSY while any mapping still uses it. The
+ * pins and the charge go with the registration. Closing the fd
+ * unregisters everything.
+ */
+struct ioasid_register_memory {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 vaddr;
+	__aligned_u64 length;
+};
+
+#define IOASID_REGISTER_MEMORY	_IO(IOASID_TYPE, IOASID_CMD_REGISTER_MEMORY)
+#define IOASID_UNREGISTER_MEMORY _IO(IOASID_TYPE, IOASID_CMD_UNREGISTER_MEMORY)
+
+/**
+ * enum ioasid_dma_map_flags - access a mapping grants the device
+ * @IOASID_DMA_MAP_READ: the device may read the memory
+ * @IOASID_DMA_MAP_WRITE: the device may write the memory
+ */
+enum ioasid_dma_map_flags {
+	IOASID_DMA_MAP_READ = 1 << 0,
+	IOASID_DMA_MAP_WRITE = 1 << 1,
+};
+
+/**
+ * struct ioasid_dma_map - ioctl(IOASID_DMA_MAP)
+ * @size: sizeof(struct ioasid_dma_map)
+ * @flags: &enum ioasid_dma_map_flags; at least one of them
+ * @ioasid: the IOASID to map into
+ * @__reserved: must be 0
+ * @vaddr: user address of the memory to map
+ * @iova: where the devices see it
+ * @length: bytes to map
+ *
+ * @vaddr, @iova and @length must be aligned to the lowest bit of
+ * &struct ioasid_get_info.out_pgsize_bitmap (EINVAL), and the IOVA range
+ * must lie inside the usable ranges (ERANGE) and overlap no mapping
+ * (EEXIST). Unregistered memory is pinned now and charged to the process
+ * (see &struct ioasid_register_memory). Where the memory is backed by huge
+ * pages (THP or hugetlbfs) and the IOVA is aligned to them, the IOMMU maps
+ * them with large pages when it can.
+ *
+ * The mapping is in every attached IOMMU domain when this returns, or in
+ * none of them.
+ */
+struct ioasid_dma_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 __reserved;
+	__aligned_u64 vaddr;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define IOASID_DMA_MAP		_IO(IOASID_TYPE, IOASID_CMD_DMA_MAP)
+
+/**
+ * enum ioasid_dma_unmap_flags - how to pick what to unmap
+ * @IOASID_DMA_UNMAP_ALL: everything in the IOASID; @iova and @length of
+ *	&struct ioasid_dma_unmap must then be 0
+ */
+enum ioasid_dma_unmap_flags {
+	IOASID_DMA_UNMAP_ALL = 1 << 0,
+};
+
+/**
+ * struct ioasid_dma_unmap - ioctl(IOASID_DMA_UNMAP)
+ * @size: sizeof(struct ioasid_dma_unmap)
+ * @flags: &enum ioasid_dma_unmap_flags
+ * @ioasid: the IOASID to unmap from
+ * @__reserved: must be 0
+ * @iova: start of the range, aligned as for IOASID_DMA_MAP
+ * @length: its length, aligned and non-zero
+ * @out_unmapped: how many bytes were mapped in the range and are not now
+ *
+ * Removes every mapping inside the range; parts of the range that map
+ * nothing are fine. A mapping that sticks out of the range is cut: the
+ * part outside stays mapped and keeps its pins. The one cut refused is
+ * one through a large IOMMU page, which only a mapping of huge-page
+ * backed memory can have: that gets EINVAL and nothing changes. Unpinned
+ * memory that no mapping or registration uses any more is released at
+ * once.
+ */
+struct ioasid_dma_unmap {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 out_unmapped;
+};
+
+#define IOASID_DMA_UNMAP	_IO(IOASID_TYPE, IOASID_CMD_DMA_UNMAP)
 
 #endif /* _UAPI_LINUX_IOASID_H */

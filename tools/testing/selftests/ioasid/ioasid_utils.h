@@ -11,13 +11,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/ioasid.h>
 
 #include "../kselftest_harness.h"
+#include "../../../../drivers/iommu/ioasid/ioasid_test.h"
+
+#define PAGE_SIZE 4096UL
+#define SZ_2M (2UL << 20)
+#define MOCK_READ 1
+#define MOCK_WRITE 2
 
 static inline int ioasid_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -89,5 +97,197 @@ static inline int _test_ioctl_check_extension(int fd, __u32 ext,
 
 #define test_ioctl_check_extension(fd, ext, supported) \
 	test_cmd(_test_ioctl_check_extension(fd, ext, supported))
+
+static inline int _test_ioctl_register(int fd, void *vaddr, size_t length,
+				       unsigned long req)
+{
+	struct ioasid_register_memory cmd = {
+		.size = sizeof(cmd),
+		.vaddr = (uintptr_t)vaddr,
+		.length = length,
+	};
+
+	return ioasid_ioctl(fd, req, &cmd);
+}
+
+#define test_ioctl_register(fd, va, len) \
+	test_cmd(_test_ioctl_register(fd, va, len, IOASID_REGISTER_MEMORY))
+#define test_err_ioctl_register(_errno, fd, va, len) \
+	test_err_cmd(_errno, _test_ioctl_register(fd, va, len, \
+						  IOASID_REGISTER_MEMORY))
+#define test_ioctl_unregister(fd, va, len) \
+	test_cmd(_test_ioctl_register(fd, va, len, IOASID_UNREGISTER_MEMORY))
+#define test_err_ioctl_unregister(_errno, fd, va, len) \
+	test_err_cmd(_errno, _test_ioctl_register(fd, va, len, \
+						  IOASID_UNREGISTER_MEMORY))
+
+static inline int _test_ioctl_map(int fd, __u32 ioasid, void *vaddr,
+				  __u64 iova, size_t length, __u32 flags)
+{
+	struct ioasid_dma_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioasid = ioasid,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.length = length,
+	};
+
+	return ioasid_ioctl(fd, IOASID_DMA_MAP, &cmd);
+}
+
+#define MAP_RW (IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE)
+#define test_ioctl_map(fd, id, va, iova, len) \
+	test_cmd(_test_ioctl_map(fd, id, va, iova, len, MAP_RW))
+#define test_err_ioctl_map(_errno, fd, id, va, iova, len) \
+	test_err_cmd(_errno, _test_ioctl_map(fd, id, va, iova, len, MAP_RW))
+
+static inline int _test_ioctl_unmap(int fd, __u32 ioasid, __u64 iova,
+				    __u64 length, __u32 flags,
+				    __u64 *unmapped)
+{
+	struct ioasid_dma_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioasid = ioasid,
+		.iova = iova,
+		.length = length,
+	};
+	int ret;
+
+	ret = ioasid_ioctl(fd, IOASID_DMA_UNMAP, &cmd);
+	if (!ret && unmapped)
+		*unmapped = cmd.out_unmapped;
+	return ret;
+}
+
+/* Unmap and insist on exactly @expect bytes having gone. */
+#define test_ioctl_unmap(fd, id, iova, len, expect)			\
+	({								\
+		__u64 __unmapped = 0;					\
+		test_cmd(_test_ioctl_unmap(fd, id, iova, len, 0,	\
+					   &__unmapped));		\
+		ASSERT_EQ((__u64)(expect), __unmapped);			\
+	})
+#define test_err_ioctl_unmap(_errno, fd, id, iova, len) \
+	test_err_cmd(_errno, _test_ioctl_unmap(fd, id, iova, len, 0, NULL))
+
+static inline int _test_cmd_mock(int fd, struct ioasid_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ioasid_ioctl(fd, IOASID_TEST, cmd);
+}
+
+static inline int _test_cmd_mock_device_add(int fd, __u32 instance,
+					    __u32 *dev_id)
+{
+	struct ioasid_test_cmd cmd = {
+		.op = IOASID_TEST_OP_MOCK_DEVICE_ADD,
+		.mock_device_add.instance = instance,
+	};
+	int ret = _test_cmd_mock(fd, &cmd);
+
+	if (!ret)
+		*dev_id = cmd.mock_device_add.out_dev_id;
+	return ret;
+}
+
+#define test_cmd_mock_device_add(fd, instance, dev_id) \
+	test_cmd(_test_cmd_mock_device_add(fd, instance, dev_id))
+
+static inline int _test_cmd_dev(int fd, __u32 op, __u32 dev_id, __u32 ioasid)
+{
+	struct ioasid_test_cmd cmd = {
+		.op = op,
+		.dev_id = dev_id,
+		.attach.ioasid = ioasid,
+	};
+
+	return _test_cmd_mock(fd, &cmd);
+}
+
+#define _test_cmd_attach(fd, dev, id) \
+	_test_cmd_dev(fd, IOASID_TEST_OP_ATTACH, dev, id)
+#define test_cmd_attach(fd, dev, id) test_cmd(_test_cmd_attach(fd, dev, id))
+#define test_err_cmd_attach(_errno, fd, dev, id) \
+	test_err_cmd(_errno, _test_cmd_attach(fd, dev, id))
+#define _test_cmd_detach(fd, dev) \
+	_test_cmd_dev(fd, IOASID_TEST_OP_DETACH, dev, 0)
+#define test_cmd_detach(fd, dev) test_cmd(_test_cmd_detach(fd, dev))
+#define test_cmd_device_del(fd, dev) \
+	test_cmd(_test_cmd_dev(fd, IOASID_TEST_OP_DEVICE_DEL, dev, 0))
+
+static inline int _test_cmd_check_map(int fd, __u32 dev_id, __u64 iova,
+				      void *vaddr, size_t length, __u32 prot,
+				      __u64 *pgsize, bool mapped)
+{
+	struct ioasid_test_cmd cmd = {
+		.op = mapped ? IOASID_TEST_OP_CHECK_MAP :
+			       IOASID_TEST_OP_CHECK_UNMAPPED,
+		.dev_id = dev_id,
+		.check_map = {
+			.prot = prot,
+			.iova = iova,
+			.length = length,
+			.vaddr = (uintptr_t)vaddr,
+		},
+	};
+	int ret = _test_cmd_mock(fd, &cmd);
+
+	if (!ret && pgsize)
+		*pgsize = cmd.check_map.out_pgsize;
+	return ret;
+}
+
+#define test_cmd_check_map(fd, dev, iova, va, len, prot) \
+	test_cmd(_test_cmd_check_map(fd, dev, iova, va, len, prot, NULL, true))
+#define test_cmd_check_unmapped(fd, dev, iova, len) \
+	test_cmd(_test_cmd_check_map(fd, dev, iova, NULL, len, 0, NULL, false))
+
+static inline __u64 test_domain_of(int fd, __u32 dev_id)
+{
+	struct ioasid_test_cmd cmd = {
+		.op = IOASID_TEST_OP_DEVICE_INFO,
+		.dev_id = dev_id,
+	};
+
+	if (_test_cmd_mock(fd, &cmd))
+		return ~0ULL;
+	return cmd.device_info.out_domain_id;
+}
+
+/* Reference count and pinned state of the page behind @vaddr. */
+static inline int page_ref(int fd, void *vaddr, __u32 *refcount,
+			   __u32 *pinned)
+{
+	struct ioasid_test_cmd cmd = {
+		.op = IOASID_TEST_OP_PAGE_REF,
+		.page_ref.vaddr = (uintptr_t)vaddr,
+	};
+	int ret = _test_cmd_mock(fd, &cmd);
+
+	if (!ret) {
+		*refcount = cmd.page_ref.out_refcount;
+		if (pinned)
+			*pinned = cmd.page_ref.out_pinned;
+	}
+	return ret;
+}
+
+/* VmPin of this process, in kB, from /proc/self/status. */
+static inline long vm_pinned_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
 
 #endif /* __SELFTEST_IOASID_UTILS_H */

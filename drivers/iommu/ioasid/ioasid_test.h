@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The test-only ioctl of /dev/ioasid (CONFIG_IOASID_TEST).
+ *
+ * Not uAPI: it exists only on test kernels, changes with the tests, and
+ * lets any opener of /dev/ioasid create mock devices and look at kernel
+ * state. tools/testing/selftests/ioasid include it from here.
+ */
+#ifndef __IOASID_TEST_H
+#define __IOASID_TEST_H
+
+#include <linux/types.h>
+#include <linux/ioasid.h>
+
+#define IOASID_CMD_TEST		0x3f
+
+/* The mock IOMMU instances, which differ as real ones would. */
+enum {
+	/* 4K|2M|1G pages, 48-bit aperture, no reserved region */
+	IOASID_MOCK_INSTANCE_LARGE,
+	/* 2K|64K pages, 39-bit aperture, an MSI window at 0xfee00000 */
+	IOASID_MOCK_INSTANCE_SMALL,
+	IOASID_MOCK_NUM_INSTANCES,
+};
+
+#define IOASID_MOCK_MSI_START	0xfee00000ULL
+#define IOASID_MOCK_MSI_LAST	0xfeefffffULL
+
+/**
+ * enum ioasid_test_op - what IOASID_TEST does
+ * @IOASID_TEST_OP_MOCK_DEVICE_ADD: create a device behind mock instance
+ *	@mock_device_add.instance and bind it to this fd; its id is a device
+ *	object of the fd, destroyed by DEVICE_DEL or close
+ * @IOASID_TEST_OP_DEVICE_DEL: destroy device object @dev_id
+ * @IOASID_TEST_OP_ATTACH: attach @dev_id to @attach.ioasid
+ * @IOASID_TEST_OP_DETACH: detach @dev_id (ENXIO if not attached)
+ * @IOASID_TEST_OP_CHECK_MAP: check that each page of @check_map.iova for
+ *	@check_map.length translates, in @dev_id's domain, to the page that
+ *	backs @check_map.vaddr now, with exactly @check_map.prot (IOMMU_READ
+ *	1, IOMMU_WRITE 2). ENOENT if some IOVA does not translate, EIO if it
+ *	translates elsewhere or with other permissions. Reports the largest
+ *	IOMMU page seen.
+ * @IOASID_TEST_OP_CHECK_UNMAPPED: ENOENT-free success only if no page of
+ *	@check_map.iova for @check_map.length translates (EIO otherwise)
+ * @IOASID_TEST_OP_PAGE_REF: the reference count of the page that backs
+ *	@page_ref.vaddr, without the reference taken to read it, and whether
+ *	it looks DMA-pinned
+ * @IOASID_TEST_OP_DEVICE_INFO: which domain @dev_id is attached to, as an
+ *	opaque id equal for devices that share one, or 0
+ */
+enum ioasid_test_op {
+	IOASID_TEST_OP_MOCK_DEVICE_ADD = 1,
+	IOASID_TEST_OP_DEVICE_DEL,
+	IOASID_TEST_OP_ATTACH,
+	IOASID_TEST_OP_DETACH,
+	IOASID_TEST_OP_CHECK_MAP,
+	IOASID_TEST_OP_CHECK_UNMAPPED,
+	IOASID_TEST_OP_PAGE_REF,
+	IOASID_TEST_OP_DEVICE_INFO,
+};
+
+/**
+ * struct ioasid_test_cmd - ioctl(IOASID_TEST)
+ * @size: sizeof(struct ioasid_test_cmd)
+ * @flags: must be 0
+ * @op: &enum ioasid_test_op
+ * @dev_id: the device object the op works on, where it needs one
+ * @mock_device_add: for MOCK_DEVICE_ADD
+ * @mock_device_add.instance: which mock IOMMU
+ * @mock_device_add.out_dev_id: the new device object
+ * @attach: for ATTACH
+ * @attach.ioasid: the IOASID
+ * @check_map: for CHECK_MAP and CHECK_UNMAPPED
+ * @check_map.prot: expected permissions
+ * @check_map.iova: first IOVA
+ * @check_map.length: bytes to check
+ * @check_map.vaddr: user address of the expected memory
+ * @check_map.out_pgsize: largest IOMMU page found
+ * @page_ref: for PAGE_REF
+ * @page_ref.vaddr: user address of the page
+ * @page_ref.out_refcount: its reference count
+ * @page_ref.out_pinned: 1 if folio_maybe_dma_pinned()
+ * @device_info: for DEVICE_INFO
+ * @device_info.out_domain_id: the domain, or 0 if detached
+ */
+struct ioasid_test_cmd {
+	__u32 size;
+	__u32 flags;
+	__u32 op;
+	__u32 dev_id;
+	union {
+		struct {
+			__u32 instance;
+			__u32 out_dev_id;
+		} mock_device_add;
+		struct {
+			__u32 ioasid;
+		} attach;
+		struct {
+			__u32 prot;
+			__u32 __reserved;
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 vaddr;
+			__aligned_u64 out_pgsize;
+		} check_map;
+		struct {
+			__aligned_u64 vaddr;
+			__u32 out_refcount;
+			__u32 out_pinned;
+		} page_ref;
+		struct {
+			__aligned_u64 out_domain_id;
+		} device_info;
+	};
+};
+
+#define IOASID_TEST		_IO(IOASID_TYPE, IOASID_CMD_TEST)
+
+#endif /* __IOASID_TEST_H */

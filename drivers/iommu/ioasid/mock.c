@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A mock IOMMU driver, for test kernels only (CONFIG_IOASID_TEST).
+ *
+ * It registers with the iommu core as a real driver does, so the
+ * subsystem above runs its normal paths against it: domains are allocated
+ * by iommu_paging_domain_alloc(), filled by iommu_map() and attached by
+ * iommu_attach_group(). Its instances differ in page sizes, aperture and
+ * reserved regions, as two real IOMMUs in one machine may.
+ *
+ * Devices behind it are platform devices whose fwspec names a mock
+ * instance's fwnode, which is how the core finds this driver for them and
+ * not the machine's real IOMMU.
+ *
+ * The page table is an xarray indexed by IOVA in 2K units; an IOMMU page
+ * is one multi-index entry covering all its units, holding its physical
+ * address, size and permissions. Unmapping any part of a large page drops
+ * all of it, as hardware does.
+ *
+ * Lock order: the xarray's own lock only; the iommu core and space->lock
+ * serialize map and unmap of one domain.
+ */
+#include <linux/bitfield.h>
+#include <linux/iommu.h>
+#include <linux/platform_device.h>
+#include <linux/property.h>
+#include <linux/slab.h>
+#include <linux/sizes.h>
+
+#include "ioasid_private.h"
+#include "ioasid_test.h"
+
+#define MOCK_UNIT_SHIFT		11
+
+struct ioasid_mock_iommu {
+	struct iommu_device iommu;
+	struct fwnode_handle *fwnode;
+	unsigned long pgsize_bitmap;
+	u64 aperture_last;
+	bool msi_window;
+};
+
+static struct ioasid_mock_iommu ioasid_mock_iommus[IOASID_MOCK_NUM_INSTANCES] = {
+	[IOASID_MOCK_INSTANCE_LARGE] = {
+		.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G,
+		.aperture_last = BIT_ULL(48) - 1,
+	},
+	[IOASID_MOCK_INSTANCE_SMALL] = {
+		.pgsize_bitmap = SZ_2K | SZ_64K,
+		.aperture_last = BIT_ULL(39) - 1,
+		.msi_window = true,
+	},
+};
+
+struct ioasid_mock_domain {
+	struct iommu_domain domain;
+	struct ioasid_mock_iommu *mock;
+	struct xarray ptes;
+};
+
+/* A PTE: physical address in units, log2 of the page size, prot bits. */
+#define MOCK_PTE_PROT		GENMASK(1, 0)
+#define MOCK_PTE_SHIFT		GENMASK(7, 2)
+#define MOCK_PTE_UNIT		GENMASK(60, 8)
+
+static void *mock_pte(phys_addr_t phys, size_t pgsize, int prot)
+{
+	return xa_mk_value(FIELD_PREP(MOCK_PTE_UNIT, phys >> MOCK_UNIT_SHIFT) |
+			   FIELD_PREP(MOCK_PTE_SHIFT, __ffs(pgsize)) |
+			   FIELD_PREP(MOCK_PTE_PROT,
+				      prot & (IOMMU_READ | IOMMU_WRITE)));
+}
+
+static size_t mock_pte_size(void *pte)
+{
+	return 1UL << FIELD_GET(MOCK_PTE_SHIFT, xa_to_value(pte));
+}
+
+static struct ioasid_mock_domain *to_mock_domain(struct iommu_domain *domain)
+{
+	return container_of(domain, struct ioasid_mock_domain, domain);
+}
+
+static struct ioasid_mock_iommu *ioasid_mock_of(struct device *dev)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
+	unsigned int i;
+
+	for (i = 0; fwspec && i != ARRAY_SIZE(ioasid_mock_iommus); i++)
+		if (ioasid_mock_iommus[i].fwnode == fwspec->iommu_fwnode)
+			return &ioasid_mock_iommus[i];
+	return NULL;
+}
+
+int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
+			  phys_addr_t *phys, size_t *pgsize, int *prot)
+{
+	struct ioasid_mock_domain *md = to_mock_domain(domain);
+	unsigned long v;
+	void *pte;
+
+	pte = xa_load(&md->ptes, iova >> MOCK_UNIT_SHIFT);
+	if (!pte)
+		return -ENOENT;
+	v = xa_to_value(pte);
+	*pgsize = mock_pte_size(pte);
+	*phys = (FIELD_GET(MOCK_PTE_UNIT, v) << MOCK_UNIT_SHIFT) +
+		(iova & (*pgsize - 1));
+	*prot = FIELD_GET(MOCK_PTE_PROT, v);
+	return 0;
+}
+
+static int ioasid_mock_map_pages(struct iommu_domain *domain,
+				 unsigned long iova, phys_addr_t paddr,
+				 size_t pgsize, size_t pgcount, int prot,
+				 gfp_t gfp, size_t *mapped)
+{
+	struct ioasid_mock_domain *md = to_mock_domain(domain);
+
+	for (; pgcount; pgcount--) {
+		unsigned long first = iova >> MOCK_UNIT_SHIFT;
+		unsigned long last = (iova + pgsize - 1) >> MOCK_UNIT_SHIFT;
+		unsigned long index = first;
+		int ret;
+
+		if (xa_find(&md->ptes, &index, last, XA_PRESENT))
+			return -EEXIST;
+		ret = xa_err(xa_store_range(&md->ptes, first, last,
+					    mock_pte(paddr, pgsize, prot), gfp));
+		if (ret)
+			return ret;
+		*mapped += pgsize;
+		iova += pgsize;
+		paddr += pgsize;
+	}
+	return 0;
+}
+
+static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
+				      unsigned long iova, size_t pgsize,
+				      size_t pgcount,
+				      struct iommu_iotlb_gather *gather)
+{
+	struct ioasid_mock_domain *md = to_mock_domain(domain);
+	size_t want = pgsize * pgcount, done = 0;
+
+	while (done < want) {
+		unsigned long cur = iova + done;
+		void *pte = xa_erase(&md->ptes, cur >> MOCK_UNIT_SHIFT);
+		size_t size;
+
+		if (!pte)
+			break;
+		/* All of a large page goes, wherever inside it we hit. */
+		size = mock_pte_size(pte);
+		done += size - (cur & (size - 1));
+	}
+	return done;
+}
+
+static phys_addr_t ioasid_mock_iova_to_phys(struct iommu_domain *domain,
+					    dma_addr_t iova)
+{
+	phys_addr_t phys;
+	size_t pgsize;
+	int prot;
+
+	if (ioasid_mock_translate(domain, iova, &phys, &pgsize, &prot))
+		return 0;
+	return phys;
+}
+
+static int ioasid_mock_attach_dev(struct iommu_domain *domain,
+				  struct device *dev)
+{
+	/* A domain belongs to the instance that made it, as in hardware. */
+	if (to_mock_domain(domain)->mock != ioasid_mock_of(dev))
+		return -EINVAL;
+	return 0;
+}
+
+static void ioasid_mock_domain_free(struct iommu_domain *domain)
+{
+	struct ioasid_mock_domain *md = to_mock_domain(domain);
+
+	xa_destroy(&md->ptes);
+	kfree(md);
+}
+
+static const struct iommu_domain_ops ioasid_mock_domain_ops = {
+	.attach_dev = ioasid_mock_attach_dev,
+	.map_pages = ioasid_mock_map_pages,
+	.unmap_pages = ioasid_mock_unmap_pages,
+	.iova_to_phys = ioasid_mock_iova_to_phys,
+	.free = ioasid_mock_domain_free,
+};
+
+static struct iommu_domain *ioasid_mock_domain_alloc_paging(struct device *dev)
+{
+	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
+	struct ioasid_mock_domain *md;
+
+	if (!mock)
+		return ERR_PTR(-ENODEV);
+	md = kzalloc(sizeof(*md), GFP_KERNEL_ACCOUNT);
+	if (!md)
+		return ERR_PTR(-ENOMEM);
+	md->mock = mock;
+	xa_init(&md->ptes);
+	md->domain.pgsize_bitmap = mock->pgsize_bitmap;
+	md->domain.geometry.aperture_start = 0;
+	md->domain.geometry.aperture_end = mock->aperture_last;
+	md->domain.geometry.force_aperture = true;
+	md->domain.ops = &ioasid_mock_domain_ops;
+	return &md->domain;
+}
+
+/* Attaching to these changes nothing a test can observe. */
+static int ioasid_mock_attach_static(struct iommu_domain *domain,
+				     struct device *dev)
+{
+	return 0;
+}
+
+static const struct iommu_domain_ops ioasid_mock_static_ops = {
+	.attach_dev = ioasid_mock_attach_static,
+};
+
+static struct iommu_domain ioasid_mock_identity_domain = {
+	.type = IOMMU_DOMAIN_IDENTITY,
+	.ops = &ioasid_mock_static_ops,
+};
+
+static struct iommu_domain ioasid_mock_blocked_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+	.ops = &ioasid_mock_static_ops,
+};
+
+static struct iommu_device *ioasid_mock_probe_device(struct device *dev)
+{
+	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
+
+	return mock ? &mock->iommu : ERR_PTR(-ENODEV);
+}
+
+static int ioasid_mock_def_domain_type(struct device *dev)
+{
+	return IOMMU_DOMAIN_IDENTITY;
+}
+
+static void ioasid_mock_get_resv_regions(struct device *dev,
+					 struct list_head *head)
+{
+	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
+	struct iommu_resv_region *region;
+
+	if (!mock || !mock->msi_window)
+		return;
+	region = iommu_alloc_resv_region(IOASID_MOCK_MSI_START,
+					 IOASID_MOCK_MSI_LAST -
+					 IOASID_MOCK_MSI_START + 1,
+					 0, IOMMU_RESV_MSI, GFP_KERNEL);
+	if (region)
+		list_add_tail(&region->list, head);
+}
+
+static const struct iommu_ops ioasid_mock_ops = {
+	.owner = THIS_MODULE,
+	.probe_device = ioasid_mock_probe_device,
+	.device_group = generic_device_group,
+	.def_domain_type = ioasid_mock_def_domain_type,
+	.domain_alloc_paging = ioasid_mock_domain_alloc_paging,
+	.get_resv_regions = ioasid_mock_get_resv_regions,
+	.identity_domain = &ioasid_mock_identity_domain,
+	.blocked_domain = &ioasid_mock_blocked_domain,
+	.default_domain_ops = &ioasid_mock_domain_ops,
+};
+
+struct device *ioasid_mock_device_create(unsigned int instance)
+{
+	struct platform_device *pdev;
+	int ret;
+
+	if (instance >= ARRAY_SIZE(ioasid_mock_iommus))
+		return ERR_PTR(-EINVAL);
+
+	pdev = platform_device_alloc("ioasid-mock", PLATFORM_DEVID_AUTO);
+	if (!pdev)
+		return ERR_PTR(-ENOMEM);
+	/*
+	 * Name the mock instance before the core probes the device, under
+	 * the lock firmware code holds for the same step.
+	 */
+	mutex_lock(&iommu_probe_device_lock);
+	ret = iommu_fwspec_init(&pdev->dev,
+				ioasid_mock_iommus[instance].fwnode);
+	mutex_unlock(&iommu_probe_device_lock);
+	if (ret)
+		goto err_put;
+	ret = platform_device_add(pdev);
+	if (ret)
+		goto err_put;
+	if (!pdev->dev.iommu_group) {
+		platform_device_unregister(pdev);
+		return ERR_PTR(-ENODEV);
+	}
+	return &pdev->dev;
+
+err_put:
+	platform_device_put(pdev);
+	return ERR_PTR(ret);
+}
+
+void ioasid_mock_device_destroy(struct device *dev)
+{
+	platform_device_unregister(to_platform_device(dev));
+}
+
+static void ioasid_mock_iommu_remove(struct ioasid_mock_iommu *mock)
+{
+	iommu_device_unregister(&mock->iommu);
+	iommu_device_sysfs_remove(&mock->iommu);
+	fwnode_remove_software_node(mock->fwnode);
+}
+
+static int ioasid_mock_iommu_add(struct ioasid_mock_iommu *mock,
+				 unsigned int index)
+{
+	int ret;
+
+	mock->fwnode = fwnode_create_software_node(NULL, NULL);
+	if (IS_ERR(mock->fwnode))
+		return PTR_ERR(mock->fwnode);
+	mock->iommu.fwnode = mock->fwnode;
+	/* The core links each probed device to its IOMMU in sysfs. */
+	ret = iommu_device_sysfs_add(&mock->iommu, NULL, NULL,
+				     "ioasid-mock%u", index);
+	if (ret)
+		goto err_fwnode;
+	ret = iommu_device_register(&mock->iommu, &ioasid_mock_ops, NULL);
+	if (ret)
+		goto err_sysfs;
+	return 0;
+
+err_sysfs:
+	iommu_device_sysfs_remove(&mock->iommu);
+err_fwnode:
+	fwnode_remove_software_node(mock->fwnode);
+	return ret;
+}
+
+int ioasid_mock_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i != ARRAY_SIZE(ioasid_mock_iommus); i++) {
+		ret = ioasid_mock_iommu_add(&ioasid_mock_iommus[i], i);
+		if (ret)
+			goto err_remove;
+	}
+	return 0;
+
+err_remove:
+	while (i--)
+		ioasid_mock_iommu_remove(&ioasid_mock_iommus[i]);
+	return ret;
+}
+
+void ioasid_mock_exit(void)
+{
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(ioasid_mock_iommus); i++)
+		ioasid_mock_iommu_remove(&ioasid_mock_iommus[i]);
+}

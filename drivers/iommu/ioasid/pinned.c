@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pinned user memory and its accounting.
+ *
+ * A struct ioasid_pinned is a run of user pages pinned together, long
+ * term, and charged together to the fd owner's mm->pinned_vm (VmPin in
+ * /proc/PID/status), which RLIMIT_MEMLOCK bounds unless the caller has
+ * CAP_IPC_LOCK. Each page it holds was pinned by it alone and is unpinned
+ * by it alone, exactly once, when the run is released or cut.
+ *
+ * Two kinds exist:
+ *  - registered runs come from IOASID_REGISTER_MEMORY and live in the
+ *    fd's registration tree, keyed by user VA, until UNREGISTER or close.
+ *    Any number of mappings, in any IOASID of the fd, share their pins:
+ *    registered memory is pinned once and charged once.
+ *  - private runs come from IOASID_DMA_MAP of memory that is not
+ *    registered. Exactly one IOVA area owns each, so a private run is cut
+ *    along with its area and the pages no longer mapped are released at
+ *    once.
+ *
+ * Lock order: ctx->pin_lock (the registration tree), then mmap_lock,
+ * which pin_user_pages_fast() takes.
+ */
+#include <linux/capability.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <uapi/linux/ioasid.h>
+
+#include "ioasid_private.h"
+
+static int ioasid_charge_pinned(struct mm_struct *mm, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	u64 pinned = atomic64_add_return(npages, &mm->pinned_vm);
+
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(npages, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void ioasid_uncharge_pinned(struct mm_struct *mm, unsigned long npages)
+{
+	atomic64_sub(npages, &mm->pinned_vm);
+}
+
+static struct ioasid_pinned *ioasid_pinned_alloc(struct mm_struct *mm,
+						 unsigned long vaddr,
+						 unsigned long npages,
+						 bool writable)
+{
+	struct ioasid_pinned *pinned;
+
+	pinned = kzalloc(sizeof(*pinned), GFP_KERNEL_ACCOUNT);
+	if (!pinned)
+		return NULL;
+	pinned->pages = kvcalloc(npages, sizeof(*pinned->pages),
+				 GFP_KERNEL_ACCOUNT);
+	if (!pinned->pages) {
+		kfree(pinned);
+		return NULL;
+	}
+	kref_init(&pinned->users);
+	pinned->mm = mm;
+	pinned->node.start = vaddr;
+	pinned->node.last = vaddr + npages * PAGE_SIZE - 1;
+	pinned->npages = npages;
+	pinned->writable = writable;
+	return pinned;
+}
+
+static void ioasid_pinned_free(struct ioasid_pinned *pinned)
+{
+	kvfree(pinned->pages);
+	kfree(pinned);
+}
+
+/*
+ * Pin and charge a user VA range into a new run. Memory that cannot be
+ * pinned, such as a VM_PFNMAP or VM_IO mapping of device memory, fails
+ * with -EFAULT, as does a range with holes.
+ */
+struct ioasid_pinned *ioasid_pin(struct ioasid_ctx *ctx, unsigned long vaddr,
+				 unsigned long length, bool writable)
+{
+	unsigned int gup_flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+	unsigned long npages = length >> PAGE_SHIFT, done = 0;
+	struct ioasid_pinned *pinned;
+	int ret;
+
+	if (current->mm != ctx->mm)
+		return ERR_PTR(-EPERM);
+
+	pinned = ioasid_pinned_alloc(ctx->mm, vaddr, npages, writable);
+	if (!pinned)
+		return ERR_PTR(-ENOMEM);
+
+	ret = ioasid_charge_pinned(ctx->mm, npages);
+	if (ret)
+		goto err_free;
+
+	while (done < npages) {
+		int batch = min_t(unsigned long, npages - done, SZ_1M);
+
+		ret = pin_user_pages_fast(vaddr + done * PAGE_SIZE, batch,
+					  gup_flags, pinned->pages + done);
+		if (ret <= 0) {
+			ret = ret ?: -EFAULT;
+			goto err_unpin;
+		}
+		done += ret;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err_unpin;
+		}
+		cond_resched();
+	}
+	return pinned;
+
+err_unpin:
+	unpin_user_pages(pinned->pages, done);
+	ioasid_uncharge_pinned(ctx->mm, npages);
+err_free:
+	ioasid_pinned_free(pinned);
+	return ERR_PTR(ret);
+}
+
+static void ioasid_pinned_release(struct kref *kref)
+{
+	struct ioasid_pinned *pinned =
+		container_of(kref, struct ioasid_pinned, users);
+
+	/* A device may have written any writable page: keep its data. */
+	unpin_user_pages_dirty_lock(pinned->pages, pinned->npages,
+				    pinned->writable);
+	ioasid_uncharge_pinned(pinned->mm, pinned->npages);
+	ioasid_pinned_free(pinned);
+}
+
+void ioasid_pinned_get(struct ioasid_pinned *pinned)
+{
+	kref_get(&pinned->users);
+}
+
+void ioasid_pinned_put(struct ioasid_pinned *pinned)
+{
+	kref_put(&pinned->users, ioasid_pinned_release);
+}
+
+/*
+ * Cut a private run in two at page @index: @pinned keeps the pages before
+ * it and the returned run takes the rest, with their pins and charge.
+ */
+struct ioasid_pinned *ioasid_pinned_cut(struct ioasid_pinned *pinned,
+					unsigned long index)
+{
+	unsigned long tail = pinned->npages - index;
+	struct ioasid_pinned *rest;
+
+	if (WARN_ON(pinned->registered || !index || index >= pinned->npages))
+		return ERR_PTR(-EINVAL);
+
+	rest = ioasid_pinned_alloc(pinned->mm,
+				   pinned->node.start + index * PAGE_SIZE,
+				   tail, pinned->writable);
+	if (!rest)
+		return ERR_PTR(-ENOMEM);
+	memcpy(rest->pages, pinned->pages + index, tail * sizeof(*rest->pages));
+	pinned->npages = index;
+	pinned->node.last = pinned->node.start + index * PAGE_SIZE - 1;
+	return rest;
+}
+
+/*
+ * The registration that holds all of [vaddr, vaddr + length), with a
+ * reference, or NULL when there is none and the caller must pin its own.
+ */
+struct ioasid_pinned *ioasid_pinned_find_registered(struct ioasid_ctx *ctx,
+						    unsigned long vaddr,
+						    unsigned long length)
+{
+	struct interval_tree_node *node;
+	struct ioasid_pinned *pinned = NULL;
+
+	mutex_lock(&ctx->pin_lock);
+	node = interval_tree_iter_first(&ctx->registrations, vaddr,
+					vaddr + length - 1);
+	if (node && node->start <= vaddr && node->last >= vaddr + length - 1) {
+		pinned = container_of(node, struct ioasid_pinned, node);
+		ioasid_pinned_get(pinned);
+	}
+	mutex_unlock(&ctx->pin_lock);
+	return pinned;
+}
+
+/* Shared by REGISTER and UNREGISTER: a page-aligned, non-empty user range. */
+static int ioasid_check_user_range(u64 vaddr, u64 length)
+{
+	u64 last;
+
+	if (!length || !PAGE_ALIGNED(vaddr) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (check_add_overflow(vaddr, length - 1, &last) || last >= TASK_SIZE)
+		return -EOVERFLOW;
+	return 0;
+}
+
+int ioasid_register_memory_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_register_memory *cmd = ucmd->cmd;
+	struct ioasid_ctx *ctx = ucmd->ctx;
+	struct ioasid_pinned *pinned;
+	int ret;
+
+	ret = ioasid_check_user_range(cmd->vaddr, cmd->length);
+	if (ret)
+		return ret;
+
+	/* Pin outside the lock, so a large registration blocks no one. */
+	pinned = ioasid_pin(ctx, cmd->vaddr, cmd->length, true);
+	if (IS_ERR(pinned))
+		return PTR_ERR(pinned);
+	pinned->registered = true;
+
+	mutex_lock(&ctx->pin_lock);
+	if (interval_tree_iter_first(&ctx->registrations, pinned->node.start,
+				     pinned->node.last)) {
+		mutex_unlock(&ctx->pin_lock);
+		pinned->registered = false;
+		ioasid_pinned_put(pinned);
+		return -EEXIST;
+	}
+	interval_tree_insert(&pinned->node, &ctx->registrations);
+	mutex_unlock(&ctx->pin_lock);
+	return 0;
+}
+
+int ioasid_unregister_memory_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_register_memory *cmd = ucmd->cmd;
+	struct ioasid_ctx *ctx = ucmd->ctx;
+	struct interval_tree_node *node;
+	struct ioasid_pinned *pinned;
+	int ret;
+
+	ret = ioasid_check_user_range(cmd->vaddr, cmd->length);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ctx->pin_lock);
+	node = interval_tree_iter_first(&ctx->registrations, cmd->vaddr,
+					cmd->vaddr + cmd->length - 1);
+	if (!node || node->start != cmd->vaddr ||
+	    node->last != cmd->vaddr + cmd->length - 1) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	pinned = container_of(node, struct ioasid_pinned, node);
+	/* The tree holds one reference; any other is a mapping's. */
+	if (kref_read(&pinned->users) != 1) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	interval_tree_remove(node, &ctx->registrations);
+	mutex_unlock(&ctx->pin_lock);
+	ioasid_pinned_put(pinned);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&ctx->pin_lock);
+	return ret;
+}
+
+/* At close, once every IOASID (and so every mapping) is gone. */
+void ioasid_unregister_all(struct ioasid_ctx *ctx)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(&ctx->registrations, 0,
+						ULONG_MAX))) {
+		struct ioasid_pinned *pinned =
+			container_of(node, struct ioasid_pinned, node);
+
+		interval_tree_remove(node, &ctx->registrations);
+		WARN_ON(kref_read(&pinned->users) != 1);
+		ioasid_pinned_put(pinned);
+	}
+}

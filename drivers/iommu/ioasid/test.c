@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The test-only ioctl (CONFIG_IOASID_TEST): mock devices, and a look at
+ * state the uAPI rightly does not show, so selftests can prove what the
+ * IOMMU really holds and that every pinned page is released.
+ *
+ * Mock devices are bound through the same ioasid_device_bind() as real
+ * ones; only their creation is test-specific.
+ *
+ * Lock order: none of its own; it calls into device.c and reads domains
+ * under space->lock.
+ */
+#include <linux/hash.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/swap.h>
+#include <uapi/linux/ioasid.h>
+
+#include "ioasid_private.h"
+#include "ioasid_test.h"
+
+static void ioasid_test_mock_release(struct ioasid_device *idev)
+{
+	ioasid_mock_device_destroy(idev->dev);
+}
+
+static int ioasid_test_mock_device_add(struct ioasid_ucmd *ucmd,
+				       struct ioasid_test_cmd *cmd)
+{
+	struct ioasid_device *idev;
+	struct device *dev;
+	int ret;
+
+	dev = ioasid_mock_device_create(cmd->mock_device_add.instance);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	idev = ioasid_device_bind(ucmd->ctx, dev);
+	if (IS_ERR(idev)) {
+		ioasid_mock_device_destroy(dev);
+		return PTR_ERR(idev);
+	}
+	idev->release = ioasid_test_mock_release;
+
+	cmd->mock_device_add.out_dev_id = idev->obj.id;
+	ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	ioasid_object_publish(ucmd->ctx, &idev->obj);
+	if (ret)
+		ioasid_object_destroy_user(ucmd->ctx, idev->obj.id,
+					   IOASID_OBJ_DEVICE);
+	return ret;
+}
+
+static struct ioasid_device *ioasid_test_device_get(struct ioasid_ctx *ctx,
+						    u32 id)
+{
+	struct ioasid_object *obj;
+
+	obj = ioasid_object_get(ctx, id, IOASID_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct ioasid_device, obj);
+}
+
+static int ioasid_test_attach(struct ioasid_ucmd *ucmd,
+			      struct ioasid_device *idev,
+			      struct ioasid_test_cmd *cmd)
+{
+	struct ioasid_space *space;
+	int ret;
+
+	space = ioasid_space_get(ucmd->ctx, cmd->attach.ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	ret = ioasid_device_attach(idev, space);
+	ioasid_space_put(space);
+	return ret;
+}
+
+/* The page now backing a user address, with a reference to drop. */
+static struct page *ioasid_test_user_page(unsigned long vaddr)
+{
+	struct page *page;
+
+	if (get_user_pages_fast(vaddr, 1, 0, &page) != 1)
+		return NULL;
+	return page;
+}
+
+static int ioasid_test_check_map(struct ioasid_device *idev,
+				 struct ioasid_test_cmd *cmd, bool expect_mapped)
+{
+	u64 iova = cmd->check_map.iova, end;
+	size_t largest = 0;
+	int ret = 0;
+
+	if (check_add_overflow(iova, cmd->check_map.length, &end))
+		return -EOVERFLOW;
+
+	mutex_lock(&idev->attach_lock);
+	if (!idev->domain) {
+		ret = -ENXIO;
+		goto out_unlock;
+	}
+	for (; iova < end; iova += PAGE_SIZE) {
+		struct page *page;
+		phys_addr_t phys;
+		size_t pgsize;
+		int prot;
+
+		ret = ioasid_mock_translate(idev->domain->domain, iova, &phys,
+					    &pgsize, &prot);
+		if (!expect_mapped) {
+			if (!ret) {
+				ret = -EIO;
+				break;
+			}
+			ret = 0;
+			continue;
+		}
+		if (ret)
+			break;
+		largest = max(largest, pgsize);
+		page = ioasid_test_user_page(cmd->check_map.vaddr + iova -
+					     cmd->check_map.iova);
+		if (!page) {
+			ret = -EFAULT;
+			break;
+		}
+		if (page_to_phys(page) != phys || prot != cmd->check_map.prot)
+			ret = -EIO;
+		put_page(page);
+		if (ret)
+			break;
+	}
+out_unlock:
+	mutex_unlock(&idev->attach_lock);
+	cmd->check_map.out_pgsize = largest;
+	return ret;
+}
+
+static int ioasid_test_page_ref(struct ioasid_test_cmd *cmd)
+{
+	struct page *page;
+
+	/* Per-CPU LRU batches hold references of their own: empty them. */
+	lru_add_drain_all();
+	page = ioasid_test_user_page(cmd->page_ref.vaddr);
+	if (!page)
+		return -EFAULT;
+	/* Leave out the reference we took to look. */
+	cmd->page_ref.out_refcount = page_ref_count(page) - 1;
+	cmd->page_ref.out_pinned = folio_maybe_dma_pinned(page_folio(page));
+	put_page(page);
+	return 0;
+}
+
+static void ioasid_test_device_info(struct ioasid_device *idev,
+				    struct ioasid_test_cmd *cmd)
+{
+	mutex_lock(&idev->attach_lock);
+	/* An opaque id: equal for devices that share a domain. */
+	cmd->device_info.out_domain_id =
+		idev->domain ? (u64)hash_ptr(idev->domain->domain, 63) + 1 : 0;
+	mutex_unlock(&idev->attach_lock);
+}
+
+int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_test_cmd *cmd = ucmd->cmd;
+	struct ioasid_device *idev;
+	int ret;
+
+	switch (cmd->op) {
+	case IOASID_TEST_OP_MOCK_DEVICE_ADD:
+		return ioasid_test_mock_device_add(ucmd, cmd);
+	case IOASID_TEST_OP_DEVICE_DEL:
+		return ioasid_object_destroy_user(ucmd->ctx, cmd->dev_id,
+						  IOASID_OBJ_DEVICE);
+	case IOASID_TEST_OP_PAGE_REF:
+		ret = ioasid_test_page_ref(cmd);
+		return ret ?: ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+
+	idev = ioasid_test_device_get(ucmd->ctx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	switch (cmd->op) {
+	case IOASID_TEST_OP_ATTACH:
+		ret = ioasid_test_attach(ucmd, idev, cmd);
+		break;
+	case IOASID_TEST_OP_DETACH:
+		ret = ioasid_device_detach(idev);
+		break;
+	case IOASID_TEST_OP_CHECK_MAP:
+	case IOASID_TEST_OP_CHECK_UNMAPPED:
+		ret = ioasid_test_check_map(idev, cmd,
+					    cmd->op == IOASID_TEST_OP_CHECK_MAP);
+		if (!ret)
+			ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+		break;
+	case IOASID_TEST_OP_DEVICE_INFO:
+		ioasid_test_device_info(idev, cmd);
+		ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+		break;
+	default:
+		ret = -EOPNOTSUPP;
+	}
+	ioasid_object_put(&idev->obj);
+	return ret;
+}

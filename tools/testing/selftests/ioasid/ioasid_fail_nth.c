@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault-injection sweeps: for N = 1, 2, ... make the Nth allocation of
+ * one operation fail (failslab and fail_page_alloc through
+ * /proc/thread-self/fail-nth) until the operation runs without meeting an
+ * injected failure. Each run must either succeed or fail with a clean
+ * errno, leave what it failed to change unchanged, and leak nothing: the
+ * fixture checks pinned pages and VmPin after every run, and kmemleak
+ * checks kernel memory after the suite.
+ */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "ioasid_utils.h"
+
+#define BUF_PAGES 16
+#define BUF_SIZE (BUF_PAGES * PAGE_SIZE)
+#define IOVA_BASE 0x100000UL
+
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static int fail_nth_fd = -1;
+
+static void fail_nth_arm(unsigned int nth)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", nth);
+	pwrite(fail_nth_fd, buf, strlen(buf), 0);
+}
+
+/* Disarm; true if the armed failure was injected. */
+static bool fail_nth_disarm(void)
+{
+	char buf[16] = {};
+
+	pread(fail_nth_fd, buf, sizeof(buf) - 1, 0);
+	pwrite(fail_nth_fd, "0", 1, 0);
+	return atoi(buf) == 0;
+}
+
+/* What a sweep works on; the fixture holds one. */
+struct sweep_state {
+	int fd;
+	void *buf;
+	long pin0;
+	__u32 ref0[BUF_PAGES];
+	__u32 ioasid;
+	__u32 dev;
+	int build_fd;
+};
+
+/*
+ * One operation to sweep: @setup makes the state it needs (unarmed),
+ * @op runs with a failure armed, @check looks at what @op left given its
+ * answer, and @undo puts things back for the next run.
+ */
+struct sweep_ops {
+	void (*setup)(struct __test_metadata *_metadata, struct sweep_state *st);
+	int (*op)(struct sweep_state *st);
+	void (*check)(struct __test_metadata *_metadata,
+		      struct sweep_state *st, int ret);
+	void (*undo)(struct __test_metadata *_metadata, struct sweep_state *st,
+		     int ret);
+};
+
+/* Nothing of the buffer is pinned or charged any more. */
+static void check_released(struct __test_metadata *_metadata,
+			   struct sweep_state *st)
+{
+	__u32 ref, pinned;
+	unsigned int i;
+
+	for (i = 0; i != BUF_PAGES; i++) {
+		ASSERT_EQ(0, page_ref(st->fd, st->buf + i * PAGE_SIZE, &ref,
+				      &pinned));
+		ASSERT_EQ(st->ref0[i], ref);
+		ASSERT_EQ(0, pinned);
+	}
+	ASSERT_EQ(st->pin0, vm_pinned_kb());
+}
+
+/*
+ * Run the operation with the Nth allocation failing, for every N that
+ * reaches an allocation, then once with nothing failing. Only 0, ENOMEM
+ * and EFAULT (pinning that could not fault a page in) are fair answers.
+ */
+static void sweep(struct __test_metadata *_metadata, struct sweep_state *st,
+		  const struct sweep_ops *ops)
+{
+	bool injected = true;
+	unsigned int nth;
+
+	for (nth = 1; injected; nth++) {
+		int ret;
+
+		if (ops->setup)
+			ops->setup(_metadata, st);
+		fail_nth_arm(nth);
+		ret = ops->op(st);
+		injected = fail_nth_disarm();
+		if (ret && ret != -ENOMEM && ret != -EFAULT)
+			TH_LOG("run %u answered %d", nth, ret);
+		ASSERT_TRUE(!ret || ret == -ENOMEM || ret == -EFAULT);
+		if (!injected)
+			ASSERT_EQ(0, ret);
+		if (ops->check)
+			ops->check(_metadata, st, ret);
+		if (ops->undo)
+			ops->undo(_metadata, st, ret);
+		check_released(_metadata, st);
+	}
+	/* The operation did allocate, so the sweep meant something. */
+	ASSERT_LT(2, nth);
+	TH_LOG("%u runs", nth - 1);
+}
+
+FIXTURE(fail_nth) {
+	struct sweep_state st;
+};
+
+FIXTURE_SETUP(fail_nth)
+{
+	static const char * const knobs[][2] = {
+		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/failslab/verbose", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+	};
+	struct sweep_state *st = &self->st;
+	unsigned int i;
+
+	st->fd = -1;
+	for (i = 0; i != ARRAY_SIZE(knobs); i++)
+		if (write_file(knobs[i][0], knobs[i][1]))
+			SKIP(return, "fault injection not available: %s",
+			     knobs[i][0]);
+	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (fail_nth_fd < 0)
+		SKIP(return, "no /proc/thread-self/fail-nth");
+
+	st->fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, st->fd);
+	st->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, st->buf);
+	memset(st->buf, 1, BUF_SIZE);
+	for (i = 0; i != BUF_PAGES; i++)
+		ASSERT_EQ(0, page_ref(st->fd, st->buf + i * PAGE_SIZE,
+				      &st->ref0[i], NULL));
+	st->pin0 = vm_pinned_kb();
+	test_ioctl_alloc(st->fd, &st->ioasid);
+}
+
+FIXTURE_TEARDOWN(fail_nth)
+{
+	if (self->st.fd >= 0)
+		close(self->st.fd);
+}
+
+static int op_register(struct sweep_state *st)
+{
+	return _test_ioctl_register(st->fd, st->buf, BUF_SIZE,
+				    IOASID_REGISTER_MEMORY);
+}
+
+static void check_register(struct __test_metadata *_metadata,
+			   struct sweep_state *st, int ret)
+{
+	ASSERT_EQ(st->pin0 + (ret ? 0 : BUF_SIZE / 1024), vm_pinned_kb());
+}
+
+static void undo_register(struct __test_metadata *_metadata,
+			  struct sweep_state *st, int ret)
+{
+	if (!ret)
+		test_ioctl_unregister(st->fd, st->buf, BUF_SIZE);
+}
+
+TEST_F(fail_nth, register_memory)
+{
+	static const struct sweep_ops ops = {
+		.op = op_register,
+		.check = check_register,
+		.undo = undo_register,
+	};
+
+	sweep(_metadata, &self->st, &ops);
+}
+
+static void attach_two_devices(struct __test_metadata *_metadata,
+			       struct sweep_state *st)
+{
+	__u32 small;
+
+	test_cmd_mock_device_add(st->fd, IOASID_MOCK_INSTANCE_LARGE, &st->dev);
+	test_cmd_mock_device_add(st->fd, IOASID_MOCK_INSTANCE_SMALL, &small);
+	test_cmd_attach(st->fd, st->dev, st->ioasid);
+	test_cmd_attach(st->fd, small, st->ioasid);
+}
+
+static int op_map(struct sweep_state *st)
+{
+	return _test_ioctl_map(st->fd, st->ioasid, st->buf, IOVA_BASE,
+			       BUF_SIZE, MAP_RW);
+}
+
+/* All of it mapped, or none of it. */
+static void check_map(struct __test_metadata *_metadata,
+		      struct sweep_state *st, int ret)
+{
+	if (ret) {
+		test_cmd_check_unmapped(st->fd, st->dev, IOVA_BASE, BUF_SIZE);
+		return;
+	}
+	test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf, BUF_SIZE,
+			   MOCK_READ | MOCK_WRITE);
+}
+
+static void unmap_everything(struct __test_metadata *_metadata,
+			     struct sweep_state *st, int ret)
+{
+	test_cmd(_test_ioctl_unmap(st->fd, st->ioasid, 0, 0,
+				   IOASID_DMA_UNMAP_ALL, NULL));
+}
+
+TEST_F(fail_nth, map_unregistered)
+{
+	static const struct sweep_ops ops = {
+		.op = op_map,
+		.check = check_map,
+		.undo = unmap_everything,
+	};
+
+	attach_two_devices(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
+static void setup_registered(struct __test_metadata *_metadata,
+			     struct sweep_state *st)
+{
+	test_ioctl_register(st->fd, st->buf, BUF_SIZE);
+}
+
+static void undo_registered_map(struct __test_metadata *_metadata,
+				struct sweep_state *st, int ret)
+{
+	/* Registered pages are charged once, mapped or not. */
+	ASSERT_EQ(st->pin0 + BUF_SIZE / 1024, vm_pinned_kb());
+	unmap_everything(_metadata, st, ret);
+	test_ioctl_unregister(st->fd, st->buf, BUF_SIZE);
+}
+
+TEST_F(fail_nth, map_registered)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_registered,
+		.op = op_map,
+		.check = check_map,
+		.undo = undo_registered_map,
+	};
+
+	attach_two_devices(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
+static void setup_mapped(struct __test_metadata *_metadata,
+			 struct sweep_state *st)
+{
+	test_ioctl_map(st->fd, st->ioasid, st->buf, IOVA_BASE, BUF_SIZE);
+}
+
+static int op_partial_unmap(struct sweep_state *st)
+{
+	return _test_ioctl_unmap(st->fd, st->ioasid, IOVA_BASE + 4 * PAGE_SIZE,
+				 4 * PAGE_SIZE, 0, NULL);
+}
+
+/* Refused: every page still mapped. Done: exactly the middle is gone. */
+static void check_partial_unmap(struct __test_metadata *_metadata,
+				struct sweep_state *st, int ret)
+{
+	if (ret) {
+		test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf,
+				   BUF_SIZE, MOCK_READ | MOCK_WRITE);
+		return;
+	}
+	test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf, 4 * PAGE_SIZE,
+			   MOCK_READ | MOCK_WRITE);
+	test_cmd_check_unmapped(st->fd, st->dev, IOVA_BASE + 4 * PAGE_SIZE,
+				4 * PAGE_SIZE);
+	test_cmd_check_map(st->fd, st->dev, IOVA_BASE + 8 * PAGE_SIZE,
+			   st->buf + 8 * PAGE_SIZE, 8 * PAGE_SIZE,
+			   MOCK_READ | MOCK_WRITE);
+}
+
+TEST_F(fail_nth, partial_unmap)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_mapped,
+		.op = op_partial_unmap,
+		.check = check_partial_unmap,
+		.undo = unmap_everything,
+	};
+
+	attach_two_devices(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
+static void setup_two_mappings(struct __test_metadata *_metadata,
+			       struct sweep_state *st)
+{
+	test_ioctl_map(st->fd, st->ioasid, st->buf, IOVA_BASE, BUF_SIZE / 2);
+	test_ioctl_map(st->fd, st->ioasid, st->buf + BUF_SIZE / 2,
+		       4 * IOVA_BASE, BUF_SIZE / 2);
+}
+
+static int op_attach(struct sweep_state *st)
+{
+	return _test_cmd_attach(st->fd, st->dev, st->ioasid);
+}
+
+/* Attached with every mapping replayed, or not attached at all. */
+static void check_attach(struct __test_metadata *_metadata,
+			 struct sweep_state *st, int ret)
+{
+	if (ret) {
+		ASSERT_EQ(0, test_domain_of(st->fd, st->dev));
+		return;
+	}
+	test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf, BUF_SIZE / 2,
+			   MOCK_READ | MOCK_WRITE);
+	test_cmd_check_map(st->fd, st->dev, 4 * IOVA_BASE,
+			   st->buf + BUF_SIZE / 2, BUF_SIZE / 2,
+			   MOCK_READ | MOCK_WRITE);
+}
+
+static void undo_attach(struct __test_metadata *_metadata,
+			struct sweep_state *st, int ret)
+{
+	if (!ret)
+		test_cmd_detach(st->fd, st->dev);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, attach_with_replay)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_two_mappings,
+		.op = op_attach,
+		.check = check_attach,
+		.undo = undo_attach,
+	};
+
+	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_SMALL,
+				 &self->st.dev);
+	sweep(_metadata, &self->st, &ops);
+}
+
+/*
+ * A second fd, with a mock device made before arming: creating one is
+ * the test's business, not the subsystem's.
+ */
+static void setup_build(struct __test_metadata *_metadata,
+			struct sweep_state *st)
+{
+	st->build_fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, st->build_fd);
+	test_cmd_mock_device_add(st->build_fd, IOASID_MOCK_INSTANCE_LARGE,
+				 &st->dev);
+}
+
+/* Everything an fd can hold, stopping at the first failure. */
+static int op_build(struct sweep_state *st)
+{
+	int fd = st->build_fd;
+	__u32 id;
+	int ret;
+
+	ret = _test_ioctl_alloc(fd, &id);
+	ret = ret ?: _test_cmd_attach(fd, st->dev, id);
+	ret = ret ?: _test_ioctl_register(fd, st->buf, BUF_SIZE / 2,
+					  IOASID_REGISTER_MEMORY);
+	ret = ret ?: _test_ioctl_map(fd, id, st->buf, IOVA_BASE, BUF_SIZE,
+				     MAP_RW);
+	ret = ret ?: _test_ioctl_map(fd, id, st->buf, 2 * IOVA_BASE,
+				     BUF_SIZE / 2, MAP_RW);
+	return ret;
+}
+
+static void undo_build(struct __test_metadata *_metadata,
+		       struct sweep_state *st, int ret)
+{
+	ASSERT_EQ(0, close(st->build_fd));
+}
+
+TEST_F(fail_nth, build_and_close)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_build,
+		.op = op_build,
+		.undo = undo_build,
+	};
+
+	sweep(_metadata, &self->st, &ops);
+}
+
+static void setup_built(struct __test_metadata *_metadata,
+			struct sweep_state *st)
+{
+	setup_build(_metadata, st);
+	ASSERT_EQ(0, op_build(st));
+}
+
+/* close() cannot fail: whatever allocation fails, all must be released. */
+static int op_close(struct sweep_state *st)
+{
+	return close(st->build_fd) ? -errno : 0;
+}
+
+TEST_F(fail_nth, close)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_built,
+		.op = op_close,
+	};
+
+	sweep(_metadata, &self->st, &ops);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Selftests for memory: registering and pinning, DMA map and unmap,
+ * domains per IOMMU instance, reserved ranges and accounting.
+ *
+ * Every test runs three ways (variants): an IOASID with no device, with
+ * one mock device, and with devices behind two mock IOMMU instances that
+ * have different page sizes, apertures and reserved regions. Teardown
+ * closes the fd and then checks that every page of the test buffer has
+ * exactly its old reference count and is no longer pinned, and that the
+ * process's pinned-memory counter is back where it was.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+
+#include "ioasid_utils.h"
+
+#define BUF_PAGES 64
+#define BUF_SIZE (BUF_PAGES * PAGE_SIZE)
+#define IOVA_BASE 0x100000UL
+
+static int open_ioasid(void)
+{
+	return open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+}
+
+static bool have_test_ioctl(int fd)
+{
+	__u32 ref;
+
+	return page_ref(fd, &ref, &ref, NULL) != -ENOTTY;
+}
+
+FIXTURE(memory) {
+	int fd;
+	__u32 ioasid;
+	unsigned int ndev;
+	__u32 dev[2];
+	void *buf;
+	__u32 ref0[BUF_PAGES];
+	long pin0;
+};
+
+FIXTURE_VARIANT(memory) {
+	unsigned int ndev;
+	__u32 instance[2];
+};
+
+FIXTURE_VARIANT_ADD(memory, no_device) {
+	.ndev = 0,
+};
+
+FIXTURE_VARIANT_ADD(memory, one_domain) {
+	.ndev = 1,
+	.instance = { IOASID_MOCK_INSTANCE_LARGE },
+};
+
+FIXTURE_VARIANT_ADD(memory, two_instances) {
+	.ndev = 2,
+	.instance = { IOASID_MOCK_INSTANCE_LARGE, IOASID_MOCK_INSTANCE_SMALL },
+};
+
+FIXTURE_SETUP(memory)
+{
+	unsigned int i;
+
+	self->fd = open_ioasid();
+	ASSERT_LE(0, self->fd);
+	if (!have_test_ioctl(self->fd))
+		SKIP(return, "kernel without CONFIG_IOASID_TEST");
+
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 0x5a, BUF_SIZE);
+	for (i = 0; i != BUF_PAGES; i++)
+		ASSERT_EQ(0, page_ref(self->fd, self->buf + i * PAGE_SIZE,
+				      &self->ref0[i], NULL));
+	self->pin0 = vm_pinned_kb();
+	ASSERT_LE(0, self->pin0);
+
+	test_ioctl_alloc(self->fd, &self->ioasid);
+	self->ndev = variant->ndev;
+	for (i = 0; i != variant->ndev; i++) {
+		test_cmd_mock_device_add(self->fd, variant->instance[i],
+					 &self->dev[i]);
+		test_cmd_attach(self->fd, self->dev[i], self->ioasid);
+	}
+}
+
+FIXTURE_TEARDOWN(memory)
+{
+	__u32 ref, pinned;
+	unsigned int i;
+	int fd;
+
+	if (!self->buf)
+		return;
+	close(self->fd);
+	fd = open_ioasid();
+	ASSERT_LE(0, fd);
+	for (i = 0; i != BUF_PAGES; i++) {
+		ASSERT_EQ(0, page_ref(fd, self->buf + i * PAGE_SIZE, &ref,
+				      &pinned));
+		EXPECT_EQ(self->ref0[i], ref);
+		EXPECT_EQ(0, pinned);
+	}
+	EXPECT_EQ(self->pin0, vm_pinned_kb());
+	close(fd);
+}
+
+/* Every device sees [iova, iova + len) as @va with @prot, or nothing. */
+#define check_mapped(iova, va, len, prot)				\
+	do {								\
+		for (unsigned int __i = 0; __i != self->ndev; __i++)	\
+			test_cmd_check_map(self->fd, self->dev[__i], iova, \
+					   va, len, prot);		\
+	} while (0)
+#define check_unmapped(iova, len)					\
+	do {								\
+		for (unsigned int __i = 0; __i != self->ndev; __i++)	\
+			test_cmd_check_unmapped(self->fd, self->dev[__i], \
+						iova, len);		\
+	} while (0)
+
+TEST_F(memory, map_unmap)
+{
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE, BUF_SIZE);
+	check_mapped(IOVA_BASE, self->buf, BUF_SIZE, MOCK_READ | MOCK_WRITE);
+	ASSERT_EQ(self->pin0 + BUF_SIZE / 1024, vm_pinned_kb());
+	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE, BUF_SIZE,
+			 BUF_SIZE);
+	check_unmapped(IOVA_BASE, BUF_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+}
+
+TEST_F(memory, map_pins_pages)
+{
+	__u32 ref, pinned;
+
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       PAGE_SIZE);
+	ASSERT_EQ(0, page_ref(self->fd, self->buf, &ref, &pinned));
+	ASSERT_EQ(1, pinned);
+	ASSERT_LT(self->ref0[0], ref);
+	/* The neighbour was not touched. */
+	ASSERT_EQ(0, page_ref(self->fd, self->buf + PAGE_SIZE, &ref, &pinned));
+	ASSERT_EQ(0, pinned);
+	ASSERT_EQ(self->ref0[1], ref);
+}
+
+TEST_F(memory, map_permissions)
+{
+	test_cmd(_test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+				 PAGE_SIZE, IOASID_DMA_MAP_READ));
+	test_cmd(_test_ioctl_map(self->fd, self->ioasid, self->buf + PAGE_SIZE,
+				 IOVA_BASE + PAGE_SIZE, PAGE_SIZE,
+				 IOASID_DMA_MAP_WRITE));
+	check_mapped(IOVA_BASE, self->buf, PAGE_SIZE, MOCK_READ);
+	check_mapped(IOVA_BASE + PAGE_SIZE, self->buf + PAGE_SIZE, PAGE_SIZE,
+		     MOCK_WRITE);
+	test_err_cmd(EINVAL, _test_ioctl_map(self->fd, self->ioasid,
+					     self->buf, IOVA_BASE * 2,
+					     PAGE_SIZE, 0));
+}
+
+TEST_F(memory, map_overlap)
+{
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       4 * PAGE_SIZE);
+	/* Same start, inside, across either end: all EEXIST. */
+	test_err_ioctl_map(EEXIST, self->fd, self->ioasid, self->buf,
+			   IOVA_BASE, PAGE_SIZE);
+	test_err_ioctl_map(EEXIST, self->fd, self->ioasid, self->buf,
+			   IOVA_BASE + PAGE_SIZE, PAGE_SIZE);
+	test_err_ioctl_map(EEXIST, self->fd, self->ioasid, self->buf,
+			   IOVA_BASE - PAGE_SIZE, 2 * PAGE_SIZE);
+	test_err_ioctl_map(EEXIST, self->fd, self->ioasid, self->buf,
+			   IOVA_BASE + 3 * PAGE_SIZE, 2 * PAGE_SIZE);
+	/* Adjacent on both sides is fine. */
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE - PAGE_SIZE,
+		       PAGE_SIZE);
+	test_ioctl_map(self->fd, self->ioasid, self->buf,
+		       IOVA_BASE + 4 * PAGE_SIZE, PAGE_SIZE);
+	check_mapped(IOVA_BASE - PAGE_SIZE, self->buf, PAGE_SIZE,
+		     MOCK_READ | MOCK_WRITE);
+	check_mapped(IOVA_BASE, self->buf, 4 * PAGE_SIZE,
+		     MOCK_READ | MOCK_WRITE);
+}
+
+TEST_F(memory, map_bad_input)
+{
+	int fd = self->fd;
+	__u32 id = self->ioasid;
+	void *buf = self->buf;
+
+	test_err_ioctl_map(EINVAL, fd, id, buf, IOVA_BASE, 0);
+	test_err_ioctl_map(EINVAL, fd, id, buf, IOVA_BASE + 1, PAGE_SIZE);
+	test_err_ioctl_map(EINVAL, fd, id, buf + 1, IOVA_BASE, PAGE_SIZE);
+	test_err_ioctl_map(EINVAL, fd, id, buf, IOVA_BASE, PAGE_SIZE + 1);
+	test_err_ioctl_map(EOVERFLOW, fd, id, buf, -PAGE_SIZE, 2 * PAGE_SIZE);
+	test_err_ioctl_map(EOVERFLOW, fd, id, (void *)-PAGE_SIZE, IOVA_BASE,
+			   2 * PAGE_SIZE);
+	test_err_ioctl_map(ENOENT, fd, id + 1000, buf, IOVA_BASE, PAGE_SIZE);
+	/* Not memory at all, and a hole. */
+	test_err_ioctl_map(EFAULT, fd, id, (void *)PAGE_SIZE, IOVA_BASE,
+			   PAGE_SIZE);
+	ASSERT_EQ(0, munmap(buf + BUF_SIZE - PAGE_SIZE, PAGE_SIZE));
+	test_err_ioctl_map(EFAULT, fd, id, buf + BUF_SIZE - 2 * PAGE_SIZE,
+			   IOVA_BASE, 2 * PAGE_SIZE);
+	ASSERT_EQ(buf + BUF_SIZE - PAGE_SIZE,
+		  mmap(buf + BUF_SIZE - PAGE_SIZE, PAGE_SIZE,
+		       PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	memset(buf + BUF_SIZE - PAGE_SIZE, 0, PAGE_SIZE);
+	/* Nothing of all that left a mapping or a pin behind. */
+	check_unmapped(IOVA_BASE, BUF_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+}
+
+/* Read-only memory can be mapped for reading, never for device writes. */
+TEST_F(memory, map_read_only_memory)
+{
+	void *ro = mmap(NULL, PAGE_SIZE, PROT_READ,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	test_err_ioctl_map(EFAULT, self->fd, self->ioasid, ro, IOVA_BASE,
+			   PAGE_SIZE);
+	test_cmd(_test_ioctl_map(self->fd, self->ioasid, ro, IOVA_BASE,
+				 PAGE_SIZE, IOASID_DMA_MAP_READ));
+	check_mapped(IOVA_BASE, ro, PAGE_SIZE, MOCK_READ);
+	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE, PAGE_SIZE,
+			 PAGE_SIZE);
+	munmap(ro, PAGE_SIZE);
+}
+
+TEST_F(memory, partial_unmap_splits)
+{
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       8 * PAGE_SIZE);
+	/* Punch pages 2-3 out of the middle. */
+	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE + 2 * PAGE_SIZE,
+			 2 * PAGE_SIZE, 2 * PAGE_SIZE);
+	check_mapped(IOVA_BASE, self->buf, 2 * PAGE_SIZE,
+		     MOCK_READ | MOCK_WRITE);
+	check_unmapped(IOVA_BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE);
+	check_mapped(IOVA_BASE + 4 * PAGE_SIZE, self->buf + 4 * PAGE_SIZE,
+		     4 * PAGE_SIZE, MOCK_READ | MOCK_WRITE);
+	/* The pages no longer mapped were released at once. */
+	ASSERT_EQ(self->pin0 + 6 * PAGE_SIZE / 1024, vm_pinned_kb());
+
+	/* A range over a hole and into both pieces: the hole counts 0. */
+	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE + PAGE_SIZE,
+			 4 * PAGE_SIZE, 2 * PAGE_SIZE);
+	check_mapped(IOVA_BASE, self->buf, PAGE_SIZE, MOCK_READ | MOCK_WRITE);
+	check_mapped(IOVA_BASE + 5 * PAGE_SIZE, self->buf + 5 * PAGE_SIZE,
+		     3 * PAGE_SIZE, MOCK_READ | MOCK_WRITE);
+	/* Cut the last piece's tail off, then take the rest. */
+	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE + 7 * PAGE_SIZE,
+			 PAGE_SIZE, PAGE_SIZE);
+	test_ioctl_unmap(self->fd, self->ioasid, 0, IOVA_BASE * 2,
+			 3 * PAGE_SIZE);
+	check_unmapped(IOVA_BASE, 8 * PAGE_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+}
+
+TEST_F(memory, unmap_all)
+{
+	__u64 unmapped = 0;
+	int i;
+
+	for (i = 0; i != 4; i++)
+		test_ioctl_map(self->fd, self->ioasid,
+			       self->buf + i * 4 * PAGE_SIZE,
+			       IOVA_BASE + i * 0x100000UL, 4 * PAGE_SIZE);
+	test_cmd(_test_ioctl_unmap(self->fd, self->ioasid, 0, 0,
+				   IOASID_DMA_UNMAP_ALL, &unmapped));
+	ASSERT_EQ(16 * PAGE_SIZE, unmapped);
+	check_unmapped(IOVA_BASE, 0x400000UL);
+	/* Nothing left: unmap all again reports 0. */
+	test_cmd(_test_ioctl_unmap(self->fd, self->ioasid, 0, 0,
+				   IOASID_DMA_UNMAP_ALL, &unmapped));
+	ASSERT_EQ(0, unmapped);
+	test_err_cmd(EINVAL, _test_ioctl_unmap(self->fd, self->ioasid,
+					       IOVA_BASE, 0,
+					       IOASID_DMA_UNMAP_ALL, NULL));
+	test_err_cmd(EINVAL, _test_ioctl_unmap(self->fd, self->ioasid, 0,
+					       PAGE_SIZE,
+					       IOASID_DMA_UNMAP_ALL, NULL));
+}
+
+TEST_F(memory, unmap_bad_input)
+{
+	test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid, IOVA_BASE, 0);
+	test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid, IOVA_BASE + 1,
+			     PAGE_SIZE);
+	test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid, IOVA_BASE, 1);
+	test_err_ioctl_unmap(EOVERFLOW, self->fd, self->ioasid, -PAGE_SIZE,
+			     2 * PAGE_SIZE);
+	test_err_ioctl_unmap(ENOENT, self->fd, self->ioasid + 1000, IOVA_BASE,
+			     PAGE_SIZE);
+	/* Nothing mapped there: success, nothing unmapped. */
+	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE, PAGE_SIZE, 0);
+}
+
+/* Registered memory: pinned and charged once, however often mapped. */
+TEST_F(memory, registered_charged_once)
+{
+	__u32 second, ref, pinned, ref_mapped;
+
+	test_ioctl_register(self->fd, self->buf, BUF_SIZE);
+	ASSERT_EQ(self->pin0 + BUF_SIZE / 1024, vm_pinned_kb());
+	ASSERT_EQ(0, page_ref(self->fd, self->buf, &ref, &pinned));
+	ASSERT_EQ(1, pinned);
+
+	test_ioctl_alloc(self->fd, &second);
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE, BUF_SIZE);
+	test_ioctl_map(self->fd, second, self->buf, IOVA_BASE, BUF_SIZE);
+	test_ioctl_map(self->fd, second, self->buf + PAGE_SIZE,
+		       IOVA_BASE + BUF_SIZE, PAGE_SIZE);
+	check_mapped(IOVA_BASE, self->buf, BUF_SIZE, MOCK_READ | MOCK_WRITE);
+	/* No new pin, no new charge. */
+	ASSERT_EQ(self->pin0 + BUF_SIZE / 1024, vm_pinned_kb());
+	ASSERT_EQ(0, page_ref(self->fd, self->buf, &ref_mapped, &pinned));
+	ASSERT_EQ(ref, ref_mapped);
+
+	/* Still in use: the registration stays. */
+	test_err_ioctl_unregister(EBUSY, self->fd, self->buf, BUF_SIZE);
+	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE, BUF_SIZE,
+			 BUF_SIZE);
+	test_err_ioctl_unregister(EBUSY, self->fd, self->buf, BUF_SIZE);
+	test_ioctl_free(self->fd, second);
+	test_ioctl_unregister(self->fd, self->buf, BUF_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+}
+
+TEST_F(memory, register_rules)
+{
+	void *buf = self->buf;
+
+	test_ioctl_register(self->fd, buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE);
+	/* Overlap in any way: EEXIST. */
+	test_err_ioctl_register(EEXIST, self->fd, buf + 4 * PAGE_SIZE,
+				4 * PAGE_SIZE);
+	test_err_ioctl_register(EEXIST, self->fd, buf + 2 * PAGE_SIZE,
+				4 * PAGE_SIZE);
+	test_err_ioctl_register(EEXIST, self->fd, buf + 7 * PAGE_SIZE,
+				4 * PAGE_SIZE);
+	/* Adjacent: its own registration. */
+	test_ioctl_register(self->fd, buf, 4 * PAGE_SIZE);
+	test_ioctl_register(self->fd, buf + 8 * PAGE_SIZE, 4 * PAGE_SIZE);
+	ASSERT_EQ(self->pin0 + 12 * PAGE_SIZE / 1024, vm_pinned_kb());
+
+	/* A map across two registrations pins its own pages. */
+	test_ioctl_map(self->fd, self->ioasid, buf + 2 * PAGE_SIZE, IOVA_BASE,
+		       4 * PAGE_SIZE);
+	ASSERT_EQ(self->pin0 + 16 * PAGE_SIZE / 1024, vm_pinned_kb());
+	/* ...so neither registration is busy. */
+	test_ioctl_unregister(self->fd, buf, 4 * PAGE_SIZE);
+
+	/* Unregister takes exactly what was registered. */
+	test_err_ioctl_unregister(ENOENT, self->fd, buf + 4 * PAGE_SIZE,
+				  PAGE_SIZE);
+	test_err_ioctl_unregister(ENOENT, self->fd, buf + 4 * PAGE_SIZE,
+				  8 * PAGE_SIZE);
+	test_err_ioctl_unregister(ENOENT, self->fd, buf, 4 * PAGE_SIZE);
+	test_ioctl_unregister(self->fd, buf + 4 * PAGE_SIZE, 4 * PAGE_SIZE);
+
+	/* Bad ranges. */
+	test_err_ioctl_register(EINVAL, self->fd, buf, 0);
+	test_err_ioctl_register(EINVAL, self->fd, buf + 1, PAGE_SIZE);
+	test_err_ioctl_register(EINVAL, self->fd, buf, PAGE_SIZE - 1);
+	test_err_ioctl_register(EOVERFLOW, self->fd, (void *)-PAGE_SIZE,
+				2 * PAGE_SIZE);
+	test_err_ioctl_register(EFAULT, self->fd, (void *)PAGE_SIZE,
+				PAGE_SIZE);
+	ASSERT_EQ(self->pin0 + 8 * PAGE_SIZE / 1024, vm_pinned_kb());
+	/* Close takes the rest: the teardown checks it. */
+}
+
+/* Memory that is not fully mapped: nothing is pinned, nothing charged. */
+TEST_F(memory, register_with_hole)
+{
+	ASSERT_EQ(0, munmap(self->buf + BUF_SIZE - PAGE_SIZE, PAGE_SIZE));
+	test_err_ioctl_register(EFAULT, self->fd, self->buf, BUF_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+	ASSERT_EQ(self->buf + BUF_SIZE - PAGE_SIZE,
+		  mmap(self->buf + BUF_SIZE - PAGE_SIZE, PAGE_SIZE,
+		       PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	memset(self->buf + BUF_SIZE - PAGE_SIZE, 0, PAGE_SIZE);
+}
+
+/* The BAR0 of the first QEMU edu device, from sysfs. */
+static int open_edu_bar(void)
+{
+	char path[128], id[16];
+	int i, fd;
+
+	for (i = 0; i != 32; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/devices/0000:00:%02x.0/device", i);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		memset(id, 0, sizeof(id));
+		read(fd, id, sizeof(id) - 1);
+		close(fd);
+		if (strncmp(id, "0x11e8", 6))
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/devices/0000:00:%02x.0/resource0", i);
+		return open(path, O_RDWR);
+	}
+	return -1;
+}
+
+/* Device memory (a PCI BAR, VM_IO | VM_PFNMAP) is refused: EFAULT. */
+TEST_F(memory, pfnmap_rejected)
+{
+	int bar_fd = open_edu_bar();
+	void *bar;
+
+	if (bar_fd < 0)
+		SKIP(return, "no edu device BAR to map");
+	bar = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, bar_fd,
+		   0);
+	ASSERT_NE(MAP_FAILED, bar);
+	test_err_ioctl_map(EFAULT, self->fd, self->ioasid, bar, IOVA_BASE,
+			   PAGE_SIZE);
+	test_err_ioctl_register(EFAULT, self->fd, bar, PAGE_SIZE);
+	check_unmapped(IOVA_BASE, PAGE_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+	munmap(bar, PAGE_SIZE);
+	close(bar_fd);
+}
+
+TEST_F(memory, get_info_ranges)
+{
+	struct ioasid_iova_range ranges[8];
+	struct ioasid_get_info info;
+
+	test_ioctl_get_info(self->fd, self->ioasid, &info, ranges, 8);
+	ASSERT_EQ(self->ndev, info.out_num_devices);
+	ASSERT_EQ(PAGE_SIZE, info.out_pgsize_bitmap & -info.out_pgsize_bitmap);
+	switch (self->ndev) {
+	case 0:
+		ASSERT_EQ(1, info.num_iova_ranges);
+		ASSERT_EQ(UINT64_MAX, ranges[0].last);
+		break;
+	case 1:
+		/* 48-bit aperture; 2M and 1G pages on offer. */
+		ASSERT_EQ(1, info.num_iova_ranges);
+		ASSERT_EQ(0, ranges[0].start);
+		ASSERT_EQ((1ULL << 48) - 1, ranges[0].last);
+		ASSERT_EQ(PAGE_SIZE | SZ_2M | (1UL << 30),
+			  info.out_pgsize_bitmap);
+		break;
+	case 2:
+		/* The smaller aperture, less the MSI window. */
+		ASSERT_EQ(2, info.num_iova_ranges);
+		ASSERT_EQ(0, ranges[0].start);
+		ASSERT_EQ(IOASID_MOCK_MSI_START - 1, ranges[0].last);
+		ASSERT_EQ(IOASID_MOCK_MSI_LAST + 1, ranges[1].start);
+		ASSERT_EQ((1ULL << 39) - 1, ranges[1].last);
+		/* No large size is common to both. */
+		ASSERT_EQ(PAGE_SIZE, info.out_pgsize_bitmap);
+		break;
+	}
+}
+
+/* Maps outside the usable ranges fail; nothing is left behind. */
+TEST_F(memory, map_outside_usable)
+{
+	int in_msi = self->ndev < 2 ? 0 : -ERANGE;
+	int past_48_bits = self->ndev ? -ERANGE : 0;
+
+	ASSERT_EQ(in_msi, _test_ioctl_map(self->fd, self->ioasid, self->buf,
+					  IOASID_MOCK_MSI_START, PAGE_SIZE,
+					  MAP_RW));
+	ASSERT_EQ(past_48_bits,
+		  _test_ioctl_map(self->fd, self->ioasid, self->buf,
+				  1ULL << 48, PAGE_SIZE, MAP_RW));
+}
+
+/* A device that cannot reach an existing mapping may not attach. */
+TEST_F(memory, attach_conflicts_with_mapping)
+{
+	struct ioasid_get_info info;
+	__u32 small, id;
+
+	test_ioctl_alloc(self->fd, &id);
+	test_ioctl_map(self->fd, id, self->buf, IOASID_MOCK_MSI_START,
+		       PAGE_SIZE);
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_SMALL, &small);
+	test_err_cmd_attach(ERANGE, self->fd, small, id);
+	test_ioctl_get_info(self->fd, id, &info, NULL, 0);
+	ASSERT_EQ(0, info.out_num_devices);
+	ASSERT_EQ(0, test_domain_of(self->fd, small));
+
+	/* Beyond its 39-bit aperture is just as unreachable. */
+	test_ioctl_unmap(self->fd, id, IOASID_MOCK_MSI_START, PAGE_SIZE,
+			 PAGE_SIZE);
+	test_ioctl_map(self->fd, id, self->buf, 1ULL << 40, PAGE_SIZE);
+	test_err_cmd_attach(ERANGE, self->fd, small, id);
+	test_ioctl_unmap(self->fd, id, 1ULL << 40, PAGE_SIZE, PAGE_SIZE);
+	test_cmd_attach(self->fd, small, id);
+}
+
+/* Mappings made before a device arrives are replayed into its domain. */
+TEST_F(memory, attach_replays_mappings)
+{
+	__u32 late, id;
+
+	test_ioctl_alloc(self->fd, &id);
+	test_ioctl_map(self->fd, id, self->buf, IOVA_BASE, 8 * PAGE_SIZE);
+	test_ioctl_map(self->fd, id, self->buf + 16 * PAGE_SIZE,
+		       4 * IOVA_BASE, 4 * PAGE_SIZE);
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_SMALL, &late);
+	test_cmd_attach(self->fd, late, id);
+	test_cmd_check_map(self->fd, late, IOVA_BASE, self->buf, 8 * PAGE_SIZE,
+			   MOCK_READ | MOCK_WRITE);
+	test_cmd_check_map(self->fd, late, 4 * IOVA_BASE,
+			   self->buf + 16 * PAGE_SIZE, 4 * PAGE_SIZE,
+			   MOCK_READ | MOCK_WRITE);
+	/* Attached once is enough; twice is EBUSY. */
+	test_err_cmd_attach(EBUSY, self->fd, late, id);
+}
+
+/* One domain per IOMMU instance: shared within one, separate across. */
+TEST_F(memory, domain_per_instance)
+{
+	__u32 large, small, id;
+	__u64 d_large, d_small;
+
+	test_ioctl_alloc(self->fd, &id);
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_LARGE, &large);
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_SMALL, &small);
+	test_cmd_attach(self->fd, large, id);
+	test_cmd_attach(self->fd, small, id);
+	d_large = test_domain_of(self->fd, large);
+	d_small = test_domain_of(self->fd, small);
+	ASSERT_NE(0, d_large);
+	ASSERT_NE(0, d_small);
+	ASSERT_NE(d_large, d_small);
+	if (self->ndev) {
+		/* The fixture's first device is behind the large instance. */
+		ASSERT_NE(0, test_domain_of(self->fd, self->dev[0]));
+		ASSERT_NE(test_domain_of(self->fd, self->dev[0]), d_large);
+		test_cmd_detach(self->fd, self->dev[0]);
+		test_cmd_attach(self->fd, self->dev[0], id);
+		ASSERT_EQ(d_large, test_domain_of(self->fd, self->dev[0]));
+	}
+	/* An IOASID in use cannot be freed; detached, it can. */
+	test_err_ioctl_free(EBUSY, self->fd, id);
+	test_cmd_detach(self->fd, large);
+	test_cmd_detach(self->fd, small);
+	ASSERT_EQ(0, test_domain_of(self->fd, small));
+	test_err_cmd(ENXIO, _test_cmd_detach(self->fd, small));
+	if (self->ndev)
+		test_cmd_detach(self->fd, self->dev[0]);
+	test_ioctl_free(self->fd, id);
+}
+
+/* Moving a device between IOASIDs while both have mappings (RFC 5.2). */
+TEST_F(memory, move_device_between_ioasids)
+{
+	__u32 dev, a, b;
+
+	test_ioctl_alloc(self->fd, &a);
+	test_ioctl_alloc(self->fd, &b);
+	test_ioctl_map(self->fd, a, self->buf, IOVA_BASE, PAGE_SIZE);
+	test_ioctl_map(self->fd, b, self->buf + PAGE_SIZE, IOVA_BASE,
+		       PAGE_SIZE);
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_LARGE, &dev);
+	test_cmd_attach(self->fd, dev, a);
+	test_cmd_check_map(self->fd, dev, IOVA_BASE, self->buf, PAGE_SIZE,
+			   MOCK_READ | MOCK_WRITE);
+	test_cmd_detach(self->fd, dev);
+	test_cmd_attach(self->fd, dev, b);
+	test_cmd_check_map(self->fd, dev, IOVA_BASE, self->buf + PAGE_SIZE,
+			   PAGE_SIZE, MOCK_READ | MOCK_WRITE);
+}
+
+/* hugetlbfs memory gets large IOMMU pages where the domain has them. */
+TEST_F(memory, hugetlb_large_pages)
+{
+	__u64 pgsize = 0;
+	void *huge;
+
+	huge = mmap(NULL, 2 * SZ_2M, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no hugetlb pages reserved");
+	memset(huge, 1, 2 * SZ_2M);
+
+	test_ioctl_map(self->fd, self->ioasid, huge, 16 * SZ_2M, 2 * SZ_2M);
+	if (self->ndev) {
+		test_cmd(_test_cmd_check_map(self->fd, self->dev[0],
+					     16 * SZ_2M, huge, 2 * SZ_2M,
+					     MOCK_READ | MOCK_WRITE, &pgsize,
+					     true));
+		ASSERT_EQ(SZ_2M, pgsize);
+	}
+	if (self->ndev > 1) {
+		test_cmd(_test_cmd_check_map(self->fd, self->dev[1],
+					     16 * SZ_2M, huge, 2 * SZ_2M,
+					     MOCK_READ | MOCK_WRITE, &pgsize,
+					     true));
+		ASSERT_EQ(1UL << 16, pgsize);
+	}
+	/* A cut through a large IOMMU page is refused and changes nothing. */
+	if (self->ndev) {
+		test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid,
+				     16 * SZ_2M + PAGE_SIZE, PAGE_SIZE);
+		check_mapped(16 * SZ_2M, huge, 2 * SZ_2M,
+			     MOCK_READ | MOCK_WRITE);
+	} else {
+		/* With no domain there is no large page to split. */
+		test_ioctl_unmap(self->fd, self->ioasid,
+				 16 * SZ_2M + PAGE_SIZE, PAGE_SIZE, PAGE_SIZE);
+		test_ioctl_map(self->fd, self->ioasid, huge + PAGE_SIZE,
+			       16 * SZ_2M + PAGE_SIZE, PAGE_SIZE);
+	}
+	/* Along the large page boundary, a cut is fine. */
+	test_ioctl_unmap(self->fd, self->ioasid, 16 * SZ_2M, SZ_2M, SZ_2M);
+	check_unmapped(16 * SZ_2M, SZ_2M);
+	check_mapped(17 * SZ_2M, huge + SZ_2M, SZ_2M, MOCK_READ | MOCK_WRITE);
+	test_ioctl_unmap(self->fd, self->ioasid, 17 * SZ_2M, SZ_2M, SZ_2M);
+	munmap(huge, 2 * SZ_2M);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+}
+
+/* Small pages that happen to sit together never make a large page. */
+TEST_F(memory, small_pages_stay_small)
+{
+	__u64 pgsize = 0;
+
+	if (!self->ndev)
+		SKIP(return, "no domain to look at");
+	test_ioctl_map(self->fd, self->ioasid, self->buf, 16 * SZ_2M,
+		       BUF_SIZE);
+	test_cmd(_test_cmd_check_map(self->fd, self->dev[0], 16 * SZ_2M,
+				     self->buf, BUF_SIZE,
+				     MOCK_READ | MOCK_WRITE, &pgsize, true));
+	ASSERT_EQ(PAGE_SIZE, pgsize);
+	/* So any page boundary can be cut. */
+	test_ioctl_unmap(self->fd, self->ioasid, 16 * SZ_2M + PAGE_SIZE,
+			 PAGE_SIZE, PAGE_SIZE);
+}
+
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+	data[CAP_IPC_LOCK / 32].permitted &= ~(1u << (CAP_IPC_LOCK % 32));
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/*
+ * Without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds what may be pinned: a map
+ * past it fails with ENOMEM and leaves nothing pinned or charged.
+ */
+TEST_F(memory, memlock_limit)
+{
+	struct rlimit limit = {
+		.rlim_cur = 16 * PAGE_SIZE,
+		.rlim_max = 16 * PAGE_SIZE,
+	};
+	__u32 ref, pinned;
+
+	ASSERT_EQ(0, drop_ipc_lock());
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &limit));
+
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       8 * PAGE_SIZE);
+	test_err_ioctl_map(ENOMEM, self->fd, self->ioasid,
+			   self->buf + 8 * PAGE_SIZE, IOVA_BASE * 2,
+			   16 * PAGE_SIZE);
+	test_err_ioctl_register(ENOMEM, self->fd, self->buf + 8 * PAGE_SIZE,
+				16 * PAGE_SIZE);
+	ASSERT_EQ(self->pin0 + 8 * PAGE_SIZE / 1024, vm_pinned_kb());
+	ASSERT_EQ(0, page_ref(self->fd, self->buf + 8 * PAGE_SIZE, &ref,
+			      &pinned));
+	ASSERT_EQ(0, pinned);
+	ASSERT_EQ(self->ref0[8], ref);
+	check_unmapped(IOVA_BASE * 2, 16 * PAGE_SIZE);
+	/* Up to the limit is fine. */
+	test_ioctl_map(self->fd, self->ioasid, self->buf + 8 * PAGE_SIZE,
+		       IOVA_BASE * 2, 8 * PAGE_SIZE);
+	test_ioctl_unmap(self->fd, self->ioasid, 0, IOVA_BASE * 4,
+			 16 * PAGE_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+}
+
+/* The fd belongs to the process that opened it; user memory too. */
+TEST_F(memory, other_process_refused)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(_test_ioctl_map(self->fd, self->ioasid, self->buf,
+				      IOVA_BASE, PAGE_SIZE, MAP_RW) == -EPERM ?
+		      0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	check_unmapped(IOVA_BASE, PAGE_SIZE);
+}
+
+/*
+ * Threads map and unmap disjoint and overlapping ranges of one IOASID
+ * while another attaches and detaches mock devices. Each call must answer
+ * 0 or its documented errno, and at the end every device that is attached
+ * must see exactly the mappings that are left.
+ */
+#define RACE_ROUNDS 300
+
+struct race {
+	int fd;
+	__u32 ioasid;
+	void *buf;
+	unsigned int seed;
+	int bad;
+	atomic_bool *stop;
+};
+
+static void *race_mapper(void *p)
+{
+	struct race *r = p;
+	int i, ret;
+
+	for (i = 0; i != RACE_ROUNDS; i++) {
+		unsigned int page = rand_r(&r->seed) % (BUF_PAGES - 4);
+		unsigned int npages = rand_r(&r->seed) % 4 + 1;
+		__u64 iova = IOVA_BASE + page * PAGE_SIZE;
+
+		if (rand_r(&r->seed) % 2)
+			ret = _test_ioctl_map(r->fd, r->ioasid,
+					      r->buf + page * PAGE_SIZE, iova,
+					      npages * PAGE_SIZE, MAP_RW);
+		else
+			ret = _test_ioctl_unmap(r->fd, r->ioasid, iova,
+						npages * PAGE_SIZE, 0, NULL);
+		if (ret && ret != -EEXIST)
+			r->bad++;
+	}
+	return NULL;
+}
+
+static void *race_attacher(void *p)
+{
+	struct race *r = p;
+	__u32 dev[2];
+	int i, ret;
+
+	if (_test_cmd_mock_device_add(r->fd, IOASID_MOCK_INSTANCE_LARGE,
+				      &dev[0]) ||
+	    _test_cmd_mock_device_add(r->fd, IOASID_MOCK_INSTANCE_SMALL,
+				      &dev[1])) {
+		r->bad++;
+		return NULL;
+	}
+	for (i = 0; !atomic_load(r->stop); i++) {
+		ret = _test_cmd_attach(r->fd, dev[i % 2], r->ioasid);
+		if (ret && ret != -EBUSY)
+			r->bad++;
+		ret = _test_cmd_detach(r->fd, dev[(i + 1) % 2]);
+		if (ret && ret != -ENXIO)
+			r->bad++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(memory, concurrent_map_attach, 600)
+{
+	struct race r[4];
+	pthread_t threads[4];
+	atomic_bool stop = false;
+	unsigned int i;
+	__u64 iova;
+
+	for (i = 0; i != 4; i++) {
+		r[i] = (struct race){ .fd = self->fd, .ioasid = self->ioasid,
+				      .buf = self->buf, .seed = i + 1,
+				      .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+					    i ? race_mapper : race_attacher,
+					    &r[i]));
+	}
+	for (i = 1; i != 4; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	atomic_store(&stop, true);
+	ASSERT_EQ(0, pthread_join(threads[0], NULL));
+	for (i = 0; i != 4; i++)
+		ASSERT_EQ(0, r[i].bad);
+
+	/* Whatever is mapped now is mapped right in every domain. */
+	for (iova = IOVA_BASE; iova < IOVA_BASE + BUF_SIZE; iova += PAGE_SIZE) {
+		if (_test_ioctl_map(self->fd, self->ioasid, self->buf,
+				    iova, PAGE_SIZE, MAP_RW) == 0) {
+			/* It was a hole: now it is ours; check that too. */
+			check_mapped(iova, self->buf, PAGE_SIZE,
+				     MOCK_READ | MOCK_WRITE);
+			continue;
+		}
+		check_mapped(iova, self->buf + (iova - IOVA_BASE), PAGE_SIZE,
+			     MOCK_READ | MOCK_WRITE);
+	}
+}
+
+/* Closing the fd with everything live releases everything. */
+TEST_F(memory, close_with_everything_live)
+{
+	__u32 second, dev;
+
+	test_ioctl_register(self->fd, self->buf, BUF_SIZE / 2);
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       BUF_SIZE / 2);
+	test_ioctl_map(self->fd, self->ioasid, self->buf + BUF_SIZE / 2,
+		       2 * IOVA_BASE, BUF_SIZE / 2);
+	test_ioctl_alloc(self->fd, &second);
+	test_ioctl_map(self->fd, second, self->buf, IOVA_BASE, BUF_SIZE);
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_SMALL, &dev);
+	test_cmd_attach(self->fd, dev, second);
+	ASSERT_LT(self->pin0, vm_pinned_kb());
+	/* The teardown closes the fd and checks every page. */
+}
+
+TEST_HARNESS_MAIN

@@ -53,7 +53,11 @@ append="console=ttyS0 intel_iommu=on panic_on_warn=1 panic=-1 oops=panic"
 append+=" kasan.fault=panic nokaslr"
 [ "$MODE" = check ] || append+=" quiet"
 
-qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 2G
+# The benchmark maps 1 GiB at a time, THP included.
+mem=2G
+[ "$MODE" = bench ] && mem=3G
+
+qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m $mem
       -device intel-iommu -device edu -device edu
       -kernel "$KOBJ/arch/x86/boot/bzImage" -initrd "$RUN/initramfs.cpio.gz"
       -append "$append" -display none -no-reboot -monitor none)
@@ -84,4 +88,9 @@ wait $tpid 2>/dev/null || true
 echo "$rc" > "$RUN/qemu-rc"
 # check.sh judges a test run; other modes are judged on splats alone.
 [ "$MODE" = check ] && exit 0
+if [ "$MODE" = bench ]; then
+	tr -d '\r' < "$RUN/results.log" | grep '^{' > "$B/bench.json" || true
+	echo ">> $(wc -l < "$B/bench.json") results in ${B#"$TOP"/}/bench.json"
+	[ -s "$B/bench.json" ] || { echo "bench: no results" >&2; exit 1; }
+fi
 "$TOP/scripts/summarize.sh" --splats-only "$RUN"

@@ -226,8 +226,14 @@ struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 	idev->dev = dev;
 	mutex_init(&idev->attach_lock);
 
-	/* Exclusive: fails if anyone else owns the device's DMA. */
+	/*
+	 * Exclusive: a VFIO container, iommufd or another ioasid fd that owns
+	 * the device's DMA makes this fail, which the core reports as EPERM;
+	 * to the caller the device is simply busy.
+	 */
 	ret = iommu_device_claim_dma_owner(dev, ctx);
+	if (ret == -EPERM)
+		ret = -EBUSY;
 	if (ret)
 		goto err_abort;
 	idev->group = iommu_group_get(dev);

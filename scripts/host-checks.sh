@@ -38,7 +38,7 @@ echo "TAP version 13"
 cd "$TOP"
 
 kernel_files=$(ls drivers/iommu/ioasid/*.[ch] include/uapi/linux/ioasid.h \
-	include/linux/ioasid*.h 2>/dev/null)
+	include/linux/ioasid.h 2>/dev/null)
 user_files=$(ls tools/testing/selftests/ioasid/*.[ch] lib/libioasid/src/*.[ch] \
 	lib/libioasid/include/*.h lib/libioasid/tests/*.[ch] tools/ioasid/*.c \
 	2>/dev/null)
@@ -50,7 +50,17 @@ for f in $kernel_files $user_files; do
 		--ignore FILE_PATH_CHANGES -f "$f"
 done
 
-for f in include/uapi/linux/ioasid.h drivers/iommu/ioasid/*.c; do
+# The series as it would be mailed; fed on stdin, as a mail would be.
+checkpatch_mail() {
+	perl "$KSRC/scripts/checkpatch.pl" --strict --quiet --no-tree \
+		--no-summary - < "$1"
+}
+for p in patches/*.patch; do
+	check "checkpatch --strict $p" checkpatch_mail "$p"
+done
+
+for f in include/uapi/linux/ioasid.h include/linux/ioasid.h \
+	 drivers/iommu/ioasid/*.c; do
 	check "kernel-doc $f" perl "$KSRC/scripts/kernel-doc" -none -Wall "$f"
 done
 
@@ -69,6 +79,7 @@ lib_install() {
 	local dest=$B/lib-check-root
 	rm -rf "$dest"
 	make -s -C lib/libioasid O="$B/lib-check" PREFIX=/usr DESTDIR="$dest" \
+		KHDR_INCLUDES="-isystem $B/kobj-test/hdr/include" \
 		all install cxx-check >/dev/null || return 1
 	local so
 	so=$(ls "$dest"/usr/lib/libioasid.so.[0-9]* | head -1)

@@ -21,8 +21,8 @@ JOBS=$(nproc)
 # Project paths overlaid onto the kernel tree. Directories we own are
 # mirrored with --delete; single files are copied.
 OWNED_DIRS=(drivers/iommu/ioasid tools/testing/selftests/ioasid)
-OWNED_FILES=(include/uapi/linux/ioasid.h Documentation/userspace-api/ioasid.rst)
-OWNED_GLOBS=("include/linux/ioasid*.h")
+OWNED_FILES=(include/uapi/linux/ioasid.h include/linux/ioasid.h Documentation/userspace-api/ioasid.rst)
+OWNED_GLOBS=()
 
 log() { printf '>> %s\n' "$*"; }
 

@@ -14,11 +14,18 @@
  * (such as the MSI window) or aperture would cut into an existing mapping
  * is refused with -ERANGE before anything changes.
  *
- * Lock order: idev->attach_lock, then space->lock, then ctx->pin_lock.
+ * A driver such as VFIO binds a device through ioasid_bind_device(), with a
+ * label of the user's choosing. Its binding holds a reference on the
+ * context, not the file: when the fd closes, the device is detached and
+ * taken out of the fd's table (revoked), and the binding lives on, inert,
+ * until the driver unbinds.
+ *
+ * Lock order: ctx->bind_lock, then idev->attach_lock, then space->lock,
+ * then ctx->pin_lock.
  */
+#include <linux/ioasid.h>
 #include <linux/iommu.h>
 #include <linux/slab.h>
-#include <uapi/linux/ioasid.h>
 
 #include "ioasid_private.h"
 
@@ -178,14 +185,15 @@ out_unlock_dev:
 	return ret;
 }
 
-int ioasid_device_detach(struct ioasid_device *idev)
+/* Detach from whatever @idev is attached to, or only from @expect_ioasid. */
+int ioasid_device_detach(struct ioasid_device *idev, u32 expect_ioasid)
 {
 	struct ioasid_space *space;
 	struct ioasid_domain *domain;
 
 	mutex_lock(&idev->attach_lock);
 	space = idev->space;
-	if (!space) {
+	if (!space || (expect_ioasid && space->obj.id != expect_ioasid)) {
 		mutex_unlock(&idev->attach_lock);
 		return -ENXIO;
 	}
@@ -252,7 +260,7 @@ void ioasid_device_destroy(struct ioasid_object *obj)
 		container_of(obj, struct ioasid_device, obj);
 
 	if (idev->space)
-		ioasid_device_detach(idev);
+		ioasid_device_detach(idev, 0);
 	iommu_device_release_dma_owner(idev->dev);
 	iommu_group_put(idev->group);
 	if (idev->release)
@@ -261,3 +269,181 @@ void ioasid_device_destroy(struct ioasid_object *obj)
 	kfree(idev->reserved);
 	mutex_destroy(&idev->attach_lock);
 }
+
+/* The fd is closing: cut off every device a driver bound. */
+void ioasid_revoke_external_devices(struct ioasid_ctx *ctx)
+{
+	struct ioasid_device *idev;
+
+	mutex_lock(&ctx->bind_lock);
+	ctx->closed = true;
+	list_for_each_entry(idev, &ctx->external_devices, external_link) {
+		if (idev->space)
+			ioasid_device_detach(idev, 0);
+		/* Only the driver's reference is left after this. */
+		ioasid_object_remove(ctx, &idev->obj, 1);
+		idev->revoked = true;
+	}
+	mutex_unlock(&ctx->bind_lock);
+}
+
+/**
+ * ioasid_bind_device() - bind a device to an ioasid fd
+ * @ioasid_fd: an fd of /dev/ioasid, in the calling process
+ * @dev: the device, which must be behind an IOMMU
+ * @label: the user's name for the device, reported back in its events
+ * @out_dev_id: the id of the device on the fd
+ *
+ * Claims the device's DMA ownership for the fd: until ioasid_unbind_device()
+ * nothing else can set up its DMA, and until attached it reaches no memory.
+ *
+ * Return: the binding, or ERR_PTR: -EBADF if @ioasid_fd is not open,
+ * -EINVAL if it is not an ioasid fd, -EBUSY if something else owns the
+ * device's DMA, -ENODEV if the device has no IOMMU.
+ */
+struct ioasid_device *ioasid_bind_device(int ioasid_fd, struct device *dev,
+					 u64 label, u32 *out_dev_id)
+{
+	struct ioasid_device *idev;
+	struct ioasid_ctx *ctx;
+
+	ctx = ioasid_ctx_get_from_fd(ioasid_fd);
+	if (IS_ERR(ctx))
+		return ERR_CAST(ctx);
+
+	mutex_lock(&ctx->bind_lock);
+	if (ctx->closed) {
+		/* The fd was closed after we looked it up. */
+		idev = ERR_PTR(-EBADF);
+		goto out_unlock;
+	}
+	/* DMA ownership is per owner; this fd must not take it twice. */
+	list_for_each_entry(idev, &ctx->external_devices, external_link) {
+		if (idev->dev == dev) {
+			idev = ERR_PTR(-EBUSY);
+			goto out_unlock;
+		}
+	}
+	idev = ioasid_device_bind(ctx, dev);
+	if (IS_ERR(idev))
+		goto out_unlock;
+	idev->label = label;
+	idev->external = true;
+	ioasid_object_hold(&idev->obj);
+	list_add_tail(&idev->external_link, &ctx->external_devices);
+	*out_dev_id = idev->obj.id;
+	ioasid_object_publish(ctx, &idev->obj);
+	mutex_unlock(&ctx->bind_lock);
+	return idev;
+
+out_unlock:
+	mutex_unlock(&ctx->bind_lock);
+	ioasid_ctx_put(ctx);
+	return idev;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_bind_device, IOASID);
+
+/**
+ * ioasid_unbind_device() - end a binding made by ioasid_bind_device()
+ * @idev: the binding
+ *
+ * Detaches the device if it is attached and gives its DMA ownership back.
+ * Safe whether or not the fd is still open.
+ */
+void ioasid_unbind_device(struct ioasid_device *idev)
+{
+	struct ioasid_ctx *ctx = idev->ctx;
+
+	mutex_lock(&ctx->bind_lock);
+	list_del(&idev->external_link);
+	if (!idev->revoked) {
+		if (idev->space)
+			ioasid_device_detach(idev, 0);
+		ioasid_object_remove(ctx, &idev->obj, 1);
+	}
+	mutex_unlock(&ctx->bind_lock);
+
+	ioasid_device_destroy(&idev->obj);
+	kfree(idev);
+	ioasid_ctx_put(ctx);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_unbind_device, IOASID);
+
+static int ioasid_check_attach_flags(u32 flags, u32 user_pasid)
+{
+	if (flags & ~IOASID_ATTACH_USER_PASID)
+		return -EINVAL;
+	/* No PASID support yet: the nesting work brings it. */
+	if (flags & IOASID_ATTACH_USER_PASID)
+		return -EOPNOTSUPP;
+	return user_pasid ? -EINVAL : 0;
+}
+
+/**
+ * ioasid_attach_device() - attach a bound device to an IOASID
+ * @idev: the binding
+ * @ioasid: an IOASID of the fd the device is bound to
+ * @flags: &enum ioasid_attach_flags
+ * @user_pasid: the PASID, with %IOASID_ATTACH_USER_PASID; else 0
+ *
+ * Return: 0, or -ENOENT for an unknown @ioasid, -EBUSY if the device is
+ * attached already, -ERANGE if it cannot reach an existing mapping,
+ * -EOPNOTSUPP for a PASID attach, -ENODEV if the fd has been closed.
+ */
+int ioasid_attach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
+			 u32 user_pasid)
+{
+	struct ioasid_ctx *ctx = idev->ctx;
+	struct ioasid_space *space;
+	int ret;
+
+	ret = ioasid_check_attach_flags(flags, user_pasid);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ctx->bind_lock);
+	if (idev->revoked) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	space = ioasid_space_get(ctx, ioasid);
+	if (IS_ERR(space)) {
+		ret = PTR_ERR(space);
+		goto out_unlock;
+	}
+	ret = ioasid_device_attach(idev, space);
+	ioasid_space_put(space);
+out_unlock:
+	mutex_unlock(&ctx->bind_lock);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_attach_device, IOASID);
+
+/**
+ * ioasid_detach_device() - detach a bound device from its IOASID
+ * @idev: the binding
+ * @ioasid: the IOASID it is attached to
+ * @flags: &enum ioasid_attach_flags, as attached
+ * @user_pasid: the PASID, with %IOASID_ATTACH_USER_PASID; else 0
+ *
+ * Afterwards the device reaches no memory.
+ *
+ * Return: 0, or -ENXIO if it is not attached to @ioasid, -ENODEV if the
+ * fd has been closed (which detached it already).
+ */
+int ioasid_detach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
+			 u32 user_pasid)
+{
+	struct ioasid_ctx *ctx = idev->ctx;
+	int ret;
+
+	ret = ioasid_check_attach_flags(flags, user_pasid);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ctx->bind_lock);
+	ret = idev->revoked ? -ENODEV : ioasid_device_detach(idev, ioasid);
+	mutex_unlock(&ctx->bind_lock);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_detach_device, IOASID);

@@ -9,9 +9,11 @@
  *   iova.c    - IOVA areas: map and unmap, kept in step in every domain
  *   device.c  - device binding and attach, one domain per IOMMU instance
  *   mock.c    - the mock IOMMU driver (CONFIG_IOASID_TEST only)
+ *   mock_vfio.c - a VFIO driver for mock devices that can DMA (same)
  *   test.c    - the test-only ioctl (CONFIG_IOASID_TEST only)
  *
  * Lock order (outer first):
+ *   ctx->bind_lock      - devices bound from outside (VFIO)
  *   idev->attach_lock   - one device's attachment
  *   space->lock         - an IOASID's areas, domains and devices
  *   ctx->pin_lock       - the fd's registrations
@@ -58,15 +60,26 @@ struct ioasid_object {
 	refcount_t users;
 };
 
-/* One open of /dev/ioasid. */
+/*
+ * One open of /dev/ioasid. The file holds one reference and each device
+ * a driver bound from outside holds one, so the struct outlives the file
+ * until those are unbound.
+ */
 struct ioasid_ctx {
+	struct kref ref;
 	struct xarray objects;
 	u32 next_id;
 	/* The opener's mm: user addresses are pinned and charged there. */
 	struct mm_struct *mm;
 	struct mutex pin_lock;		/* protects @registrations */
 	struct rb_root_cached registrations;
+	struct mutex bind_lock;		/* protects @external_devices */
+	struct list_head external_devices;
+	bool closed;			/* the file is gone */
 };
+
+void ioasid_ctx_put(struct ioasid_ctx *ctx);
+struct ioasid_ctx *ioasid_ctx_get_from_fd(int fd);
 
 /* An ioctl in flight: the kernel's copy of the user's struct. */
 struct ioasid_ucmd {
@@ -93,6 +106,8 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type);
 void ioasid_object_hold(struct ioasid_object *obj);
 void ioasid_object_put(struct ioasid_object *obj);
+void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj,
+			  unsigned int keep);
 int ioasid_object_destroy_user(struct ioasid_ctx *ctx, u32 id,
 			       enum ioasid_object_type type);
 
@@ -173,7 +188,11 @@ struct ioasid_device {
 	struct iommu_group *group;
 	/* Called when the binding ends, for whoever created the device. */
 	void (*release)(struct ioasid_device *idev);
-	void *release_data;
+	u64 label;			/* the user's name for the device */
+	/* Bound by a driver (VFIO); in ctx->external_devices. */
+	bool external;
+	bool revoked;			/* external, and the fd closed */
+	struct list_head external_link;
 
 	struct mutex attach_lock;	/* protects the fields below */
 	struct ioasid_space *space;	/* attached to, or NULL */
@@ -185,16 +204,19 @@ struct ioasid_device {
 
 struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 					 struct device *dev);
+void ioasid_revoke_external_devices(struct ioasid_ctx *ctx);
 int ioasid_device_attach(struct ioasid_device *idev,
 			 struct ioasid_space *space);
-int ioasid_device_detach(struct ioasid_device *idev);
+int ioasid_device_detach(struct ioasid_device *idev, u32 expect_ioasid);
 void ioasid_device_destroy(struct ioasid_object *obj);
 
 /* mock.c and test.c, CONFIG_IOASID_TEST only */
 #ifdef CONFIG_IOASID_TEST
 int ioasid_mock_init(void);
 void ioasid_mock_exit(void);
-struct device *ioasid_mock_device_create(unsigned int instance);
+struct device *ioasid_mock_device_create(unsigned int instance,
+					 const char *name);
+bool ioasid_mock_domain_is_paging(struct iommu_domain *domain);
 void ioasid_mock_device_destroy(struct device *dev);
 int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
 			  phys_addr_t *phys, size_t *pgsize, int *prot);

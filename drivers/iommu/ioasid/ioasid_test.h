@@ -117,4 +117,37 @@ struct ioasid_test_cmd {
 
 #define IOASID_TEST		_IO(IOASID_TYPE, IOASID_CMD_TEST)
 
+/*
+ * The mock VFIO devices made at boot, named ioasid-mock-vfio.N in
+ * /sys/bus/platform/devices; device N sits behind mock instance N % 2.
+ */
+#define IOASID_MOCK_VFIO_DEVICES	4
+
+/**
+ * struct ioasid_mock_vfio_dma - ioctl(IOASID_MOCK_VFIO_DMA) on the VFIO
+ *	device fd of a mock device: make the device do DMA
+ * @argsz: sizeof(struct ioasid_mock_vfio_dma)
+ * @flags: %IOASID_MOCK_VFIO_DMA_WRITE for a device write to memory, else
+ *	a device read from memory
+ * @iova: where the device reads or writes, any alignment
+ * @length: bytes, at most 1 MiB
+ * @uptr: the user buffer the data comes from (write) or goes to (read)
+ *
+ * EIO if any byte would fault in the IOMMU (unmapped, not permitted, or
+ * the device attached nowhere); then no byte has moved.
+ */
+struct ioasid_mock_vfio_dma {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 uptr;
+};
+
+enum {
+	IOASID_MOCK_VFIO_DMA_WRITE = 1 << 0,
+};
+
+#define IOASID_MOCK_VFIO_DMA	_IO(IOASID_TYPE, 0x3d)
+
 #endif /* __IOASID_TEST_H */

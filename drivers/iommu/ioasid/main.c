@@ -14,11 +14,13 @@
  *
  * Lock order: ctx->objects xa_lock is innermost; nothing sleeps under it.
  */
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/ioasid.h>
 
@@ -100,8 +102,23 @@ void ioasid_object_hold(struct ioasid_object *obj)
 
 void ioasid_object_put(struct ioasid_object *obj)
 {
-	/* The table's reference is dropped only by a destroy path. */
+	/* The table's reference, or a remover's, is never dropped here. */
 	refcount_dec(&obj->users);
+	/* Only the address is used: safe even if a remover frees @obj now. */
+	wake_up_var(obj);
+}
+
+/*
+ * Take @obj out of the table for good and wait until only the @keep
+ * references its remover holds are left. For objects whose destruction
+ * is driven from outside the fd, such as devices a driver bound.
+ */
+void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj,
+			  unsigned int keep)
+{
+	xa_erase(&ctx->objects, obj->id);
+	refcount_dec(&obj->users);
+	wait_var_event(obj, refcount_read(&obj->users) == keep);
 }
 
 int ioasid_object_destroy_user(struct ioasid_ctx *ctx, u32 id,
@@ -276,8 +293,11 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
+	kref_init(&ctx->ref);
 	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	mutex_init(&ctx->pin_lock);
+	mutex_init(&ctx->bind_lock);
+	INIT_LIST_HEAD(&ctx->external_devices);
 	ctx->registrations = RB_ROOT_CACHED;
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
@@ -285,8 +305,43 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+static const struct file_operations ioasid_fops;
+
+static void ioasid_ctx_free(struct kref *ref)
+{
+	struct ioasid_ctx *ctx = container_of(ref, struct ioasid_ctx, ref);
+
+	WARN_ON(!list_empty(&ctx->external_devices));
+	xa_destroy(&ctx->objects);
+	mutex_destroy(&ctx->bind_lock);
+	mutex_destroy(&ctx->pin_lock);
+	kfree(ctx);
+}
+
+void ioasid_ctx_put(struct ioasid_ctx *ctx)
+{
+	kref_put(&ctx->ref, ioasid_ctx_free);
+}
+
+/* The context of an ioasid fd, with a reference, for a binding driver. */
+struct ioasid_ctx *ioasid_ctx_get_from_fd(int fd)
+{
+	CLASS(fd, f)(fd);
+	struct ioasid_ctx *ctx;
+
+	if (!fd_file(f))
+		return ERR_PTR(-EBADF);
+	if (fd_file(f)->f_op != &ioasid_fops)
+		return ERR_PTR(-EINVAL);
+	ctx = fd_file(f)->private_data;
+	kref_get(&ctx->ref);
+	return ctx;
+}
+
 /*
- * Objects that others depend on hold extra references, so destroy in
+ * Devices bound from outside are cut off first: detached, out of the
+ * table, their bindings left for their drivers to end. Then, since
+ * objects that others depend on hold extra references, destroy in
  * rounds: each round frees what nothing uses any more, which releases the
  * references those objects held. A round that frees nothing means a
  * reference leaked; stop rather than spin.
@@ -298,6 +353,7 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	unsigned long index;
 	bool progress;
 
+	ioasid_revoke_external_devices(ctx);
 	do {
 		progress = false;
 		xa_for_each(&ctx->objects, index, obj) {
@@ -310,12 +366,10 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	} while (progress);
 
 	WARN_ON(!xa_empty(&ctx->objects));
-	xa_destroy(&ctx->objects);
 	/* No mapping is left, so every registration is free to go. */
 	ioasid_unregister_all(ctx);
-	mutex_destroy(&ctx->pin_lock);
 	mmdrop(ctx->mm);
-	kfree(ctx);
+	ioasid_ctx_put(ctx);
 	return 0;
 }
 

@@ -264,8 +264,15 @@ static void ioasid_mock_get_resv_regions(struct device *dev,
 		list_add_tail(&region->list, head);
 }
 
+/* VFIO insists on coherent DMA; the mock is as coherent as the CPU. */
+static bool ioasid_mock_capable(struct device *dev, enum iommu_cap cap)
+{
+	return cap == IOMMU_CAP_CACHE_COHERENCY;
+}
+
 static const struct iommu_ops ioasid_mock_ops = {
 	.owner = THIS_MODULE,
+	.capable = ioasid_mock_capable,
 	.probe_device = ioasid_mock_probe_device,
 	.device_group = generic_device_group,
 	.def_domain_type = ioasid_mock_def_domain_type,
@@ -276,7 +283,14 @@ static const struct iommu_ops ioasid_mock_ops = {
 	.default_domain_ops = &ioasid_mock_domain_ops,
 };
 
-struct device *ioasid_mock_device_create(unsigned int instance)
+bool ioasid_mock_domain_is_paging(struct iommu_domain *domain)
+{
+	return domain->ops == &ioasid_mock_domain_ops;
+}
+
+/* A platform device behind mock @instance; a driver named @name may bind. */
+struct device *ioasid_mock_device_create(unsigned int instance,
+					 const char *name)
 {
 	struct platform_device *pdev;
 	int ret;
@@ -284,7 +298,7 @@ struct device *ioasid_mock_device_create(unsigned int instance)
 	if (instance >= ARRAY_SIZE(ioasid_mock_iommus))
 		return ERR_PTR(-EINVAL);
 
-	pdev = platform_device_alloc("ioasid-mock", PLATFORM_DEVID_AUTO);
+	pdev = platform_device_alloc(name, PLATFORM_DEVID_AUTO);
 	if (!pdev)
 		return ERR_PTR(-ENOMEM);
 	/*

@@ -31,7 +31,8 @@ static int ioasid_test_mock_device_add(struct ioasid_ucmd *ucmd,
 	struct device *dev;
 	int ret;
 
-	dev = ioasid_mock_device_create(cmd->mock_device_add.instance);
+	dev = ioasid_mock_device_create(cmd->mock_device_add.instance,
+					"ioasid-mock");
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
 	idev = ioasid_device_bind(ucmd->ctx, dev);
@@ -186,10 +187,14 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 		return PTR_ERR(idev);
 	switch (cmd->op) {
 	case IOASID_TEST_OP_ATTACH:
-		ret = ioasid_test_attach(ucmd, idev, cmd);
-		break;
 	case IOASID_TEST_OP_DETACH:
-		ret = ioasid_device_detach(idev);
+		/* A driver-bound device attaches through its driver only. */
+		if (idev->external)
+			ret = -EINVAL;
+		else if (cmd->op == IOASID_TEST_OP_ATTACH)
+			ret = ioasid_test_attach(ucmd, idev, cmd);
+		else
+			ret = ioasid_device_detach(idev, 0);
 		break;
 	case IOASID_TEST_OP_CHECK_MAP:
 	case IOASID_TEST_OP_CHECK_UNMAPPED:

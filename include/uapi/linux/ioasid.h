@@ -322,4 +322,18 @@ struct ioasid_dma_unmap {
 
 #define IOASID_DMA_UNMAP	_IO(IOASID_TYPE, IOASID_CMD_DMA_UNMAP)
 
+/**
+ * enum ioasid_attach_flags - how a device is attached to an IOASID
+ * @IOASID_ATTACH_USER_PASID: attach the IOASID under a PASID the user
+ *	chose (a guest's vPASID) instead of as the device's default address
+ *	space. A device or IOMMU that cannot tag DMA with a PASID answers
+ *	EOPNOTSUPP.
+ *
+ * Devices are bound and attached through their own fds; for VFIO see
+ * VFIO_BIND_IOASID_FD and VFIO_ATTACH_IOASID in linux/vfio.h.
+ */
+enum ioasid_attach_flags {
+	IOASID_ATTACH_USER_PASID = 1 << 0,
+};
+
 #endif /* _UAPI_LINUX_IOASID_H */

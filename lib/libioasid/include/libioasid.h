@@ -10,11 +10,14 @@
  *
  * The uAPI structs and constants come from <linux/ioasid.h>, which this
  * header includes; it adds only functions, never redefines a uAPI name.
+ * The ioasid_vfio_ functions take plain fds and ids, so their users need
+ * <linux/vfio.h> only for VFIO calls of their own.
  * Every public name starts with ioasid_ (the uAPI owns IOASID_*).
  */
 #ifndef LIBIOASID_H
 #define LIBIOASID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include <linux/ioasid.h>
@@ -115,6 +118,132 @@ LIBIOASID_API int ioasid_get_info(int fd, __u32 ioasid,
 				  __u32 nr_ranges);
 
 /**
+ * ioasid_register_memory() - pin user memory once for later mappings
+ * @fd: an fd from ioasid_open(), in the process that opened it
+ * @vaddr: start of the memory, page aligned
+ * @length: its length in bytes, page aligned and non-zero
+ *
+ * Pins the range writable and charges it once to the process's pinned
+ * memory (VmPin), however many mappings in however many IOASIDs of @fd
+ * later use it. A mapping uses the registration only if its source lies
+ * entirely inside this one range.
+ *
+ * Return: 0 or -errno: -EINVAL for a zero or unaligned range, -EOVERFLOW
+ * if it wraps or leaves the user address space, -EEXIST if it overlaps a
+ * registration, -EFAULT if some of it cannot be pinned writable, -ENOMEM
+ * past RLIMIT_MEMLOCK, -EPERM from another process than the opener.
+ */
+LIBIOASID_API int ioasid_register_memory(int fd, void *vaddr, size_t length);
+
+/**
+ * ioasid_unregister_memory() - undo ioasid_register_memory()
+ * @fd: the fd the memory was registered on
+ * @vaddr: exactly the @vaddr it was registered with
+ * @length: exactly the @length it was registered with
+ *
+ * Releases the pins and the charge. Closing @fd does this for every
+ * registration.
+ *
+ * Return: 0 or -errno: -ENOENT if the range is not exactly one
+ * registration, -EBUSY while a mapping uses it, -EINVAL and -EOVERFLOW
+ * as for ioasid_register_memory().
+ */
+LIBIOASID_API int ioasid_unregister_memory(int fd, void *vaddr,
+					   size_t length);
+
+/**
+ * ioasid_dma_map() - map user memory into an I/O address space
+ * @fd: the fd @ioasid was allocated on, in the process that opened it
+ * @ioasid: the IOASID to map into
+ * @vaddr: user address of the memory
+ * @iova: where the devices see it
+ * @length: bytes to map
+ * @flags: IOASID_DMA_MAP_READ and/or IOASID_DMA_MAP_WRITE, passed on as
+ *	they are
+ *
+ * @vaddr, @iova and @length must be multiples of the lowest bit of
+ * out_pgsize_bitmap from ioasid_get_info(). Memory inside one registration
+ * uses its pins; other memory is pinned and charged now, until unmapped.
+ *
+ * Return: 0 or -errno: -EINVAL for no access flag, a zero length or bad
+ * alignment, -EOPNOTSUPP for an unknown flag, -EOVERFLOW if a range wraps
+ * or @vaddr's leaves the user address space, -ENOENT for an unknown
+ * @ioasid, -ERANGE outside the usable IOVA ranges, -EEXIST if the IOVA
+ * range overlaps a mapping, -EFAULT if the memory cannot be pinned,
+ * -ENOMEM past RLIMIT_MEMLOCK, -EPERM from another process than the
+ * opener.
+ */
+LIBIOASID_API int ioasid_dma_map(int fd, __u32 ioasid, void *vaddr,
+				 __u64 iova, size_t length, __u32 flags);
+
+/**
+ * ioasid_dma_unmap() - unmap an IOVA range of an I/O address space
+ * @fd: the fd @ioasid was allocated on
+ * @ioasid: the IOASID
+ * @iova: start of the range, aligned as for ioasid_dma_map()
+ * @length: its length, aligned and non-zero
+ * @unmapped: where to store how many bytes were mapped in the range and
+ *	are not now; may be NULL
+ *
+ * Every mapping inside the range goes; one that sticks out is cut and its
+ * outside part stays mapped. Parts of the range that map nothing are not
+ * an error.
+ *
+ * Return: 0 or -errno: -EINVAL for a zero length, bad alignment or a cut
+ * through a large IOMMU page, -EOVERFLOW if the range wraps, -ENOENT for
+ * an unknown @ioasid. On error *@unmapped is not written.
+ */
+LIBIOASID_API int ioasid_dma_unmap(int fd, __u32 ioasid, __u64 iova,
+				   __u64 length, __u64 *unmapped);
+
+/**
+ * ioasid_dma_unmap_all() - unmap everything in an I/O address space
+ * @fd: the fd @ioasid was allocated on
+ * @ioasid: the IOASID
+ * @unmapped: where to store how many bytes were mapped; may be NULL
+ *
+ * Return: 0 or -errno: -ENOENT for an unknown @ioasid. On error
+ * *@unmapped is not written.
+ */
+LIBIOASID_API int ioasid_dma_unmap_all(int fd, __u32 ioasid, __u64 *unmapped);
+
+/**
+ * ioasid_map_buffer() - map a buffer for device reads, and maybe writes
+ * @fd: the fd @ioasid was allocated on, in the process that opened it
+ * @ioasid: the IOASID to map into
+ * @buf: the buffer
+ * @length: its length in bytes
+ * @iova: where the devices see it
+ * @writable: let the devices write it too
+ *
+ * ioasid_dma_map() with IOASID_DMA_MAP_READ, plus IOASID_DMA_MAP_WRITE if
+ * @writable. Nothing is rounded: @buf, @length and @iova must already be
+ * multiples of the lowest bit of out_pgsize_bitmap from ioasid_get_info()
+ * (the CPU page size while no device is attached).
+ *
+ * Return: 0 or -errno, as for ioasid_dma_map(); -EINVAL for unaligned
+ * input.
+ */
+LIBIOASID_API int ioasid_map_buffer(int fd, __u32 ioasid, void *buf,
+				    size_t length, __u64 iova, bool writable);
+
+/**
+ * ioasid_unmap_buffer() - unmap what ioasid_map_buffer() mapped
+ * @fd: the fd @ioasid was allocated on
+ * @ioasid: the IOASID
+ * @iova: the @iova the buffer was mapped at
+ * @length: the @length it was mapped with
+ *
+ * ioasid_dma_unmap() of the range, which must have been mapped in full.
+ * Whatever was mapped in it is unmapped even when that is not all of it.
+ *
+ * Return: 0 or -errno, as for ioasid_dma_unmap(); -ENXIO if fewer than
+ * @length bytes were mapped there.
+ */
+LIBIOASID_API int ioasid_unmap_buffer(int fd, __u32 ioasid, __u64 iova,
+				      size_t length);
+
+/**
  * ioasid_vfio_cdev_path() - find the VFIO device cdev of a PCI device
  * @pci_addr: "DDDD:BB:DD.F" or "BB:DD.F" (domain 0), hex, any case
  * @buf: where to store "/dev/vfio/devices/vfioN" (NUL terminated)
@@ -144,6 +273,126 @@ LIBIOASID_API int ioasid_vfio_cdev_path(const char *pci_addr, char *buf,
  * -EIO if vfio-pci refused the device.
  */
 LIBIOASID_API int ioasid_vfio_pci_bind(const char *pci_addr);
+
+/**
+ * ioasid_vfio_bind() - bind a VFIO device fd to an ioasid fd
+ * @vfio_fd: a VFIO device fd opened from /dev/vfio/devices/vfioN, unbound
+ * @ioasid_fd: an fd from ioasid_open(), in the calling process
+ * @label: the caller's name for the device, reported back in its events
+ * @out_dev_id: where to store the device's id on @ioasid_fd; may be NULL
+ *
+ * VFIO_BIND_IOASID_FD. The ioasid fd then owns the device's DMA alone;
+ * the device reaches no memory until ioasid_vfio_attach(), and access to
+ * @vfio_fd is granted. Closing @vfio_fd unbinds it.
+ *
+ * Return: 0 or -errno: -EBADF if either fd is not open, -EINVAL if
+ * @ioasid_fd is not an ioasid fd or @vfio_fd was not opened from the
+ * cdev, -EBUSY if @vfio_fd is bound already or something else owns the
+ * device (another ioasid fd, iommufd, a VFIO group), -ENODEV if it is not
+ * behind an IOMMU, -ENOTTY if @vfio_fd is not a VFIO device fd. On error
+ * *@out_dev_id is not written.
+ */
+LIBIOASID_API int ioasid_vfio_bind(int vfio_fd, int ioasid_fd, __u64 label,
+				   __u32 *out_dev_id);
+
+/**
+ * ioasid_vfio_unbind() - undo ioasid_vfio_bind()
+ * @vfio_fd: the bound VFIO device fd
+ *
+ * VFIO_UNBIND_IOASID_FD. Detaches the device, closes it, tears down its
+ * mmaps and gives its DMA ownership back; @vfio_fd stays open, grants no
+ * access, and may be bound again. No other thread may use @vfio_fd
+ * meanwhile.
+ *
+ * Return: 0 or -errno: -EINVAL if @vfio_fd is not bound to an ioasid fd,
+ * -EBADF if it is not open.
+ */
+LIBIOASID_API int ioasid_vfio_unbind(int vfio_fd);
+
+/**
+ * ioasid_vfio_attach() - make an IOASID the DMA address space of a device
+ * @vfio_fd: a VFIO device fd bound with ioasid_vfio_bind()
+ * @ioasid: an IOASID of the ioasid fd the device is bound to
+ *
+ * VFIO_ATTACH_IOASID with no flags. A device is attached to one IOASID at
+ * a time; to move it, ioasid_vfio_detach() first. The IOASIDs keep their
+ * mappings meanwhile.
+ *
+ * Return: 0 or -errno: -ENOENT for an unknown @ioasid, -EBUSY if the
+ * device is attached already, -ERANGE if it could not reach an existing
+ * mapping of @ioasid, -ENODEV if the ioasid fd was closed, -EINVAL if
+ * @vfio_fd is not bound to an ioasid fd.
+ */
+LIBIOASID_API int ioasid_vfio_attach(int vfio_fd, __u32 ioasid);
+
+/**
+ * ioasid_vfio_detach() - undo ioasid_vfio_attach()
+ * @vfio_fd: the VFIO device fd
+ * @ioasid: the IOASID it is attached to
+ *
+ * VFIO_DETACH_IOASID with no flags. Afterwards the device reaches no
+ * memory.
+ *
+ * Return: 0 or -errno: -ENXIO if the device is not attached to @ioasid,
+ * -ENODEV if the ioasid fd was closed, -EINVAL if @vfio_fd is not bound
+ * to an ioasid fd.
+ */
+LIBIOASID_API int ioasid_vfio_detach(int vfio_fd, __u32 ioasid);
+
+/**
+ * ioasid_vfio_attach_pasid() - attach an IOASID under a PASID of the caller
+ * @vfio_fd: a VFIO device fd bound with ioasid_vfio_bind()
+ * @ioasid: an IOASID of the ioasid fd the device is bound to
+ * @user_pasid: the PASID (a guest's vPASID) to attach it under
+ *
+ * VFIO_ATTACH_IOASID with IOASID_ATTACH_USER_PASID. The kernel has no
+ * PASID support yet and answers -EOPNOTSUPP to every such call on a
+ * bound device.
+ *
+ * Return: 0 or -errno: -EOPNOTSUPP where the device or IOMMU cannot tag
+ * DMA with a PASID (today: always), -EINVAL if @vfio_fd is not bound to an
+ * ioasid fd, else as for ioasid_vfio_attach().
+ */
+LIBIOASID_API int ioasid_vfio_attach_pasid(int vfio_fd, __u32 ioasid,
+					   __u32 user_pasid);
+
+/**
+ * ioasid_vfio_detach_pasid() - undo ioasid_vfio_attach_pasid()
+ * @vfio_fd: the VFIO device fd
+ * @ioasid: the IOASID attached under @user_pasid
+ * @user_pasid: the PASID it was attached under
+ *
+ * VFIO_DETACH_IOASID with IOASID_ATTACH_USER_PASID. Like the attach, the
+ * kernel answers -EOPNOTSUPP today.
+ *
+ * Return: 0 or -errno: -EOPNOTSUPP without PASID support (today:
+ * always), -EINVAL if @vfio_fd is not bound to an ioasid fd, else as for
+ * ioasid_vfio_detach().
+ */
+LIBIOASID_API int ioasid_vfio_detach_pasid(int vfio_fd, __u32 ioasid,
+					   __u32 user_pasid);
+
+/**
+ * ioasid_vfio_open_pci() - open a PCI device's VFIO cdev, bound to an fd
+ * @pci_addr: "DDDD:BB:DD.F" or "BB:DD.F" (domain 0), hex, any case
+ * @ioasid_fd: an fd from ioasid_open(), in the calling process
+ * @label: the caller's name for the device, reported back in its events
+ * @out_dev_id: where to store the device's id on @ioasid_fd; may be NULL
+ *
+ * What a VMM does for each device: ioasid_vfio_pci_bind(),
+ * ioasid_vfio_cdev_path(), open(2) O_RDWR | O_CLOEXEC, ioasid_vfio_bind().
+ * @pci_addr and @ioasid_fd are checked first, so bad ones change no
+ * driver. On failure nothing opened is left open; a device bound to
+ * vfio-pci stays so. Close the fd to unbind the device.
+ *
+ * Return: the VFIO device fd (>= 0), bound to @ioasid_fd, or -errno: as
+ * for ioasid_vfio_pci_bind(), ioasid_vfio_cdev_path() and
+ * ioasid_vfio_bind(), or open(2) of the cdev. -EBADF if @ioasid_fd is not
+ * open, -EINVAL if it is not an ioasid fd, -EBUSY if the device is bound
+ * or owned already.
+ */
+LIBIOASID_API int ioasid_vfio_open_pci(const char *pci_addr, int ioasid_fd,
+				       __u64 label, __u32 *out_dev_id);
 
 #ifdef __cplusplus
 }

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * libioasid: opening /dev/ioasid and the ioctl wrappers.
+ * libioasid: opening /dev/ioasid, the ioctl wrappers, and the buffer
+ * helpers built on them.
  *
  * Each wrapper builds its uAPI struct on the stack with size set to the
  * struct this library was built against and every other input zero, so
- * callers never deal with the extensible-struct rules. All ioctls go
- * through ioasid_ioctl(), the one place where libc's convention (-1 and
- * errno) becomes ours (-errno, errno left as the caller had it).
+ * callers never deal with the extensible-struct rules. All ioctls of the
+ * library, these and the VFIO ones of vfio.c, go through libioasid_ioctl(),
+ * the one place where libc's convention (-1 and errno) becomes ours
+ * (-errno, errno left as the caller had it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,13 +16,14 @@
 #include <sys/ioctl.h>
 
 #include "libioasid.h"
+#include "private.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define IOASID_DEV_PATH	"/dev/ioasid"
 
 /* The ioctl funnel: every request of this library passes here. */
-static int ioasid_ioctl(int fd, unsigned long request, void *arg)
+int libioasid_ioctl(int fd, unsigned long request, void *arg)
 {
 	int saved_errno = errno;
 	int ret;
@@ -51,7 +54,7 @@ int ioasid_get_api_version(int fd, __u32 *version)
 
 	if (!version)
 		return -EINVAL;
-	ret = ioasid_ioctl(fd, IOASID_GET_API_VERSION, &cmd);
+	ret = libioasid_ioctl(fd, IOASID_GET_API_VERSION, &cmd);
 	if (ret)
 		return ret;
 	*version = cmd.out_version;
@@ -66,7 +69,7 @@ int ioasid_check_extension(int fd, __u32 extension)
 	};
 	int ret;
 
-	ret = ioasid_ioctl(fd, IOASID_CHECK_EXTENSION, &cmd);
+	ret = libioasid_ioctl(fd, IOASID_CHECK_EXTENSION, &cmd);
 	if (ret)
 		return ret;
 	/* The uAPI promises 0 or 1; fold anything else so callers can rely. */
@@ -79,6 +82,8 @@ int ioasid_check_extension(int fd, __u32 extension)
  */
 static const char *const ioasid_extension_names[] = {
 	[IOASID_EXT_NONE] = "none",
+	[IOASID_EXT_DMA_MAP] = "dma_map",
+	[IOASID_EXT_PARTIAL_UNMAP] = "partial_unmap",
 };
 
 const char *ioasid_extension_name(__u32 extension)
@@ -95,7 +100,7 @@ int ioasid_alloc(int fd, __u32 *out_ioasid)
 
 	if (!out_ioasid)
 		return -EINVAL;
-	ret = ioasid_ioctl(fd, IOASID_ALLOC, &cmd);
+	ret = libioasid_ioctl(fd, IOASID_ALLOC, &cmd);
 	if (ret)
 		return ret;
 	*out_ioasid = cmd.out_ioasid;
@@ -109,7 +114,7 @@ int ioasid_free(int fd, __u32 ioasid)
 		.ioasid = ioasid,
 	};
 
-	return ioasid_ioctl(fd, IOASID_FREE, &cmd);
+	return libioasid_ioctl(fd, IOASID_FREE, &cmd);
 }
 
 int ioasid_get_info(int fd, __u32 ioasid, struct ioasid_get_info *info,
@@ -126,9 +131,108 @@ int ioasid_get_info(int fd, __u32 ioasid, struct ioasid_get_info *info,
 	if (!info || (nr_ranges && !ranges))
 		return -EINVAL;
 	/* Work on a copy so that a failure leaves the caller's struct alone. */
-	ret = ioasid_ioctl(fd, IOASID_GET_INFO, &cmd);
+	ret = libioasid_ioctl(fd, IOASID_GET_INFO, &cmd);
 	if (ret)
 		return ret;
 	*info = cmd;
 	return 0;
+}
+
+/* REGISTER and UNREGISTER take the same struct and the same range. */
+static int ioasid_memory_ioctl(int fd, unsigned long request, void *vaddr,
+			       size_t length)
+{
+	struct ioasid_register_memory cmd = {
+		.size = sizeof(cmd),
+		.vaddr = (uintptr_t)vaddr,
+		.length = length,
+	};
+
+	return libioasid_ioctl(fd, request, &cmd);
+}
+
+int ioasid_register_memory(int fd, void *vaddr, size_t length)
+{
+	return ioasid_memory_ioctl(fd, IOASID_REGISTER_MEMORY, vaddr, length);
+}
+
+int ioasid_unregister_memory(int fd, void *vaddr, size_t length)
+{
+	return ioasid_memory_ioctl(fd, IOASID_UNREGISTER_MEMORY, vaddr,
+				   length);
+}
+
+int ioasid_dma_map(int fd, __u32 ioasid, void *vaddr, __u64 iova,
+		   size_t length, __u32 flags)
+{
+	/* Flags go through untouched: the kernel judges what it knows. */
+	struct ioasid_dma_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioasid = ioasid,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.length = length,
+	};
+
+	return libioasid_ioctl(fd, IOASID_DMA_MAP, &cmd);
+}
+
+static int ioasid_unmap(int fd, __u32 ioasid, __u32 flags, __u64 iova,
+			__u64 length, __u64 *unmapped)
+{
+	struct ioasid_dma_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioasid = ioasid,
+		.iova = iova,
+		.length = length,
+	};
+	int ret;
+
+	ret = libioasid_ioctl(fd, IOASID_DMA_UNMAP, &cmd);
+	if (ret)
+		return ret;
+	if (unmapped)
+		*unmapped = cmd.out_unmapped;
+	return 0;
+}
+
+int ioasid_dma_unmap(int fd, __u32 ioasid, __u64 iova, __u64 length,
+		     __u64 *unmapped)
+{
+	return ioasid_unmap(fd, ioasid, 0, iova, length, unmapped);
+}
+
+int ioasid_dma_unmap_all(int fd, __u32 ioasid, __u64 *unmapped)
+{
+	/* The uAPI wants iova and length 0 with UNMAP_ALL. */
+	return ioasid_unmap(fd, ioasid, IOASID_DMA_UNMAP_ALL, 0, 0, unmapped);
+}
+
+/*
+ * The helpers round nothing and check no alignment themselves: only the
+ * kernel knows the alignment of the moment (attaching a device can raise
+ * it), and it answers -EINVAL for anything off.
+ */
+int ioasid_map_buffer(int fd, __u32 ioasid, void *buf, size_t length,
+		      __u64 iova, bool writable)
+{
+	__u32 flags = IOASID_DMA_MAP_READ;
+
+	if (writable)
+		flags |= IOASID_DMA_MAP_WRITE;
+	return ioasid_dma_map(fd, ioasid, buf, iova, length, flags);
+}
+
+int ioasid_unmap_buffer(int fd, __u32 ioasid, __u64 iova, size_t length)
+{
+	__u64 unmapped;
+	int ret;
+
+	ret = ioasid_dma_unmap(fd, ioasid, iova, length, &unmapped);
+	if (ret)
+		return ret;
+	/* Cuts happen at the range's ends, so it is never more than length. */
+	return unmapped < length ? -ENXIO : 0;
 }

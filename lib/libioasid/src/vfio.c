@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * libioasid: getting a PCI device ready for VFIO_BIND_IOASID_FD.
+ * libioasid: VFIO devices and ioasid fds.
  *
  * Before a device can join an ioasid fd it must be driven by a VFIO driver
  * and its device cdev (/dev/vfio/devices/vfioN) must be found. Both are
  * sysfs chores that every user would otherwise rewrite; this file does
- * them. Nothing here issues an ioctl.
+ * them. Then come the wrappers of the VFIO device ioctls that bind the
+ * device to an ioasid fd and attach it to IOASIDs, and
+ * ioasid_vfio_open_pci(), which does all of it up to the binding.
  *
- * Each public function saves errno, calls a static worker that may let
- * libc clobber it freely, and restores it.
+ * Each sysfs function saves errno, calls a static worker that may let libc
+ * clobber it freely, and restores it. The ioctl wrappers leave that to
+ * the funnel, libioasid_ioctl().
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -19,8 +22,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/vfio.h>
 
 #include "libioasid.h"
+#include "private.h"
+
+/*
+ * Say so at once with headers older than the kernel's /dev/ioasid: set
+ * KHDR_INCLUDES to the headers that kernel installs.
+ */
+#ifndef VFIO_BIND_IOASID_FD
+#error "<linux/vfio.h> has no VFIO_BIND_IOASID_FD; see KHDR_INCLUDES"
+#endif
 
 #define PCI_DEVICES_DIR		"/sys/bus/pci/devices"
 #define PCI_DRIVERS_PROBE	"/sys/bus/pci/drivers_probe"
@@ -299,6 +312,120 @@ int ioasid_vfio_pci_bind(const char *pci_addr)
 	int ret;
 
 	ret = vfio_pci_bind(pci_addr);
+	errno = saved_errno;
+	return ret;
+}
+
+/*
+ * The VFIO device ioctls. Their structs are sized by argsz, set to the
+ * struct this library was built against; every other input is zero.
+ */
+int ioasid_vfio_bind(int vfio_fd, int ioasid_fd, __u64 label,
+		     __u32 *out_dev_id)
+{
+	struct vfio_device_bind_ioasid_fd cmd = {
+		.argsz = sizeof(cmd),
+		.ioasid_fd = ioasid_fd,
+		.device_label = label,
+	};
+	int ret;
+
+	ret = libioasid_ioctl(vfio_fd, VFIO_BIND_IOASID_FD, &cmd);
+	if (ret)
+		return ret;
+	if (out_dev_id)
+		*out_dev_id = cmd.out_dev_id;
+	return 0;
+}
+
+int ioasid_vfio_unbind(int vfio_fd)
+{
+	struct vfio_device_unbind_ioasid_fd cmd = { .argsz = sizeof(cmd) };
+
+	return libioasid_ioctl(vfio_fd, VFIO_UNBIND_IOASID_FD, &cmd);
+}
+
+/* ATTACH and DETACH take the same struct and the same fields. */
+static int vfio_attach_ioctl(int vfio_fd, unsigned long request,
+			     __u32 ioasid, __u32 flags, __u32 user_pasid)
+{
+	struct vfio_device_attach_ioasid cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+		.ioasid = ioasid,
+		.user_pasid = user_pasid,
+	};
+
+	return libioasid_ioctl(vfio_fd, request, &cmd);
+}
+
+int ioasid_vfio_attach(int vfio_fd, __u32 ioasid)
+{
+	return vfio_attach_ioctl(vfio_fd, VFIO_ATTACH_IOASID, ioasid, 0, 0);
+}
+
+int ioasid_vfio_detach(int vfio_fd, __u32 ioasid)
+{
+	return vfio_attach_ioctl(vfio_fd, VFIO_DETACH_IOASID, ioasid, 0, 0);
+}
+
+int ioasid_vfio_attach_pasid(int vfio_fd, __u32 ioasid, __u32 user_pasid)
+{
+	return vfio_attach_ioctl(vfio_fd, VFIO_ATTACH_IOASID, ioasid,
+				 IOASID_ATTACH_USER_PASID, user_pasid);
+}
+
+int ioasid_vfio_detach_pasid(int vfio_fd, __u32 ioasid, __u32 user_pasid)
+{
+	return vfio_attach_ioctl(vfio_fd, VFIO_DETACH_IOASID, ioasid,
+				 IOASID_ATTACH_USER_PASID, user_pasid);
+}
+
+static int vfio_open_pci(const char *pci_addr, int ioasid_fd, __u64 label,
+			 __u32 *out_dev_id)
+{
+	char name[PCI_NAME_LEN], path[PATH_MAX];
+	__u32 version;
+	int fd;
+	int ret;
+
+	/*
+	 * Refuse what the bind would refuse before any driver is changed for
+	 * it: a malformed address, then an ioasid_fd with the bind's answers,
+	 * -EBADF, or -EINVAL for an open fd that is not an ioasid fd.
+	 */
+	ret = pci_name_canon(pci_addr, name, sizeof(name));
+	if (ret)
+		return ret;
+	ret = ioasid_get_api_version(ioasid_fd, &version);
+	if (ret)
+		return ret == -ENOTTY ? -EINVAL : ret;
+
+	ret = vfio_pci_bind(pci_addr);
+	if (ret)
+		return ret;
+	ret = vfio_cdev_path(pci_addr, path, sizeof(path));
+	if (ret)
+		return ret;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* The device stays with vfio-pci on failure: it may be tried again. */
+	ret = ioasid_vfio_bind(fd, ioasid_fd, label, out_dev_id);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int ioasid_vfio_open_pci(const char *pci_addr, int ioasid_fd, __u64 label,
+			 __u32 *out_dev_id)
+{
+	int saved_errno = errno;
+	int ret;
+
+	ret = vfio_open_pci(pci_addr, ioasid_fd, label, out_dev_id);
 	errno = saved_errno;
 	return ret;
 }

@@ -5,6 +5,7 @@
  */
 #include <cerrno>
 #include <cstdio>
+#include <unistd.h>
 
 #include "libioasid.h"
 
@@ -14,6 +15,7 @@ int main()
 	struct ioasid_iova_range range;
 	const char *name = ioasid_extension_name(IOASID_EXT_NONE);
 	char path[64];
+	__u64 unmapped = 0;
 	__u32 version = 0, id = 0;
 	int fd = ioasid_open();
 
@@ -23,11 +25,34 @@ int main()
 		ioasid_check_extension(fd, IOASID_EXT_NONE);
 		if (!ioasid_alloc(fd, &id)) {
 			ioasid_get_info(fd, id, &info, &range, 1);
+			ioasid_register_memory(fd, path, sizeof(path));
+			ioasid_dma_map(fd, id, path, 0, sizeof(path),
+				       IOASID_DMA_MAP_READ);
+			ioasid_dma_unmap(fd, id, 0, sizeof(path), &unmapped);
+			ioasid_dma_unmap_all(fd, id, NULL);
+			ioasid_map_buffer(fd, id, path, sizeof(path), 0, true);
+			ioasid_unmap_buffer(fd, id, 0, sizeof(path));
+			ioasid_unregister_memory(fd, path, sizeof(path));
 			ioasid_free(fd, id);
 		}
 	}
-	if (ioasid_vfio_cdev_path("0000:00:00.0", path, sizeof(path)) == 0)
+	/* Only a device VFIO drives already: nothing here rebinds a driver. */
+	if (ioasid_vfio_cdev_path("0000:00:00.0", path, sizeof(path)) == 0) {
+		int vfd;
+
 		ioasid_vfio_pci_bind("0000:00:00.0");
-	std::printf("%s %u\n", name ? name : "?", version);
+		vfd = ioasid_vfio_open_pci("0000:00:00.0", fd, 1, &id);
+		if (vfd >= 0) {
+			ioasid_vfio_attach(vfd, id);
+			ioasid_vfio_detach(vfd, id);
+			ioasid_vfio_attach_pasid(vfd, id, 1);
+			ioasid_vfio_detach_pasid(vfd, id, 1);
+			ioasid_vfio_unbind(vfd);
+			ioasid_vfio_bind(vfd, fd, 1, NULL);
+			close(vfd);
+		}
+	}
+	std::printf("%s %u %llu\n", name ? name : "?", version,
+		    (unsigned long long)unmapped);
 	return fd < 0 ? -fd == ENOENT : 0;
 }

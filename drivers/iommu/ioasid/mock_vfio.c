@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A VFIO driver for mock devices, for test kernels only.
+ *
+ * At boot (it is built in, as the mock needs IOASID=y) it creates a few
+ * platform devices behind the mock IOMMU instances and registers each as
+ * a VFIO device, so they appear as /dev/vfio/devices/vfioN and selftests
+ * bind them with VFIO_BIND_IOASID_FD exactly as they would a PCI device
+ * under vfio-pci.
+ *
+ * The device can do one thing: DMA. IOASID_MOCK_VFIO_DMA, issued on its
+ * VFIO device fd, reads or writes a range of IOVA. Every page is
+ * translated through the domain the IOMMU core has the device attached to,
+ * with its permissions checked, before a byte moves: a DMA that would
+ * fault anywhere moves nothing and fails with EIO, as a device stopped by
+ * the IOMMU would.
+ *
+ * Lock order: none of its own; VFIO's dev_set lock around open and close.
+ */
+#include <linux/highmem.h>
+#include <linux/iommu.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/vfio.h>
+
+#include "ioasid_private.h"
+#include "ioasid_test.h"
+
+#define IOASID_MOCK_VFIO_NAME	"ioasid-mock-vfio"
+#define IOASID_MOCK_DMA_MAX	SZ_1M
+
+struct ioasid_mock_vfio {
+	struct vfio_device vdev;
+};
+
+/* Translate one page-or-less chunk for a DMA of the given direction. */
+static int ioasid_mock_vfio_translate(struct iommu_domain *domain, u64 iova,
+				      bool write, phys_addr_t *phys)
+{
+	size_t pgsize;
+	int prot;
+
+	if (ioasid_mock_translate(domain, iova, phys, &pgsize, &prot))
+		return -EIO;
+	if (!(prot & (write ? IOMMU_WRITE : IOMMU_READ)))
+		return -EIO;
+	return 0;
+}
+
+static int ioasid_mock_vfio_dma(struct vfio_device *vdev,
+				struct ioasid_mock_vfio_dma __user *arg)
+{
+	struct iommu_domain *domain;
+	struct ioasid_mock_vfio_dma dma;
+	u64 iova, end, done;
+	bool write;
+	u8 *bounce;
+	int ret;
+
+	if (copy_from_user(&dma, arg, sizeof(dma)))
+		return -EFAULT;
+	if (dma.argsz < sizeof(dma) || dma.flags & ~IOASID_MOCK_VFIO_DMA_WRITE)
+		return -EINVAL;
+	if (!dma.length || dma.length > IOASID_MOCK_DMA_MAX ||
+	    check_add_overflow(dma.iova, dma.length, &end))
+		return -EINVAL;
+	write = dma.flags & IOASID_MOCK_VFIO_DMA_WRITE;
+
+	/* Only a paging domain of the mock translates; anything else blocks. */
+	domain = iommu_get_domain_for_dev(vdev->dev);
+	if (!domain || !ioasid_mock_domain_is_paging(domain))
+		return -EIO;
+
+	/* Check the whole range first, so a fault moves nothing. */
+	for (iova = dma.iova; iova < end;
+	     iova = min(end, (iova | (PAGE_SIZE - 1)) + 1)) {
+		phys_addr_t phys;
+
+		ret = ioasid_mock_vfio_translate(domain, iova, write, &phys);
+		if (ret)
+			return ret;
+	}
+
+	bounce = kvmalloc(dma.length, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	if (write && copy_from_user(bounce, u64_to_user_ptr(dma.uptr),
+				    dma.length)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	for (done = 0; done < dma.length;) {
+		u64 chunk = min_t(u64, dma.length - done,
+				  PAGE_SIZE - ((dma.iova + done) & ~PAGE_MASK));
+		phys_addr_t phys;
+		void *va;
+
+		ret = ioasid_mock_vfio_translate(domain, dma.iova + done, write,
+						 &phys);
+		if (ret)
+			goto out_free;
+		va = kmap_local_page(pfn_to_page(PHYS_PFN(phys)));
+		if (write)
+			memcpy(va + offset_in_page(phys), bounce + done, chunk);
+		else
+			memcpy(bounce + done, va + offset_in_page(phys), chunk);
+		kunmap_local(va);
+		done += chunk;
+	}
+	ret = 0;
+	if (!write && copy_to_user(u64_to_user_ptr(dma.uptr), bounce,
+				   dma.length))
+		ret = -EFAULT;
+out_free:
+	kvfree(bounce);
+	return ret;
+}
+
+static long ioasid_mock_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
+				   unsigned long arg)
+{
+	if (cmd == IOASID_MOCK_VFIO_DMA)
+		return ioasid_mock_vfio_dma(vdev, (void __user *)arg);
+	return -ENOTTY;
+}
+
+static const struct vfio_device_ops ioasid_mock_vfio_ops = {
+	.name = IOASID_MOCK_VFIO_NAME,
+	.ioctl = ioasid_mock_vfio_ioctl,
+	.bind_iommufd = vfio_iommufd_physical_bind,
+	.unbind_iommufd = vfio_iommufd_physical_unbind,
+	.attach_ioas = vfio_iommufd_physical_attach_ioas,
+	.detach_ioas = vfio_iommufd_physical_detach_ioas,
+};
+
+static int ioasid_mock_vfio_probe(struct platform_device *pdev)
+{
+	struct ioasid_mock_vfio *mv;
+	int ret;
+
+	mv = vfio_alloc_device(ioasid_mock_vfio, vdev, &pdev->dev,
+			       &ioasid_mock_vfio_ops);
+	if (IS_ERR(mv))
+		return PTR_ERR(mv);
+	ret = vfio_register_group_dev(&mv->vdev);
+	if (ret) {
+		vfio_put_device(&mv->vdev);
+		return ret;
+	}
+	platform_set_drvdata(pdev, mv);
+	return 0;
+}
+
+static void ioasid_mock_vfio_remove(struct platform_device *pdev)
+{
+	struct ioasid_mock_vfio *mv = platform_get_drvdata(pdev);
+
+	vfio_unregister_group_dev(&mv->vdev);
+	vfio_put_device(&mv->vdev);
+}
+
+static struct platform_driver ioasid_mock_vfio_driver = {
+	.driver.name = IOASID_MOCK_VFIO_NAME,
+	/* DMA ownership goes to whoever VFIO binds the device to. */
+	.driver_managed_dma = true,
+	.probe = ioasid_mock_vfio_probe,
+	.remove = ioasid_mock_vfio_remove,
+};
+
+static struct device *ioasid_mock_vfio_devs[IOASID_MOCK_VFIO_DEVICES];
+
+/* After VFIO (a later initcall level than drivers/iommu's) is up. */
+static int __init ioasid_mock_vfio_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	ret = platform_driver_register(&ioasid_mock_vfio_driver);
+	if (ret)
+		return ret;
+	/* Two behind each instance: enough to share and to differ. */
+	for (i = 0; i != ARRAY_SIZE(ioasid_mock_vfio_devs); i++) {
+		struct device *dev;
+
+		dev = ioasid_mock_device_create(i % IOASID_MOCK_NUM_INSTANCES,
+						IOASID_MOCK_VFIO_NAME);
+		if (IS_ERR(dev)) {
+			ret = PTR_ERR(dev);
+			goto err_destroy;
+		}
+		ioasid_mock_vfio_devs[i] = dev;
+	}
+	return 0;
+
+err_destroy:
+	while (i--)
+		ioasid_mock_device_destroy(ioasid_mock_vfio_devs[i]);
+	platform_driver_unregister(&ioasid_mock_vfio_driver);
+	return ret;
+}
+late_initcall(ioasid_mock_vfio_init);

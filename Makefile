@@ -49,8 +49,10 @@ bench: userspace-perf
 lint: kernel
 	@$(S)/host-checks.sh
 
-install:
-	@$(MAKE) -s -C lib/libioasid O=$(CURDIR)/build/lib-install install
+# The library needs the uAPI headers of the kernel we build.
+install: kernel
+	@$(MAKE) -s -C lib/libioasid O=$(CURDIR)/build/lib-install \
+		KHDR_INCLUDES="-isystem $(CURDIR)/build/kobj-test/hdr/include" install
 
 clean:
 	rm -rf build/kobj-* build/user-* build/vm-* build/logs

@@ -95,6 +95,10 @@ wait $tpid 2>/dev/null || true
 echo "$rc" > "$RUN/qemu-rc"
 # check.sh judges a test run; other modes are judged on splats alone.
 [ "$MODE" = check ] && exit 0
+if [ "$MODE" = run ] && ! tr -d '\r' < "$RUN/console.log" | grep -q '^demo: PASS'; then
+	echo "run: the demo did not pass; see ${RUN#"$TOP"/}/console.log" >&2
+	exit 1
+fi
 if [ "$MODE" = bench ]; then
 	tr -d '\r' < "$RUN/results.log" | grep '^{' > "$B/bench.json" || true
 	echo ">> $(wc -l < "$B/bench.json") results in ${B#"$TOP"/}/bench.json"

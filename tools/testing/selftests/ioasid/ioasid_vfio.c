@@ -684,4 +684,63 @@ TEST_F(vfio, exclusive_group)
 	ASSERT_EQ(EBUSY, errno);
 }
 
+/* The other way round: a VFIO container holds the group, we are refused. */
+TEST_F(vfio, group_first_then_bind_refused)
+{
+	char path[256], link[256];
+	int group_fd, container, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path),
+		 "/sys/class/vfio-dev/%s/device/iommu_group",
+		 strrchr(self->dev[0].cdev, '/') + 1);
+	n = readlink(path, link, sizeof(link) - 1);
+	ASSERT_LT(0, n);
+	link[n] = 0;
+	close_device(&self->dev[0]);
+
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	group_fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, group_fd);
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, container);
+	test_cmd(ioasid_ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container));
+
+	fd = open(self->dev[0].cdev, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	test_err_cmd(EBUSY, _bind(fd, self->ioasid_fd, 1, NULL));
+	close(fd);
+	close(group_fd);
+	close(container);
+}
+
+/*
+ * Another process, with its own ioasid fd and its own open of the device,
+ * can neither bind the device nor attach it anywhere.
+ */
+TEST_F(vfio, second_process_cannot_attach)
+{
+	int status;
+	pid_t pid;
+
+	test_attach(self->dev[0].fd, self->ioasid);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int ioasid_fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+		int fd = open(self->dev[0].cdev, O_RDWR | O_CLOEXEC);
+
+		if (ioasid_fd < 0 || fd < 0)
+			_exit(10);
+		if (_bind(fd, ioasid_fd, 1, NULL) != -EBUSY)
+			_exit(11);
+		if (_test_attach(fd, self->ioasid) != -EINVAL)
+			_exit(12);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
 TEST_HARNESS_MAIN

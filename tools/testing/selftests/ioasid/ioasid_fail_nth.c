@@ -17,18 +17,6 @@
 #define BUF_SIZE (BUF_PAGES * PAGE_SIZE)
 #define IOVA_BASE 0x100000UL
 
-static int write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, strlen(value));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 static int fail_nth_fd = -1;
 
 static void fail_nth_arm(unsigned int nth)

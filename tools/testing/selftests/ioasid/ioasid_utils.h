@@ -290,4 +290,17 @@ static inline long vm_pinned_kb(void)
 	return kb;
 }
 
+/* Write @value to a sysfs, debugfs or procfs file; 0 or -errno. */
+static inline int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
 #endif /* __SELFTEST_IOASID_UTILS_H */

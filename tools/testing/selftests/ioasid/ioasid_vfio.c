@@ -53,18 +53,6 @@ static int read_sysfs(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-static int write_sysfs(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, strlen(value));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 /* The vfioN cdev under a device's sysfs directory, if VFIO drives it. */
 static int find_cdev(const char *sysdir, char *cdev, size_t len)
 {
@@ -100,14 +88,14 @@ static int edu_to_vfio_pci(const char *bdf)
 			return 0;
 		snprintf(path, sizeof(path),
 			 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
-		write_sysfs(path, bdf);
+		write_file(path, bdf);
 	}
 	snprintf(path, sizeof(path),
 		 "/sys/bus/pci/devices/%s/driver_override", bdf);
-	ret = write_sysfs(path, "vfio-pci");
+	ret = write_file(path, "vfio-pci");
 	if (ret)
 		return ret;
-	return write_sysfs("/sys/bus/pci/drivers_probe", bdf);
+	return write_file("/sys/bus/pci/drivers_probe", bdf);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -665,20 +653,29 @@ TEST_F(vfio, exclusive_iommufd)
 	close(iommufd);
 }
 
+/* /dev/vfio/GROUP of a device, from its cdev name. */
+static int group_path(const struct test_device *d, char *path, size_t len)
+{
+	char link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, len, "/sys/class/vfio-dev/%s/device/iommu_group",
+		 strrchr(d->cdev, '/') + 1);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = 0;
+	snprintf(path, len, "/dev/vfio/%s", strrchr(link, '/') + 1);
+	return 0;
+}
+
 /* The VFIO group path cannot take a device an ioasid fd holds. */
 TEST_F(vfio, exclusive_group)
 {
-	char path[256], link[256];
+	char path[PATH_MAX];
 	int group_fd;
-	ssize_t n;
 
-	snprintf(path, sizeof(path),
-		 "/sys/class/vfio-dev/%s/device/iommu_group",
-		 strrchr(self->dev[0].cdev, '/') + 1);
-	n = readlink(path, link, sizeof(link) - 1);
-	ASSERT_LT(0, n);
-	link[n] = 0;
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	ASSERT_EQ(0, group_path(&self->dev[0], path, sizeof(path)));
 	group_fd = open(path, O_RDWR | O_CLOEXEC);
 	ASSERT_EQ(-1, group_fd);
 	ASSERT_EQ(EBUSY, errno);
@@ -687,19 +684,11 @@ TEST_F(vfio, exclusive_group)
 /* The other way round: a VFIO container holds the group, we are refused. */
 TEST_F(vfio, group_first_then_bind_refused)
 {
-	char path[256], link[256];
+	char path[PATH_MAX];
 	int group_fd, container, fd;
-	ssize_t n;
 
-	snprintf(path, sizeof(path),
-		 "/sys/class/vfio-dev/%s/device/iommu_group",
-		 strrchr(self->dev[0].cdev, '/') + 1);
-	n = readlink(path, link, sizeof(link) - 1);
-	ASSERT_LT(0, n);
-	link[n] = 0;
+	ASSERT_EQ(0, group_path(&self->dev[0], path, sizeof(path)));
 	close_device(&self->dev[0]);
-
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
 	group_fd = open(path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, group_fd);
 	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);

@@ -22,6 +22,7 @@ struct ioasid_device;
 struct ioasid_device *ioasid_bind_device(int ioasid_fd, struct device *dev,
 					 u64 label, u32 *out_dev_id);
 void ioasid_unbind_device(struct ioasid_device *idev);
+void ioasid_revoke_device(struct ioasid_device *idev);
 int ioasid_attach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 			 u32 user_pasid);
 int ioasid_detach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
@@ -35,6 +36,10 @@ ioasid_bind_device(int ioasid_fd, struct device *dev, u64 label,
 }
 
 static inline void ioasid_unbind_device(struct ioasid_device *idev)
+{
+}
+
+static inline void ioasid_revoke_device(struct ioasid_device *idev)
 {
 }
 

@@ -270,6 +270,19 @@ void ioasid_device_destroy(struct ioasid_object *obj)
 	mutex_destroy(&idev->attach_lock);
 }
 
+/* Detach @idev and take it out of the fd: its binding lives on, inert. */
+static void __ioasid_revoke_device(struct ioasid_device *idev)
+{
+	lockdep_assert_held(&idev->ctx->bind_lock);
+	if (idev->revoked)
+		return;
+	if (idev->space)
+		ioasid_device_detach(idev, 0);
+	/* Only the driver's reference is left after this. */
+	ioasid_object_remove(idev->ctx, &idev->obj, 1);
+	idev->revoked = true;
+}
+
 /* The fd is closing: cut off every device a driver bound. */
 void ioasid_revoke_external_devices(struct ioasid_ctx *ctx)
 {
@@ -277,15 +290,27 @@ void ioasid_revoke_external_devices(struct ioasid_ctx *ctx)
 
 	mutex_lock(&ctx->bind_lock);
 	ctx->closed = true;
-	list_for_each_entry(idev, &ctx->external_devices, external_link) {
-		if (idev->space)
-			ioasid_device_detach(idev, 0);
-		/* Only the driver's reference is left after this. */
-		ioasid_object_remove(ctx, &idev->obj, 1);
-		idev->revoked = true;
-	}
+	list_for_each_entry(idev, &ctx->external_devices, external_link)
+		__ioasid_revoke_device(idev);
 	mutex_unlock(&ctx->bind_lock);
 }
+
+/**
+ * ioasid_revoke_device() - take a bound device out of its fd early
+ * @idev: the binding
+ *
+ * For a driver that cannot end the binding yet (its device is still open):
+ * the device is detached, leaves the fd's table and can attach nowhere
+ * (-ENODEV), but keeps its DMA ownership, so it reaches no memory, until
+ * ioasid_unbind_device(). Doing it twice is harmless.
+ */
+void ioasid_revoke_device(struct ioasid_device *idev)
+{
+	mutex_lock(&idev->ctx->bind_lock);
+	__ioasid_revoke_device(idev);
+	mutex_unlock(&idev->ctx->bind_lock);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_revoke_device, IOASID);
 
 /**
  * ioasid_bind_device() - bind a device to an ioasid fd
@@ -356,11 +381,7 @@ void ioasid_unbind_device(struct ioasid_device *idev)
 
 	mutex_lock(&ctx->bind_lock);
 	list_del(&idev->external_link);
-	if (!idev->revoked) {
-		if (idev->space)
-			ioasid_device_detach(idev, 0);
-		ioasid_object_remove(ctx, &idev->obj, 1);
-	}
+	__ioasid_revoke_device(idev);
 	mutex_unlock(&ctx->bind_lock);
 
 	ioasid_device_destroy(&idev->obj);

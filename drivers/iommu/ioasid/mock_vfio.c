@@ -116,12 +116,33 @@ out_free:
 	return ret;
 }
 
+/* A platform device with no regions and no interrupts: DMA is all it does. */
+static int ioasid_mock_vfio_get_info(struct vfio_device_info __user *arg)
+{
+	struct vfio_device_info info;
+	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	info.flags = VFIO_DEVICE_FLAGS_PLATFORM;
+	info.num_regions = 0;
+	info.num_irqs = 0;
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
 static long ioasid_mock_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
 				   unsigned long arg)
 {
-	if (cmd == IOASID_MOCK_VFIO_DMA)
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return ioasid_mock_vfio_get_info((void __user *)arg);
+	case IOASID_MOCK_VFIO_DMA:
 		return ioasid_mock_vfio_dma(vdev, (void __user *)arg);
-	return -ENOTTY;
+	default:
+		return -ENOTTY;
+	}
 }
 
 static const struct vfio_device_ops ioasid_mock_vfio_ops = {

@@ -16,10 +16,13 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/vfio.h>
 
 #include "libioasid.h"
+
 #include "tap.h"
 
 /* Plus one per entry of edu_checks[]. */
@@ -168,11 +171,13 @@ static const char *const edu_checks[] = {
 	"attach_pasid is -EOPNOTSUPP",
 	"attach_pasid attached nothing",
 	"detach_pasid is -EOPNOTSUPP",
+	"attach before unbind",
 	"unbind",
-	"attach after unbind is -EINVAL",
-	"unbind again is -EINVAL",
-	"bind of the unbound fd again, with no device id wanted",
-	"attach after the new bind",
+	"unbind took the device off the IOASID",
+	"attach after unbind is -ENODEV",
+	"unbind again is harmless",
+	"bind of the unbound fd again is -EBUSY until it is closed",
+	"the device fd still answers VFIO_DEVICE_GET_INFO",
 	"closing the attached device fd detaches it",
 	"open_pci(edu) on the second ioasid fd now succeeds",
 };
@@ -289,19 +294,29 @@ static void test_edu(const char *edu, int null_fd)
 	tap_is(ioasid_vfio_detach_pasid(vfd, ioasid, PASID), -EOPNOTSUPP,
 	       "%s", edu_check());
 
-	/* Unbound, the fd grants nothing until it is bound again. */
-	tap_is(ioasid_vfio_unbind(vfd), 0, "%s", edu_check());
-	tap_is(ioasid_vfio_attach(vfd, ioasid), -EINVAL, "%s", edu_check());
-	tap_is(ioasid_vfio_unbind(vfd), -EINVAL, "%s", edu_check());
-	tap_is(ioasid_vfio_bind(vfd, fd1, LABEL + 1, NULL), 0, "%s",
-	       edu_check());
+	/*
+	 * Unbound, the device leaves the ioasid fd for good; the device fd
+	 * keeps it (DMA blocked) until it is closed.
+	 */
 	tap_is(ioasid_vfio_attach(vfd, ioasid), 0, "%s", edu_check());
+	tap_is(ioasid_vfio_unbind(vfd), 0, "%s", edu_check());
+	tap_is(nr_devices(fd1, ioasid), 0, "%s", edu_check());
+	tap_is(ioasid_vfio_attach(vfd, ioasid), -ENODEV, "%s", edu_check());
+	tap_is(ioasid_vfio_unbind(vfd), 0, "%s", edu_check());
+	tap_is(ioasid_vfio_bind(vfd, fd1, LABEL + 1, NULL), -EBUSY, "%s",
+	       edu_check());
+	{
+		struct vfio_device_info info = { .argsz = sizeof(info) };
+
+		tap_ok(!ioctl(vfd, VFIO_DEVICE_GET_INFO, &info) &&
+		       info.num_regions > 0, "%s", edu_check());
+	}
 
 	/* Closing the device fd is the unbind that always happens. */
 	before = nr_devices(fd1, ioasid);
 	close(vfd);
 	ret = nr_devices(fd1, ioasid);
-	tap_ok(before == 1 && ret == 0, "%s: %d devices before, %d after",
+	tap_ok(before == 0 && ret == 0, "%s: %d devices before, %d after",
 	       edu_check(), before, ret);
 	dev_id = 0;
 	vfd = ioasid_vfio_open_pci(edu, fd2, LABEL + 2, &dev_id);

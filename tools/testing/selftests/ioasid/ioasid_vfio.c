@@ -588,25 +588,38 @@ TEST_F(vfio, close_device_fd_first)
 	test_ioctl_free(self->ioasid_fd, self->ioasid);
 }
 
-TEST_F(vfio, unbind_and_rebind)
+/*
+ * Unbinding takes the device out of the ioasid fd at once, DMA blocked;
+ * the device itself is handed back when its fd closes.
+ */
+TEST_F(vfio, unbind_then_close)
 {
 	struct vfio_device_unbind_ioasid_fd unbind = {
 		.argsz = sizeof(unbind),
 	};
+	struct vfio_device_info dev_info = { .argsz = sizeof(dev_info) };
 	struct ioasid_get_info info;
-	int fd = self->dev[0].fd;
+	int fd = self->dev[0].fd, ret;
 
 	map_src_dst(_metadata, self);
 	test_cmd(ioasid_ioctl(fd, VFIO_UNBIND_IOASID_FD, &unbind));
 	test_ioctl_get_info(self->ioasid_fd, self->ioasid, &info, NULL, 0);
 	ASSERT_EQ(1, info.out_num_devices);
-	/* No access until bound again; then all is as new. */
-	test_err_cmd(EINVAL, _test_attach(fd, self->ioasid));
-	test_err_cmd(EINVAL, ioasid_ioctl(fd, VFIO_UNBIND_IOASID_FD, &unbind));
-	test_cmd(_bind(fd, self->ioasid_fd, 9, &self->dev[0].dev_id));
-	if (self->dev[0].edu)
-		ASSERT_EQ(0, edu_enable(&self->dev[0]));
-	test_attach(fd, self->ioasid);
+	ASSERT_EQ(~0ULL, test_domain_of(self->ioasid_fd, self->dev[0].dev_id));
+	ret = device_copy(&self->dev[0], IOVA_A, IOVA_B, COPY_LEN);
+	if (!self->dev[0].edu)
+		ASSERT_EQ(-EIO, ret);
+	ASSERT_TRUE(all_zero(DST, PAGE_SIZE));
+	test_err_cmd(ENODEV, _test_attach(fd, self->ioasid));
+	test_cmd(ioasid_ioctl(fd, VFIO_UNBIND_IOASID_FD, &unbind));
+	test_err_cmd(EBUSY, _bind(fd, self->ioasid_fd, 9, NULL));
+	/* The device fd itself is still good for the device's own calls. */
+	test_cmd(ioasid_ioctl(fd, VFIO_DEVICE_GET_INFO, &dev_info));
+
+	/* Closed and opened anew, it binds and DMAs again. */
+	close_device(&self->dev[0]);
+	open_bind(_metadata, &self->dev[0], self->ioasid_fd, 9);
+	test_attach(self->dev[0].fd, self->ioasid);
 	test_cmd(device_copy(&self->dev[0], IOVA_A, IOVA_B, COPY_LEN));
 	ASSERT_EQ(0, memcmp(SRC, DST, COPY_LEN));
 }

@@ -23,61 +23,19 @@
 
 #include "libioasid.h"
 
+#include "pci.h"
 #include "tap.h"
 
 /* Plus one per entry of edu_checks[]. */
 #define NR_COMMON_TESTS	10
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-#define PCI_DEVICES	"/sys/bus/pci/devices"
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
 /* Domain ffff, last bus, device and function: no machine of ours has it. */
 #define ABSENT_ADDR	"ffff:ff:1f.7"
 /* Only ever passed where the fd must not be open. */
 #define BAD_FD		-1
 #define LABEL		0x1abe1ULL
 #define PASID		5
-
-static int read_sysfs_hex(const char *dev, const char *attr,
-			  unsigned int *val)
-{
-	char path[PATH_MAX];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", PCI_DEVICES, dev, attr);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	ok = fscanf(f, "%x", val) == 1;
-	fclose(f);
-	return ok;
-}
-
-/* The first edu device: 1 and its name in @name, or 0. */
-static int find_edu(char *name, size_t len)
-{
-	unsigned int vendor, device;
-	struct dirent *de;
-	int found = 0;
-	DIR *dir;
-
-	dir = opendir(PCI_DEVICES);
-	if (!dir)
-		return 0;
-	while (!found && (de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		found = read_sysfs_hex(de->d_name, "vendor", &vendor) &&
-			read_sysfs_hex(de->d_name, "device", &device) &&
-			vendor == EDU_VENDOR && device == EDU_DEVICE;
-		if (found)
-			snprintf(name, len, "%s", de->d_name);
-	}
-	closedir(dir);
-	return found;
-}
 
 /*
  * The fd number the next open(2) gets. A call that leaks an fd moves it,
@@ -342,7 +300,7 @@ int main(void)
 
 	test_bad_fds(null_fd);
 
-	if (find_edu(edu, sizeof(edu))) {
+	if (find_pci_device(1, edu, sizeof(edu))) {
 		test_edu(edu, null_fd);
 	} else {
 		for (i = 0; i < ARRAY_SIZE(edu_checks); i++)

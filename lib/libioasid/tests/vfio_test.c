@@ -18,14 +18,12 @@
 #include <unistd.h>
 
 #include "libioasid.h"
+#include "pci.h"
 #include "tap.h"
 
 #define NR_TESTS	20
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-#define PCI_DEVICES	"/sys/bus/pci/devices"
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
 /* Domain ffff, last bus, device and function: no machine of ours has it. */
 #define ABSENT_ADDR	"ffff:ff:1f.7"
 
@@ -41,55 +39,6 @@ static int read_sysfs(const char *path, char *buf, size_t len)
 	if (ok)
 		buf[strcspn(buf, "\n")] = '\0';
 	return ok;
-}
-
-static int read_sysfs_hex(const char *dev, const char *attr,
-			  unsigned int *val)
-{
-	char path[PATH_MAX], buf[32];
-
-	snprintf(path, sizeof(path), "%s/%s/%s", PCI_DEVICES, dev, attr);
-	return read_sysfs(path, buf, sizeof(buf)) &&
-	       sscanf(buf, "%x", val) == 1;
-}
-
-static int has_vfio_dev(const char *dev)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s/vfio-dev", PCI_DEVICES, dev);
-	return !stat(path, &st);
-}
-
-/*
- * Find a PCI device: the edu device if @edu, else any device that has no
- * VFIO cdev. Returns 1 and its name in @name, or 0.
- */
-static int find_pci_device(int edu, char *name, size_t len)
-{
-	unsigned int vendor, device;
-	struct dirent *de;
-	int found = 0;
-	DIR *dir;
-
-	dir = opendir(PCI_DEVICES);
-	if (!dir)
-		return 0;
-	while (!found && (de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (edu)
-			found = read_sysfs_hex(de->d_name, "vendor", &vendor) &&
-				read_sysfs_hex(de->d_name, "device", &device) &&
-				vendor == EDU_VENDOR && device == EDU_DEVICE;
-		else
-			found = !has_vfio_dev(de->d_name);
-		if (found)
-			snprintf(name, len, "%s", de->d_name);
-	}
-	closedir(dir);
-	return found;
 }
 
 static int driver_is(const char *dev, const char *want)

@@ -69,7 +69,8 @@ w1_build() {
 	mkdir -p "$W1"
 	cp "$B/kobj-test/.config" "$W1/.config"
 	make -s -C "$KSRC" O="$W1" olddefconfig >/dev/null &&
-	make -s -C "$KSRC" O="$W1" CC="ccache gcc" -j"$(nproc)" W=1 \
+	CCACHE_BASEDIR="$TOP" make -s -C "$KSRC" O="$W1" CC="ccache gcc" \
+		-j"$(nproc)" W=1 \
 		drivers/iommu/ioasid/ 2>&1 | grep -v '^make\[' || true
 }
 check "W=1 build of drivers/iommu/ioasid" w1_build

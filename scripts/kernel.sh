@@ -145,8 +145,10 @@ build() {
 	else
 		log "building the $flavour kernel (incremental)"
 	fi
-	# ccache keeps its default home-directory cache, so a fresh clone on
-	# the same machine (as CI makes) still rebuilds from cache.
+	# ccache keeps its default home-directory cache, and hashes paths
+	# relative to the clone, so a fresh clone elsewhere on the same
+	# machine (as CI makes) still rebuilds from cache.
+	export CCACHE_BASEDIR="$TOP"
 	make_with_progress "$flavour kernel" "$B/logs/kernel-$flavour.log" \
 		-C "$KSRC" O="$obj" CC="ccache gcc" -j"$JOBS" bzImage
 	make -s -C "$KSRC" O="$obj" headers_install INSTALL_HDR_PATH="$obj/hdr" >/dev/null

@@ -53,13 +53,13 @@ static int xioctl(int fd, unsigned long req, void *arg)
 
 static int ioasid_be_setup(struct backend *be)
 {
-	struct ioasid_alloc alloc = { .size = sizeof(alloc) };
-	struct ioasid_test_cmd dev = {
+	struct ioasid_cmd_alloc alloc = { .size = sizeof(alloc) };
+	struct ioasid_cmd_test dev = {
 		.size = sizeof(dev),
 		.op = IOASID_TEST_OP_MOCK_DEVICE_ADD,
 		.mock_device_add.instance = IOASID_MOCK_INSTANCE_LARGE,
 	};
-	struct ioasid_test_cmd attach = {
+	struct ioasid_cmd_test attach = {
 		.size = sizeof(attach),
 		.op = IOASID_TEST_OP_ATTACH,
 	};
@@ -83,7 +83,7 @@ static int ioasid_be_setup(struct backend *be)
 static int ioasid_be_register(struct backend *be, void *buf, size_t len,
 			      unsigned long req)
 {
-	struct ioasid_register_memory cmd = {
+	struct ioasid_cmd_register_memory cmd = {
 		.size = sizeof(cmd),
 		.vaddr = (uintptr_t)buf,
 		.length = len,
@@ -107,7 +107,7 @@ static int ioasid_be_unregister_memory(struct backend *be, void *buf,
 static int ioasid_be_map(struct backend *be, void *buf, uint64_t iova,
 			 size_t len)
 {
-	struct ioasid_dma_map cmd = {
+	struct ioasid_cmd_dma_map cmd = {
 		.size = sizeof(cmd),
 		.flags = IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE,
 		.ioasid = be->ioasid,
@@ -121,7 +121,7 @@ static int ioasid_be_map(struct backend *be, void *buf, uint64_t iova,
 
 static int ioasid_be_unmap(struct backend *be, uint64_t iova, size_t len)
 {
-	struct ioasid_dma_unmap cmd = {
+	struct ioasid_cmd_dma_unmap cmd = {
 		.size = sizeof(cmd),
 		.ioasid = be->ioasid,
 		.iova = iova,

@@ -60,8 +60,8 @@ enum ioasid_test_op {
 };
 
 /**
- * struct ioasid_test_cmd - ioctl(IOASID_TEST)
- * @size: sizeof(struct ioasid_test_cmd)
+ * struct ioasid_cmd_test - ioctl(IOASID_TEST)
+ * @size: sizeof(struct ioasid_cmd_test)
  * @flags: must be 0
  * @op: &enum ioasid_test_op
  * @dev_id: the device object the op works on, where it needs one
@@ -83,7 +83,7 @@ enum ioasid_test_op {
  * @device_info: for DEVICE_INFO
  * @device_info.out_domain_id: the domain, or 0 if detached
  */
-struct ioasid_test_cmd {
+struct ioasid_cmd_test {
 	__u32 size;
 	__u32 flags;
 	__u32 op;

@@ -197,7 +197,7 @@ static struct ioasid_area *ioasid_area_cut_front(struct ioasid_area *area,
 
 int ioasid_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_dma_map *cmd = ucmd->cmd;
+	struct ioasid_cmd_dma_map *cmd = ucmd->cmd;
 	struct ioasid_ctx *ctx = ucmd->ctx;
 	bool write = cmd->flags & IOASID_DMA_MAP_WRITE;
 	struct ioasid_pinned *pinned;
@@ -356,7 +356,7 @@ static int ioasid_space_unmap(struct ioasid_space *space, unsigned long start,
 
 int ioasid_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_dma_unmap *cmd = ucmd->cmd;
+	struct ioasid_cmd_dma_unmap *cmd = ucmd->cmd;
 	struct ioasid_space *space;
 	u64 last, unmapped;
 	int ret;

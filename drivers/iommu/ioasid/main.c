@@ -153,7 +153,7 @@ int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t cmd_len)
 
 static int ioasid_get_api_version_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_api_version *cmd = ucmd->cmd;
+	struct ioasid_cmd_get_api_version *cmd = ucmd->cmd;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
@@ -174,7 +174,7 @@ static bool ioasid_extension_supported(u32 extension)
 
 static int ioasid_check_extension_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_check_extension *cmd = ucmd->cmd;
+	struct ioasid_cmd_check_extension *cmd = ucmd->cmd;
 
 	cmd->out_supported = ioasid_extension_supported(cmd->extension);
 	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
@@ -182,16 +182,16 @@ static int ioasid_check_extension_ioctl(struct ioasid_ucmd *ucmd)
 
 /* The largest struct any ioctl takes; handlers cast ucmd->cmd. */
 union ioasid_ucmd_buffer {
-	struct ioasid_api_version version;
-	struct ioasid_check_extension check_extension;
-	struct ioasid_alloc alloc;
-	struct ioasid_free free;
-	struct ioasid_get_info get_info;
-	struct ioasid_register_memory register_memory;
-	struct ioasid_dma_map dma_map;
-	struct ioasid_dma_unmap dma_unmap;
+	struct ioasid_cmd_get_api_version version;
+	struct ioasid_cmd_check_extension check_extension;
+	struct ioasid_cmd_alloc alloc;
+	struct ioasid_cmd_free free;
+	struct ioasid_cmd_get_info get_info;
+	struct ioasid_cmd_register_memory register_memory;
+	struct ioasid_cmd_dma_map dma_map;
+	struct ioasid_cmd_dma_unmap dma_unmap;
 #ifdef CONFIG_IOASID_TEST
-	struct ioasid_test_cmd test;
+	struct ioasid_cmd_test test;
 #endif
 };
 
@@ -221,29 +221,29 @@ struct ioasid_ioctl_op {
 
 static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 	IOASID_IOCTL_OP(IOASID_GET_API_VERSION, ioasid_get_api_version_ioctl,
-			struct ioasid_api_version, __reserved, 0),
+			struct ioasid_cmd_get_api_version, __reserved, 0),
 	IOASID_IOCTL_OP(IOASID_CHECK_EXTENSION, ioasid_check_extension_ioctl,
-			struct ioasid_check_extension, out_supported, 0),
+			struct ioasid_cmd_check_extension, out_supported, 0),
 	IOASID_IOCTL_OP(IOASID_ALLOC, ioasid_space_alloc_ioctl,
-			struct ioasid_alloc, __reserved, 0),
+			struct ioasid_cmd_alloc, __reserved, 0),
 	IOASID_IOCTL_OP(IOASID_FREE, ioasid_space_free_ioctl,
-			struct ioasid_free, __reserved, 0),
+			struct ioasid_cmd_free, __reserved, 0),
 	IOASID_IOCTL_OP(IOASID_GET_INFO, ioasid_space_get_info_ioctl,
-			struct ioasid_get_info, iova_ranges, 0),
+			struct ioasid_cmd_get_info, iova_ranges, 0),
 	IOASID_IOCTL_OP(IOASID_REGISTER_MEMORY, ioasid_register_memory_ioctl,
-			struct ioasid_register_memory, length, 0),
+			struct ioasid_cmd_register_memory, length, 0),
 	IOASID_IOCTL_OP(IOASID_UNREGISTER_MEMORY,
 			ioasid_unregister_memory_ioctl,
-			struct ioasid_register_memory, length, 0),
+			struct ioasid_cmd_register_memory, length, 0),
 	IOASID_IOCTL_OP(IOASID_DMA_MAP, ioasid_dma_map_ioctl,
-			struct ioasid_dma_map, length,
+			struct ioasid_cmd_dma_map, length,
 			IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE),
 	IOASID_IOCTL_OP(IOASID_DMA_UNMAP, ioasid_dma_unmap_ioctl,
-			struct ioasid_dma_unmap, out_unmapped,
+			struct ioasid_cmd_dma_unmap, out_unmapped,
 			IOASID_DMA_UNMAP_ALL),
 #ifdef CONFIG_IOASID_TEST
 	IOASID_IOCTL_OP(IOASID_TEST, ioasid_test_ioctl,
-			struct ioasid_test_cmd, check_map.out_pgsize, 0),
+			struct ioasid_cmd_test, check_map.out_pgsize, 0),
 #endif
 };
 

@@ -209,7 +209,7 @@ static int ioasid_check_user_range(u64 vaddr, u64 length)
 
 int ioasid_register_memory_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_register_memory *cmd = ucmd->cmd;
+	struct ioasid_cmd_register_memory *cmd = ucmd->cmd;
 	struct ioasid_ctx *ctx = ucmd->ctx;
 	struct ioasid_pinned *pinned;
 	int ret;
@@ -239,7 +239,7 @@ int ioasid_register_memory_ioctl(struct ioasid_ucmd *ucmd)
 
 int ioasid_unregister_memory_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_register_memory *cmd = ucmd->cmd;
+	struct ioasid_cmd_register_memory *cmd = ucmd->cmd;
 	struct ioasid_ctx *ctx = ucmd->ctx;
 	struct interval_tree_node *node;
 	struct ioasid_pinned *pinned;

@@ -37,7 +37,7 @@ void ioasid_space_put(struct ioasid_space *space)
 
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_alloc *cmd = ucmd->cmd;
+	struct ioasid_cmd_alloc *cmd = ucmd->cmd;
 	struct ioasid_space *space;
 	int ret;
 
@@ -78,7 +78,7 @@ void ioasid_space_destroy(struct ioasid_object *obj)
 
 int ioasid_space_free_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_free *cmd = ucmd->cmd;
+	struct ioasid_cmd_free *cmd = ucmd->cmd;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
@@ -217,7 +217,7 @@ out:
 
 int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_get_info *cmd = ucmd->cmd;
+	struct ioasid_cmd_get_info *cmd = ucmd->cmd;
 	struct ioasid_iova_range *ranges;
 	struct ioasid_space *space;
 	int ret, n;

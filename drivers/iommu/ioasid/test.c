@@ -25,7 +25,7 @@ static void ioasid_test_mock_release(struct ioasid_device *idev)
 }
 
 static int ioasid_test_mock_device_add(struct ioasid_ucmd *ucmd,
-				       struct ioasid_test_cmd *cmd)
+				       struct ioasid_cmd_test *cmd)
 {
 	struct ioasid_device *idev;
 	struct device *dev;
@@ -64,7 +64,7 @@ static struct ioasid_device *ioasid_test_device_get(struct ioasid_ctx *ctx,
 
 static int ioasid_test_attach(struct ioasid_ucmd *ucmd,
 			      struct ioasid_device *idev,
-			      struct ioasid_test_cmd *cmd)
+			      struct ioasid_cmd_test *cmd)
 {
 	struct ioasid_space *space;
 	int ret;
@@ -88,7 +88,7 @@ static struct page *ioasid_test_user_page(unsigned long vaddr)
 }
 
 static int ioasid_test_check_map(struct ioasid_device *idev,
-				 struct ioasid_test_cmd *cmd, bool expect_mapped)
+				 struct ioasid_cmd_test *cmd, bool expect_mapped)
 {
 	u64 iova = cmd->check_map.iova, end;
 	size_t largest = 0;
@@ -139,7 +139,7 @@ out_unlock:
 	return ret;
 }
 
-static int ioasid_test_page_ref(struct ioasid_test_cmd *cmd)
+static int ioasid_test_page_ref(struct ioasid_cmd_test *cmd)
 {
 	struct page *page;
 
@@ -156,7 +156,7 @@ static int ioasid_test_page_ref(struct ioasid_test_cmd *cmd)
 }
 
 static void ioasid_test_device_info(struct ioasid_device *idev,
-				    struct ioasid_test_cmd *cmd)
+				    struct ioasid_cmd_test *cmd)
 {
 	mutex_lock(&idev->attach_lock);
 	/* An opaque id: equal for devices that share a domain. */
@@ -167,7 +167,7 @@ static void ioasid_test_device_info(struct ioasid_device *idev,
 
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 {
-	struct ioasid_test_cmd *cmd = ucmd->cmd;
+	struct ioasid_cmd_test *cmd = ucmd->cmd;
 	struct ioasid_device *idev;
 	int ret;
 

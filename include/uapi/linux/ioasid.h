@@ -32,6 +32,11 @@
  *
  * The ioctl numbers encode no size; type ';' numbers 0x00-0x3F are ours.
  *
+ * Each ioctl's argument is ``struct ioasid_cmd_<name>``, after the ioctl
+ * ``IOASID_<NAME>``. No other name uses that prefix, so the functions of a
+ * library over this uAPI (libioasid's ``ioasid_alloc()`` and the like)
+ * never share a name with a struct.
+ *
  * Errors have one meaning each, for every ioctl:
  *
  * - ``ENOTTY``: not an ioctl of this fd.
@@ -76,13 +81,13 @@ enum {
 };
 
 /**
- * struct ioasid_api_version - ioctl(IOASID_GET_API_VERSION)
- * @size: sizeof(struct ioasid_api_version)
+ * struct ioasid_cmd_get_api_version - ioctl(IOASID_GET_API_VERSION)
+ * @size: sizeof(struct ioasid_cmd_get_api_version)
  * @flags: must be 0
  * @out_version: %IOASID_API_VERSION of the running kernel
  * @__reserved: must be 0
  */
-struct ioasid_api_version {
+struct ioasid_cmd_get_api_version {
 	__u32 size;
 	__u32 flags;
 	__u32 out_version;
@@ -97,7 +102,7 @@ struct ioasid_api_version {
  * @IOASID_EXT_DMA_MAP: IOASID_REGISTER_MEMORY, IOASID_UNREGISTER_MEMORY,
  *	IOASID_DMA_MAP and IOASID_DMA_UNMAP
  * @IOASID_EXT_PARTIAL_UNMAP: IOASID_DMA_UNMAP may cut a mapping in two,
- *	except through a large IOMMU page (see &struct ioasid_dma_unmap)
+ *	except through a large IOMMU page (see &struct ioasid_cmd_dma_unmap)
  *
  * A feature gets its number here when it works; numbers are never reused.
  */
@@ -108,14 +113,14 @@ enum ioasid_extension {
 };
 
 /**
- * struct ioasid_check_extension - ioctl(IOASID_CHECK_EXTENSION)
- * @size: sizeof(struct ioasid_check_extension)
+ * struct ioasid_cmd_check_extension - ioctl(IOASID_CHECK_EXTENSION)
+ * @size: sizeof(struct ioasid_cmd_check_extension)
  * @flags: must be 0
  * @extension: an &enum ioasid_extension value
  * @out_supported: 1 if the feature works on this kernel and machine, else
  *	0. A number this kernel does not know is answered 0, not an error.
  */
-struct ioasid_check_extension {
+struct ioasid_cmd_check_extension {
 	__u32 size;
 	__u32 flags;
 	__u32 extension;
@@ -125,8 +130,8 @@ struct ioasid_check_extension {
 #define IOASID_CHECK_EXTENSION	_IO(IOASID_TYPE, IOASID_CMD_CHECK_EXTENSION)
 
 /**
- * struct ioasid_alloc - ioctl(IOASID_ALLOC)
- * @size: sizeof(struct ioasid_alloc)
+ * struct ioasid_cmd_alloc - ioctl(IOASID_ALLOC)
+ * @size: sizeof(struct ioasid_cmd_alloc)
  * @flags: must be 0
  * @out_ioasid: the id of the new, empty I/O address space. Ids are
  *	non-zero, unique on this fd, and not reused soon after a free.
@@ -134,7 +139,7 @@ struct ioasid_check_extension {
  *
  * The IOASID lives until IOASID_FREE or until the fd is closed.
  */
-struct ioasid_alloc {
+struct ioasid_cmd_alloc {
 	__u32 size;
 	__u32 flags;
 	__u32 out_ioasid;
@@ -144,8 +149,8 @@ struct ioasid_alloc {
 #define IOASID_ALLOC		_IO(IOASID_TYPE, IOASID_CMD_ALLOC)
 
 /**
- * struct ioasid_free - ioctl(IOASID_FREE)
- * @size: sizeof(struct ioasid_free)
+ * struct ioasid_cmd_free - ioctl(IOASID_FREE)
+ * @size: sizeof(struct ioasid_cmd_free)
  * @flags: must be 0
  * @ioasid: the IOASID to destroy
  * @__reserved: must be 0
@@ -153,7 +158,7 @@ struct ioasid_alloc {
  * Fails with ENOENT if @ioasid is not an IOASID of this fd (this includes
  * one already freed), and with EBUSY while anything still uses it.
  */
-struct ioasid_free {
+struct ioasid_cmd_free {
 	__u32 size;
 	__u32 flags;
 	__u32 ioasid;
@@ -173,8 +178,8 @@ struct ioasid_iova_range {
 };
 
 /**
- * struct ioasid_get_info - ioctl(IOASID_GET_INFO)
- * @size: sizeof(struct ioasid_get_info)
+ * struct ioasid_cmd_get_info - ioctl(IOASID_GET_INFO)
+ * @size: sizeof(struct ioasid_cmd_get_info)
  * @flags: must be 0
  * @ioasid: the IOASID to describe
  * @out_num_devices: devices attached to it now
@@ -192,7 +197,7 @@ struct ioasid_iova_range {
  *	space is one range; each attached device narrows it to its IOMMU's
  *	aperture and cuts out its reserved regions (such as an MSI window).
  */
-struct ioasid_get_info {
+struct ioasid_cmd_get_info {
 	__u32 size;
 	__u32 flags;
 	__u32 ioasid;
@@ -206,9 +211,9 @@ struct ioasid_get_info {
 #define IOASID_GET_INFO		_IO(IOASID_TYPE, IOASID_CMD_GET_INFO)
 
 /**
- * struct ioasid_register_memory - ioctl(IOASID_REGISTER_MEMORY) and
+ * struct ioasid_cmd_register_memory - ioctl(IOASID_REGISTER_MEMORY) and
  *	ioctl(IOASID_UNREGISTER_MEMORY)
- * @size: sizeof(struct ioasid_register_memory)
+ * @size: sizeof(struct ioasid_cmd_register_memory)
  * @flags: must be 0
  * @vaddr: start of the user memory, page aligned
  * @length: its length in bytes, page aligned and non-zero
@@ -230,7 +235,7 @@ struct ioasid_get_info {
  * pins and the charge go with the registration. Closing the fd
  * unregisters everything.
  */
-struct ioasid_register_memory {
+struct ioasid_cmd_register_memory {
 	__u32 size;
 	__u32 flags;
 	__aligned_u64 vaddr;
@@ -251,8 +256,8 @@ enum ioasid_dma_map_flags {
 };
 
 /**
- * struct ioasid_dma_map - ioctl(IOASID_DMA_MAP)
- * @size: sizeof(struct ioasid_dma_map)
+ * struct ioasid_cmd_dma_map - ioctl(IOASID_DMA_MAP)
+ * @size: sizeof(struct ioasid_cmd_dma_map)
  * @flags: &enum ioasid_dma_map_flags; at least one of them
  * @ioasid: the IOASID to map into
  * @__reserved: must be 0
@@ -261,17 +266,17 @@ enum ioasid_dma_map_flags {
  * @length: bytes to map
  *
  * @vaddr, @iova and @length must be aligned to the lowest bit of
- * &struct ioasid_get_info.out_pgsize_bitmap (EINVAL), and the IOVA range
+ * &struct ioasid_cmd_get_info.out_pgsize_bitmap (EINVAL), and the IOVA range
  * must lie inside the usable ranges (ERANGE) and overlap no mapping
  * (EEXIST). Unregistered memory is pinned now and charged to the process
- * (see &struct ioasid_register_memory). Where the memory is backed by huge
+ * (see &struct ioasid_cmd_register_memory). Where the memory is backed by huge
  * pages (THP or hugetlbfs) and the IOVA is aligned to them, the IOMMU maps
  * them with large pages when it can.
  *
  * The mapping is in every attached IOMMU domain when this returns, or in
  * none of them.
  */
-struct ioasid_dma_map {
+struct ioasid_cmd_dma_map {
 	__u32 size;
 	__u32 flags;
 	__u32 ioasid;
@@ -286,15 +291,15 @@ struct ioasid_dma_map {
 /**
  * enum ioasid_dma_unmap_flags - how to pick what to unmap
  * @IOASID_DMA_UNMAP_ALL: everything in the IOASID; @iova and @length of
- *	&struct ioasid_dma_unmap must then be 0
+ *	&struct ioasid_cmd_dma_unmap must then be 0
  */
 enum ioasid_dma_unmap_flags {
 	IOASID_DMA_UNMAP_ALL = 1 << 0,
 };
 
 /**
- * struct ioasid_dma_unmap - ioctl(IOASID_DMA_UNMAP)
- * @size: sizeof(struct ioasid_dma_unmap)
+ * struct ioasid_cmd_dma_unmap - ioctl(IOASID_DMA_UNMAP)
+ * @size: sizeof(struct ioasid_cmd_dma_unmap)
  * @flags: &enum ioasid_dma_unmap_flags
  * @ioasid: the IOASID to unmap from
  * @__reserved: must be 0
@@ -310,7 +315,7 @@ enum ioasid_dma_unmap_flags {
  * memory that no mapping or registration uses any more is released at
  * once.
  */
-struct ioasid_dma_unmap {
+struct ioasid_cmd_dma_unmap {
 	__u32 size;
 	__u32 flags;
 	__u32 ioasid;

@@ -113,7 +113,7 @@ LIBIOASID_API int ioasid_free(int fd, __u32 ioasid);
  * Return: 0 or -errno; on error *@info is left unchanged.
  */
 LIBIOASID_API int ioasid_get_info(int fd, __u32 ioasid,
-				  struct ioasid_get_info *info,
+				  struct ioasid_cmd_get_info *info,
 				  struct ioasid_iova_range *ranges,
 				  __u32 nr_ranges);
 

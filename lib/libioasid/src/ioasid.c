@@ -49,7 +49,7 @@ int ioasid_open(void)
 
 int ioasid_get_api_version(int fd, __u32 *version)
 {
-	struct ioasid_api_version cmd = { .size = sizeof(cmd) };
+	struct ioasid_cmd_get_api_version cmd = { .size = sizeof(cmd) };
 	int ret;
 
 	if (!version)
@@ -63,7 +63,7 @@ int ioasid_get_api_version(int fd, __u32 *version)
 
 int ioasid_check_extension(int fd, __u32 extension)
 {
-	struct ioasid_check_extension cmd = {
+	struct ioasid_cmd_check_extension cmd = {
 		.size = sizeof(cmd),
 		.extension = extension,
 	};
@@ -95,7 +95,7 @@ const char *ioasid_extension_name(__u32 extension)
 
 int ioasid_alloc(int fd, __u32 *out_ioasid)
 {
-	struct ioasid_alloc cmd = { .size = sizeof(cmd) };
+	struct ioasid_cmd_alloc cmd = { .size = sizeof(cmd) };
 	int ret;
 
 	if (!out_ioasid)
@@ -109,7 +109,7 @@ int ioasid_alloc(int fd, __u32 *out_ioasid)
 
 int ioasid_free(int fd, __u32 ioasid)
 {
-	struct ioasid_free cmd = {
+	struct ioasid_cmd_free cmd = {
 		.size = sizeof(cmd),
 		.ioasid = ioasid,
 	};
@@ -117,10 +117,10 @@ int ioasid_free(int fd, __u32 ioasid)
 	return libioasid_ioctl(fd, IOASID_FREE, &cmd);
 }
 
-int ioasid_get_info(int fd, __u32 ioasid, struct ioasid_get_info *info,
+int ioasid_get_info(int fd, __u32 ioasid, struct ioasid_cmd_get_info *info,
 		    struct ioasid_iova_range *ranges, __u32 nr_ranges)
 {
-	struct ioasid_get_info cmd = {
+	struct ioasid_cmd_get_info cmd = {
 		.size = sizeof(cmd),
 		.ioasid = ioasid,
 		.num_iova_ranges = nr_ranges,
@@ -142,7 +142,7 @@ int ioasid_get_info(int fd, __u32 ioasid, struct ioasid_get_info *info,
 static int ioasid_memory_ioctl(int fd, unsigned long request, void *vaddr,
 			       size_t length)
 {
-	struct ioasid_register_memory cmd = {
+	struct ioasid_cmd_register_memory cmd = {
 		.size = sizeof(cmd),
 		.vaddr = (uintptr_t)vaddr,
 		.length = length,
@@ -166,7 +166,7 @@ int ioasid_dma_map(int fd, __u32 ioasid, void *vaddr, __u64 iova,
 		   size_t length, __u32 flags)
 {
 	/* Flags go through untouched: the kernel judges what it knows. */
-	struct ioasid_dma_map cmd = {
+	struct ioasid_cmd_dma_map cmd = {
 		.size = sizeof(cmd),
 		.flags = flags,
 		.ioasid = ioasid,
@@ -181,7 +181,7 @@ int ioasid_dma_map(int fd, __u32 ioasid, void *vaddr, __u64 iova,
 static int ioasid_unmap(int fd, __u32 ioasid, __u32 flags, __u64 iova,
 			__u64 length, __u64 *unmapped)
 {
-	struct ioasid_dma_unmap cmd = {
+	struct ioasid_cmd_dma_unmap cmd = {
 		.size = sizeof(cmd),
 		.flags = flags,
 		.ioasid = ioasid,

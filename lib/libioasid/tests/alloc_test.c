@@ -29,7 +29,7 @@ static int all_bytes_are(const void *p, size_t len, unsigned char byte)
 int main(void)
 {
 	struct ioasid_iova_range ranges[4];
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	__u32 id, id2, id3, many[NR_MANY];
 	long page_size = sysconf(_SC_PAGESIZE);
 	unsigned long long lowest;

@@ -20,7 +20,7 @@
 int main(void)
 {
 	struct ioasid_iova_range range;
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	const char *name;
 	__u32 version, id;
 	int null_fd, fd, ret, flags;

@@ -11,7 +11,7 @@
 
 int main()
 {
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	struct ioasid_iova_range range;
 	const char *name = ioasid_extension_name(IOASID_EXT_NONE);
 	char path[64];

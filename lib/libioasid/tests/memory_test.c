@@ -140,7 +140,7 @@ static int child_gets_eperm(int fd, __u32 ioasid, void *buf)
 int main(void)
 {
 	char *buf, *ro, *holey;
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	__u32 id = 0, id2 = 0, gone = 0;
 	__u64 unmapped, align, top;
 	long long pin0;

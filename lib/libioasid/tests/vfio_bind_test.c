@@ -54,7 +54,7 @@ static int next_fd(void)
 /* Devices attached to @ioasid, or -1 if get_info fails. */
 static int nr_devices(int fd, __u32 ioasid)
 {
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 
 	if (ioasid_get_info(fd, ioasid, &info, NULL, 0))
 		return -1;

@@ -35,7 +35,7 @@ FIXTURE_TEARDOWN(ioasid)
 
 TEST_F(ioasid, api_version)
 {
-	struct ioasid_api_version cmd = { .size = sizeof(cmd) };
+	struct ioasid_cmd_get_api_version cmd = { .size = sizeof(cmd) };
 
 	test_cmd(ioasid_ioctl(self->fd, IOASID_GET_API_VERSION, &cmd));
 	ASSERT_EQ(IOASID_API_VERSION, cmd.out_version);
@@ -66,7 +66,7 @@ TEST_F(ioasid, check_extension)
 
 TEST_F(ioasid, unknown_ioctl)
 {
-	struct ioasid_alloc cmd = { .size = sizeof(cmd) };
+	struct ioasid_cmd_alloc cmd = { .size = sizeof(cmd) };
 
 	/* Inside our range but unassigned, past it, and another type. */
 	test_err_cmd(ENOTTY, ioasid_ioctl(self->fd, _IO(IOASID_TYPE, 0x3e),
@@ -78,12 +78,12 @@ TEST_F(ioasid, unknown_ioctl)
 	/* Our number with a size encoded is a different ioctl. */
 	test_err_cmd(ENOTTY,
 		     ioasid_ioctl(self->fd, _IOWR(IOASID_TYPE, IOASID_CMD_ALLOC,
-						  struct ioasid_alloc), &cmd));
+						  struct ioasid_cmd_alloc), &cmd));
 }
 
 TEST_F(ioasid, alloc_free)
 {
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	__u32 id;
 
 	test_ioctl_alloc(self->fd, &id);
@@ -189,7 +189,7 @@ TEST(close_with_live_objects)
 /* Two fds are two namespaces: neither sees the other's objects. */
 TEST(fds_are_isolated)
 {
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	int a = open_ioasid(), b = open_ioasid();
 	__u32 id_a, id_b;
 
@@ -209,7 +209,7 @@ TEST(fds_are_isolated)
 TEST_F(ioasid, get_info_before_attach)
 {
 	struct ioasid_iova_range ranges[4];
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	__u32 id;
 
 	test_ioctl_alloc(self->fd, &id);
@@ -232,7 +232,7 @@ TEST_F(ioasid, get_info_before_attach)
 
 TEST_F(ioasid, get_info_errors)
 {
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	__u32 id;
 
 	test_err_ioctl_get_info(ENOENT, self->fd, 0, &info, NULL, 0);
@@ -258,8 +258,8 @@ TEST_F(ioasid, bad_struct_pointer)
 	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, ro);
-	*(struct ioasid_alloc *)ro = (struct ioasid_alloc){
-		.size = sizeof(struct ioasid_alloc),
+	*(struct ioasid_cmd_alloc *)ro = (struct ioasid_cmd_alloc){
+		.size = sizeof(struct ioasid_cmd_alloc),
 	};
 	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
 	test_ioctl_alloc(self->fd, &id);
@@ -305,73 +305,73 @@ FIXTURE_VARIANT(ioctl_struct) {
 /* Every struct is at its first version: its minimum size is its size. */
 FIXTURE_VARIANT_ADD(ioctl_struct, get_api_version) {
 	.ioctl = IOASID_GET_API_VERSION,
-	.size = sizeof(struct ioasid_api_version),
-	.min_size = sizeof(struct ioasid_api_version),
-	.reserved_off = offsetof(struct ioasid_api_version, __reserved),
+	.size = sizeof(struct ioasid_cmd_get_api_version),
+	.min_size = sizeof(struct ioasid_cmd_get_api_version),
+	.reserved_off = offsetof(struct ioasid_cmd_get_api_version, __reserved),
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, check_extension) {
 	.ioctl = IOASID_CHECK_EXTENSION,
-	.size = sizeof(struct ioasid_check_extension),
-	.min_size = sizeof(struct ioasid_check_extension),
+	.size = sizeof(struct ioasid_cmd_check_extension),
+	.min_size = sizeof(struct ioasid_cmd_check_extension),
 	.reserved_off = -1,
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, alloc) {
 	.ioctl = IOASID_ALLOC,
-	.size = sizeof(struct ioasid_alloc),
-	.min_size = sizeof(struct ioasid_alloc),
-	.reserved_off = offsetof(struct ioasid_alloc, __reserved),
+	.size = sizeof(struct ioasid_cmd_alloc),
+	.min_size = sizeof(struct ioasid_cmd_alloc),
+	.reserved_off = offsetof(struct ioasid_cmd_alloc, __reserved),
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, free) {
 	.ioctl = IOASID_FREE,
-	.size = sizeof(struct ioasid_free),
-	.min_size = sizeof(struct ioasid_free),
-	.reserved_off = offsetof(struct ioasid_free, __reserved),
+	.size = sizeof(struct ioasid_cmd_free),
+	.min_size = sizeof(struct ioasid_cmd_free),
+	.reserved_off = offsetof(struct ioasid_cmd_free, __reserved),
 	.kind = REQ_IOASID,
-	.ioasid_off = offsetof(struct ioasid_free, ioasid),
+	.ioasid_off = offsetof(struct ioasid_cmd_free, ioasid),
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, get_info) {
 	.ioctl = IOASID_GET_INFO,
-	.size = sizeof(struct ioasid_get_info),
-	.min_size = sizeof(struct ioasid_get_info),
-	.reserved_off = offsetof(struct ioasid_get_info, __reserved),
+	.size = sizeof(struct ioasid_cmd_get_info),
+	.min_size = sizeof(struct ioasid_cmd_get_info),
+	.reserved_off = offsetof(struct ioasid_cmd_get_info, __reserved),
 	.kind = REQ_IOASID,
-	.ioasid_off = offsetof(struct ioasid_get_info, ioasid),
+	.ioasid_off = offsetof(struct ioasid_cmd_get_info, ioasid),
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, register_memory) {
 	.ioctl = IOASID_REGISTER_MEMORY,
-	.size = sizeof(struct ioasid_register_memory),
-	.min_size = sizeof(struct ioasid_register_memory),
+	.size = sizeof(struct ioasid_cmd_register_memory),
+	.min_size = sizeof(struct ioasid_cmd_register_memory),
 	.reserved_off = -1,
 	.kind = REQ_MEMORY,
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, unregister_memory) {
 	.ioctl = IOASID_UNREGISTER_MEMORY,
-	.size = sizeof(struct ioasid_register_memory),
-	.min_size = sizeof(struct ioasid_register_memory),
+	.size = sizeof(struct ioasid_cmd_register_memory),
+	.min_size = sizeof(struct ioasid_cmd_register_memory),
 	.reserved_off = -1,
 	.kind = REQ_MEMORY,
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, dma_map) {
 	.ioctl = IOASID_DMA_MAP,
-	.size = sizeof(struct ioasid_dma_map),
-	.min_size = sizeof(struct ioasid_dma_map),
-	.reserved_off = offsetof(struct ioasid_dma_map, __reserved),
+	.size = sizeof(struct ioasid_cmd_dma_map),
+	.min_size = sizeof(struct ioasid_cmd_dma_map),
+	.reserved_off = offsetof(struct ioasid_cmd_dma_map, __reserved),
 	.kind = REQ_MAP,
 	.valid_flags = IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE,
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, dma_unmap) {
 	.ioctl = IOASID_DMA_UNMAP,
-	.size = sizeof(struct ioasid_dma_unmap),
-	.min_size = sizeof(struct ioasid_dma_unmap),
-	.reserved_off = offsetof(struct ioasid_dma_unmap, __reserved),
+	.size = sizeof(struct ioasid_cmd_dma_unmap),
+	.min_size = sizeof(struct ioasid_cmd_dma_unmap),
+	.reserved_off = offsetof(struct ioasid_cmd_dma_unmap, __reserved),
 	.kind = REQ_UNMAP,
 	.valid_flags = IOASID_DMA_UNMAP_ALL,
 };
@@ -392,14 +392,14 @@ static unsigned char *prepare(unsigned char *buf,
 		memcpy(buf + variant->ioasid_off, &ioasid, sizeof(ioasid));
 		break;
 	case REQ_MEMORY: {
-		struct ioasid_register_memory *cmd = (void *)buf;
+		struct ioasid_cmd_register_memory *cmd = (void *)buf;
 
 		cmd->vaddr = (uintptr_t)test_page;
 		cmd->length = PAGE_SIZE;
 		break;
 	}
 	case REQ_MAP: {
-		struct ioasid_dma_map *cmd = (void *)buf;
+		struct ioasid_cmd_dma_map *cmd = (void *)buf;
 
 		cmd->flags = IOASID_DMA_MAP_READ;
 		cmd->ioasid = ioasid;
@@ -409,7 +409,7 @@ static unsigned char *prepare(unsigned char *buf,
 		break;
 	}
 	case REQ_UNMAP: {
-		struct ioasid_dma_unmap *cmd = (void *)buf;
+		struct ioasid_cmd_dma_unmap *cmd = (void *)buf;
 
 		cmd->ioasid = ioasid;
 		cmd->iova = 0x100000;
@@ -533,7 +533,7 @@ struct race_arg {
 static void *race_owner(void *p)
 {
 	struct race_arg *arg = p;
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	__u32 id;
 	int i, ret;
 
@@ -558,7 +558,7 @@ static void *race_owner(void *p)
 static void *race_spoiler(void *p)
 {
 	struct race_arg *arg = p;
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	unsigned int seed = 1;
 	int ret;
 

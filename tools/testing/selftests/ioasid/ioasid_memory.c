@@ -445,7 +445,7 @@ TEST_F(memory, pfnmap_rejected)
 TEST_F(memory, get_info_ranges)
 {
 	struct ioasid_iova_range ranges[8];
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 
 	test_ioctl_get_info(self->fd, self->ioasid, &info, ranges, 8);
 	ASSERT_EQ(self->ndev, info.out_num_devices);
@@ -493,7 +493,7 @@ TEST_F(memory, map_outside_usable)
 /* A device that cannot reach an existing mapping may not attach. */
 TEST_F(memory, attach_conflicts_with_mapping)
 {
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	__u32 small, id;
 
 	test_ioctl_alloc(self->fd, &id);

@@ -37,7 +37,7 @@ static inline int ioasid_ioctl(int fd, unsigned long req, void *arg)
 
 static inline int _test_ioctl_alloc(int fd, __u32 *ioasid)
 {
-	struct ioasid_alloc cmd = { .size = sizeof(cmd) };
+	struct ioasid_cmd_alloc cmd = { .size = sizeof(cmd) };
 	int ret;
 
 	ret = ioasid_ioctl(fd, IOASID_ALLOC, &cmd);
@@ -52,7 +52,7 @@ static inline int _test_ioctl_alloc(int fd, __u32 *ioasid)
 
 static inline int _test_ioctl_free(int fd, __u32 ioasid)
 {
-	struct ioasid_free cmd = { .size = sizeof(cmd), .ioasid = ioasid };
+	struct ioasid_cmd_free cmd = { .size = sizeof(cmd), .ioasid = ioasid };
 
 	return ioasid_ioctl(fd, IOASID_FREE, &cmd);
 }
@@ -62,11 +62,11 @@ static inline int _test_ioctl_free(int fd, __u32 ioasid)
 	test_err_cmd(_errno, _test_ioctl_free(fd, ioasid))
 
 static inline int _test_ioctl_get_info(int fd, __u32 ioasid,
-				       struct ioasid_get_info *info,
+				       struct ioasid_cmd_get_info *info,
 				       struct ioasid_iova_range *ranges,
 				       __u32 nr_ranges)
 {
-	*info = (struct ioasid_get_info){
+	*info = (struct ioasid_cmd_get_info){
 		.size = sizeof(*info),
 		.ioasid = ioasid,
 		.num_iova_ranges = nr_ranges,
@@ -83,7 +83,7 @@ static inline int _test_ioctl_get_info(int fd, __u32 ioasid,
 static inline int _test_ioctl_check_extension(int fd, __u32 ext,
 					      __u32 *supported)
 {
-	struct ioasid_check_extension cmd = {
+	struct ioasid_cmd_check_extension cmd = {
 		.size = sizeof(cmd),
 		.extension = ext,
 	};
@@ -101,7 +101,7 @@ static inline int _test_ioctl_check_extension(int fd, __u32 ext,
 static inline int _test_ioctl_register(int fd, void *vaddr, size_t length,
 				       unsigned long req)
 {
-	struct ioasid_register_memory cmd = {
+	struct ioasid_cmd_register_memory cmd = {
 		.size = sizeof(cmd),
 		.vaddr = (uintptr_t)vaddr,
 		.length = length,
@@ -124,7 +124,7 @@ static inline int _test_ioctl_register(int fd, void *vaddr, size_t length,
 static inline int _test_ioctl_map(int fd, __u32 ioasid, void *vaddr,
 				  __u64 iova, size_t length, __u32 flags)
 {
-	struct ioasid_dma_map cmd = {
+	struct ioasid_cmd_dma_map cmd = {
 		.size = sizeof(cmd),
 		.flags = flags,
 		.ioasid = ioasid,
@@ -146,7 +146,7 @@ static inline int _test_ioctl_unmap(int fd, __u32 ioasid, __u64 iova,
 				    __u64 length, __u32 flags,
 				    __u64 *unmapped)
 {
-	struct ioasid_dma_unmap cmd = {
+	struct ioasid_cmd_dma_unmap cmd = {
 		.size = sizeof(cmd),
 		.flags = flags,
 		.ioasid = ioasid,
@@ -172,7 +172,7 @@ static inline int _test_ioctl_unmap(int fd, __u32 ioasid, __u64 iova,
 #define test_err_ioctl_unmap(_errno, fd, id, iova, len) \
 	test_err_cmd(_errno, _test_ioctl_unmap(fd, id, iova, len, 0, NULL))
 
-static inline int _test_cmd_mock(int fd, struct ioasid_test_cmd *cmd)
+static inline int _test_cmd_mock(int fd, struct ioasid_cmd_test *cmd)
 {
 	cmd->size = sizeof(*cmd);
 	return ioasid_ioctl(fd, IOASID_TEST, cmd);
@@ -181,7 +181,7 @@ static inline int _test_cmd_mock(int fd, struct ioasid_test_cmd *cmd)
 static inline int _test_cmd_mock_device_add(int fd, __u32 instance,
 					    __u32 *dev_id)
 {
-	struct ioasid_test_cmd cmd = {
+	struct ioasid_cmd_test cmd = {
 		.op = IOASID_TEST_OP_MOCK_DEVICE_ADD,
 		.mock_device_add.instance = instance,
 	};
@@ -197,7 +197,7 @@ static inline int _test_cmd_mock_device_add(int fd, __u32 instance,
 
 static inline int _test_cmd_dev(int fd, __u32 op, __u32 dev_id, __u32 ioasid)
 {
-	struct ioasid_test_cmd cmd = {
+	struct ioasid_cmd_test cmd = {
 		.op = op,
 		.dev_id = dev_id,
 		.attach.ioasid = ioasid,
@@ -221,7 +221,7 @@ static inline int _test_cmd_check_map(int fd, __u32 dev_id, __u64 iova,
 				      void *vaddr, size_t length, __u32 prot,
 				      __u64 *pgsize, bool mapped)
 {
-	struct ioasid_test_cmd cmd = {
+	struct ioasid_cmd_test cmd = {
 		.op = mapped ? IOASID_TEST_OP_CHECK_MAP :
 			       IOASID_TEST_OP_CHECK_UNMAPPED,
 		.dev_id = dev_id,
@@ -246,7 +246,7 @@ static inline int _test_cmd_check_map(int fd, __u32 dev_id, __u64 iova,
 
 static inline __u64 test_domain_of(int fd, __u32 dev_id)
 {
-	struct ioasid_test_cmd cmd = {
+	struct ioasid_cmd_test cmd = {
 		.op = IOASID_TEST_OP_DEVICE_INFO,
 		.dev_id = dev_id,
 	};
@@ -260,7 +260,7 @@ static inline __u64 test_domain_of(int fd, __u32 dev_id)
 static inline int page_ref(int fd, void *vaddr, __u32 *refcount,
 			   __u32 *pinned)
 {
-	struct ioasid_test_cmd cmd = {
+	struct ioasid_cmd_test cmd = {
 		.op = IOASID_TEST_OP_PAGE_REF,
 		.page_ref.vaddr = (uintptr_t)vaddr,
 	};

@@ -480,7 +480,7 @@ TEST_F(vfio, read_only_blocks_device_writes)
 /* Two devices behind one IOMMU instance share one domain. */
 TEST_F(vfio, devices_share_a_domain)
 {
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	__u64 d0, d1;
 
 	map_src_dst(_metadata, self);
@@ -577,7 +577,7 @@ TEST_F(vfio, close_ioasid_fd_first)
 /* The device fd goes first: detached and unbound, the IOASID is free. */
 TEST_F(vfio, close_device_fd_first)
 {
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 
 	map_src_dst(_metadata, self);
 	close_device(&self->dev[0]);
@@ -598,7 +598,7 @@ TEST_F(vfio, unbind_then_close)
 		.argsz = sizeof(unbind),
 	};
 	struct vfio_device_info dev_info = { .argsz = sizeof(dev_info) };
-	struct ioasid_get_info info;
+	struct ioasid_cmd_get_info info;
 	int fd = self->dev[0].fd, ret;
 
 	map_src_dst(_metadata, self);

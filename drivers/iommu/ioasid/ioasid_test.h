@@ -36,8 +36,8 @@ enum {
  * @IOASID_TEST_OP_DETACH: detach @dev_id (ENXIO if not attached)
  * @IOASID_TEST_OP_CHECK_MAP: check that each page of @check_map.iova for
  *	@check_map.length translates, in @dev_id's domain, to the page that
- *	backs @check_map.vaddr now, with exactly @check_map.prot (IOMMU_READ
- *	1, IOMMU_WRITE 2). ENOENT if some IOVA does not translate, EIO if it
+ *	backs @check_map.vaddr now, with exactly @check_map.prot (a mask of
+ *	&enum ioasid_test_prot). ENOENT if some IOVA does not translate, EIO if it
  *	translates elsewhere or with other permissions. Reports the largest
  *	IOMMU page seen.
  * @IOASID_TEST_OP_CHECK_UNMAPPED: ENOENT-free success only if no page of
@@ -57,6 +57,16 @@ enum ioasid_test_op {
 	IOASID_TEST_OP_CHECK_UNMAPPED,
 	IOASID_TEST_OP_PAGE_REF,
 	IOASID_TEST_OP_DEVICE_INFO,
+};
+
+/**
+ * enum ioasid_test_prot - permissions a mock IOMMU entry holds
+ * @IOASID_TEST_PROT_READ: the device may read
+ * @IOASID_TEST_PROT_WRITE: the device may write
+ */
+enum ioasid_test_prot {
+	IOASID_TEST_PROT_READ = 1 << 0,
+	IOASID_TEST_PROT_WRITE = 1 << 1,
 };
 
 /**

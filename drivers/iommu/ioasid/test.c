@@ -19,6 +19,9 @@
 #include "ioasid_private.h"
 #include "ioasid_test.h"
 
+static_assert(IOASID_TEST_PROT_READ == IOMMU_READ);
+static_assert(IOASID_TEST_PROT_WRITE == IOMMU_WRITE);
+
 static void ioasid_test_mock_release(struct ioasid_device *idev)
 {
 	ioasid_mock_device_destroy(idev->dev);

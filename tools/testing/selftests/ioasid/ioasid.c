@@ -218,7 +218,7 @@ TEST_F(ioasid, get_info_before_attach)
 	test_ioctl_get_info(self->fd, id, &info, NULL, 0);
 	ASSERT_EQ(1, info.num_iova_ranges);
 	ASSERT_EQ(0, info.out_num_devices);
-	ASSERT_EQ(sysconf(_SC_PAGESIZE),
+	ASSERT_EQ(PAGE_SIZE,
 		  info.out_pgsize_bitmap & -info.out_pgsize_bitmap);
 
 	memset(ranges, 0xa5, sizeof(ranges));
@@ -255,13 +255,13 @@ TEST_F(ioasid, bad_struct_pointer)
 					  (void *)16));
 
 	/* Readable but not writable: the id can't be returned. */
-	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	ro = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, ro);
 	*(struct ioasid_cmd_alloc *)ro = (struct ioasid_cmd_alloc){
 		.size = sizeof(struct ioasid_cmd_alloc),
 	};
-	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	ASSERT_EQ(0, mprotect(ro, PAGE_SIZE, PROT_READ));
 	test_ioctl_alloc(self->fd, &id);
 	test_err_cmd(EFAULT, ioasid_ioctl(self->fd, IOASID_ALLOC, ro));
 	/* The fd still works; kmemleak catches an orphaned object. */
@@ -269,7 +269,7 @@ TEST_F(ioasid, bad_struct_pointer)
 	ASSERT_NE(id, next);
 	test_ioctl_free(self->fd, next);
 	test_ioctl_free(self->fd, id);
-	munmap(ro, 4096);
+	munmap(ro, PAGE_SIZE);
 }
 
 /*

@@ -213,7 +213,7 @@ static void check_map(struct __test_metadata *_metadata,
 		return;
 	}
 	test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf, BUF_SIZE,
-			   MOCK_READ | MOCK_WRITE);
+			   MOCK_PROT_RW);
 }
 
 static void unmap_everything(struct __test_metadata *_metadata,
@@ -281,16 +281,16 @@ static void check_partial_unmap(struct __test_metadata *_metadata,
 {
 	if (ret) {
 		test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf,
-				   BUF_SIZE, MOCK_READ | MOCK_WRITE);
+				   BUF_SIZE, MOCK_PROT_RW);
 		return;
 	}
 	test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf, 4 * PAGE_SIZE,
-			   MOCK_READ | MOCK_WRITE);
+			   MOCK_PROT_RW);
 	test_cmd_check_unmapped(st->fd, st->dev, IOVA_BASE + 4 * PAGE_SIZE,
 				4 * PAGE_SIZE);
 	test_cmd_check_map(st->fd, st->dev, IOVA_BASE + 8 * PAGE_SIZE,
 			   st->buf + 8 * PAGE_SIZE, 8 * PAGE_SIZE,
-			   MOCK_READ | MOCK_WRITE);
+			   MOCK_PROT_RW);
 }
 
 TEST_F(fail_nth, partial_unmap)
@@ -328,10 +328,9 @@ static void check_attach(struct __test_metadata *_metadata,
 		return;
 	}
 	test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf, BUF_SIZE / 2,
-			   MOCK_READ | MOCK_WRITE);
+			   MOCK_PROT_RW);
 	test_cmd_check_map(st->fd, st->dev, 4 * IOVA_BASE,
-			   st->buf + BUF_SIZE / 2, BUF_SIZE / 2,
-			   MOCK_READ | MOCK_WRITE);
+			   st->buf + BUF_SIZE / 2, BUF_SIZE / 2, MOCK_PROT_RW);
 }
 
 static void undo_attach(struct __test_metadata *_metadata,

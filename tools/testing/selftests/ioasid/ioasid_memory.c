@@ -132,7 +132,7 @@ FIXTURE_TEARDOWN(memory)
 TEST_F(memory, map_unmap)
 {
 	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE, BUF_SIZE);
-	check_mapped(IOVA_BASE, self->buf, BUF_SIZE, MOCK_READ | MOCK_WRITE);
+	check_mapped(IOVA_BASE, self->buf, BUF_SIZE, MOCK_PROT_RW);
 	ASSERT_EQ(self->pin0 + BUF_SIZE / 1024, vm_pinned_kb());
 	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE, BUF_SIZE,
 			 BUF_SIZE);
@@ -162,9 +162,9 @@ TEST_F(memory, map_permissions)
 	test_cmd(_test_ioctl_map(self->fd, self->ioasid, self->buf + PAGE_SIZE,
 				 IOVA_BASE + PAGE_SIZE, PAGE_SIZE,
 				 IOASID_DMA_MAP_WRITE));
-	check_mapped(IOVA_BASE, self->buf, PAGE_SIZE, MOCK_READ);
+	check_mapped(IOVA_BASE, self->buf, PAGE_SIZE, IOASID_TEST_PROT_READ);
 	check_mapped(IOVA_BASE + PAGE_SIZE, self->buf + PAGE_SIZE, PAGE_SIZE,
-		     MOCK_WRITE);
+		     IOASID_TEST_PROT_WRITE);
 	test_err_cmd(EINVAL, _test_ioctl_map(self->fd, self->ioasid,
 					     self->buf, IOVA_BASE * 2,
 					     PAGE_SIZE, 0));
@@ -188,10 +188,8 @@ TEST_F(memory, map_overlap)
 		       PAGE_SIZE);
 	test_ioctl_map(self->fd, self->ioasid, self->buf,
 		       IOVA_BASE + 4 * PAGE_SIZE, PAGE_SIZE);
-	check_mapped(IOVA_BASE - PAGE_SIZE, self->buf, PAGE_SIZE,
-		     MOCK_READ | MOCK_WRITE);
-	check_mapped(IOVA_BASE, self->buf, 4 * PAGE_SIZE,
-		     MOCK_READ | MOCK_WRITE);
+	check_mapped(IOVA_BASE - PAGE_SIZE, self->buf, PAGE_SIZE, MOCK_PROT_RW);
+	check_mapped(IOVA_BASE, self->buf, 4 * PAGE_SIZE, MOCK_PROT_RW);
 }
 
 TEST_F(memory, map_bad_input)
@@ -235,7 +233,7 @@ TEST_F(memory, map_read_only_memory)
 			   PAGE_SIZE);
 	test_cmd(_test_ioctl_map(self->fd, self->ioasid, ro, IOVA_BASE,
 				 PAGE_SIZE, IOASID_DMA_MAP_READ));
-	check_mapped(IOVA_BASE, ro, PAGE_SIZE, MOCK_READ);
+	check_mapped(IOVA_BASE, ro, PAGE_SIZE, IOASID_TEST_PROT_READ);
 	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE, PAGE_SIZE,
 			 PAGE_SIZE);
 	munmap(ro, PAGE_SIZE);
@@ -248,20 +246,19 @@ TEST_F(memory, partial_unmap_splits)
 	/* Punch pages 2-3 out of the middle. */
 	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE + 2 * PAGE_SIZE,
 			 2 * PAGE_SIZE, 2 * PAGE_SIZE);
-	check_mapped(IOVA_BASE, self->buf, 2 * PAGE_SIZE,
-		     MOCK_READ | MOCK_WRITE);
+	check_mapped(IOVA_BASE, self->buf, 2 * PAGE_SIZE, MOCK_PROT_RW);
 	check_unmapped(IOVA_BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE);
 	check_mapped(IOVA_BASE + 4 * PAGE_SIZE, self->buf + 4 * PAGE_SIZE,
-		     4 * PAGE_SIZE, MOCK_READ | MOCK_WRITE);
+		     4 * PAGE_SIZE, MOCK_PROT_RW);
 	/* The pages no longer mapped were released at once. */
 	ASSERT_EQ(self->pin0 + 6 * PAGE_SIZE / 1024, vm_pinned_kb());
 
 	/* A range over a hole and into both pieces: the hole counts 0. */
 	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE + PAGE_SIZE,
 			 4 * PAGE_SIZE, 2 * PAGE_SIZE);
-	check_mapped(IOVA_BASE, self->buf, PAGE_SIZE, MOCK_READ | MOCK_WRITE);
+	check_mapped(IOVA_BASE, self->buf, PAGE_SIZE, MOCK_PROT_RW);
 	check_mapped(IOVA_BASE + 5 * PAGE_SIZE, self->buf + 5 * PAGE_SIZE,
-		     3 * PAGE_SIZE, MOCK_READ | MOCK_WRITE);
+		     3 * PAGE_SIZE, MOCK_PROT_RW);
 	/* Cut the last piece's tail off, then take the rest. */
 	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE + 7 * PAGE_SIZE,
 			 PAGE_SIZE, PAGE_SIZE);
@@ -325,7 +322,7 @@ TEST_F(memory, registered_charged_once)
 	test_ioctl_map(self->fd, second, self->buf, IOVA_BASE, BUF_SIZE);
 	test_ioctl_map(self->fd, second, self->buf + PAGE_SIZE,
 		       IOVA_BASE + BUF_SIZE, PAGE_SIZE);
-	check_mapped(IOVA_BASE, self->buf, BUF_SIZE, MOCK_READ | MOCK_WRITE);
+	check_mapped(IOVA_BASE, self->buf, BUF_SIZE, MOCK_PROT_RW);
 	/* No new pin, no new charge. */
 	ASSERT_EQ(self->pin0 + BUF_SIZE / 1024, vm_pinned_kb());
 	ASSERT_EQ(0, page_ref(self->fd, self->buf, &ref_mapped, &pinned));
@@ -526,10 +523,10 @@ TEST_F(memory, attach_replays_mappings)
 	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_SMALL, &late);
 	test_cmd_attach(self->fd, late, id);
 	test_cmd_check_map(self->fd, late, IOVA_BASE, self->buf, 8 * PAGE_SIZE,
-			   MOCK_READ | MOCK_WRITE);
+			   MOCK_PROT_RW);
 	test_cmd_check_map(self->fd, late, 4 * IOVA_BASE,
 			   self->buf + 16 * PAGE_SIZE, 4 * PAGE_SIZE,
-			   MOCK_READ | MOCK_WRITE);
+			   MOCK_PROT_RW);
 	/* Attached once is enough; twice is EBUSY. */
 	test_err_cmd_attach(EBUSY, self->fd, late, id);
 }
@@ -582,11 +579,11 @@ TEST_F(memory, move_device_between_ioasids)
 	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_LARGE, &dev);
 	test_cmd_attach(self->fd, dev, a);
 	test_cmd_check_map(self->fd, dev, IOVA_BASE, self->buf, PAGE_SIZE,
-			   MOCK_READ | MOCK_WRITE);
+			   MOCK_PROT_RW);
 	test_cmd_detach(self->fd, dev);
 	test_cmd_attach(self->fd, dev, b);
 	test_cmd_check_map(self->fd, dev, IOVA_BASE, self->buf + PAGE_SIZE,
-			   PAGE_SIZE, MOCK_READ | MOCK_WRITE);
+			   PAGE_SIZE, MOCK_PROT_RW);
 }
 
 /* hugetlbfs memory gets large IOMMU pages where the domain has them. */
@@ -605,14 +602,14 @@ TEST_F(memory, hugetlb_large_pages)
 	if (self->ndev) {
 		test_cmd(_test_cmd_check_map(self->fd, self->dev[0],
 					     16 * SZ_2M, huge, 2 * SZ_2M,
-					     MOCK_READ | MOCK_WRITE, &pgsize,
+					     MOCK_PROT_RW, &pgsize,
 					     true));
 		ASSERT_EQ(SZ_2M, pgsize);
 	}
 	if (self->ndev > 1) {
 		test_cmd(_test_cmd_check_map(self->fd, self->dev[1],
 					     16 * SZ_2M, huge, 2 * SZ_2M,
-					     MOCK_READ | MOCK_WRITE, &pgsize,
+					     MOCK_PROT_RW, &pgsize,
 					     true));
 		ASSERT_EQ(1UL << 16, pgsize);
 	}
@@ -620,8 +617,7 @@ TEST_F(memory, hugetlb_large_pages)
 	if (self->ndev) {
 		test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid,
 				     16 * SZ_2M + PAGE_SIZE, PAGE_SIZE);
-		check_mapped(16 * SZ_2M, huge, 2 * SZ_2M,
-			     MOCK_READ | MOCK_WRITE);
+		check_mapped(16 * SZ_2M, huge, 2 * SZ_2M, MOCK_PROT_RW);
 	} else {
 		/* With no domain there is no large page to split. */
 		test_ioctl_unmap(self->fd, self->ioasid,
@@ -632,7 +628,7 @@ TEST_F(memory, hugetlb_large_pages)
 	/* Along the large page boundary, a cut is fine. */
 	test_ioctl_unmap(self->fd, self->ioasid, 16 * SZ_2M, SZ_2M, SZ_2M);
 	check_unmapped(16 * SZ_2M, SZ_2M);
-	check_mapped(17 * SZ_2M, huge + SZ_2M, SZ_2M, MOCK_READ | MOCK_WRITE);
+	check_mapped(17 * SZ_2M, huge + SZ_2M, SZ_2M, MOCK_PROT_RW);
 	test_ioctl_unmap(self->fd, self->ioasid, 17 * SZ_2M, SZ_2M, SZ_2M);
 	munmap(huge, 2 * SZ_2M);
 	ASSERT_EQ(self->pin0, vm_pinned_kb());
@@ -649,7 +645,7 @@ TEST_F(memory, small_pages_stay_small)
 		       BUF_SIZE);
 	test_cmd(_test_cmd_check_map(self->fd, self->dev[0], 16 * SZ_2M,
 				     self->buf, BUF_SIZE,
-				     MOCK_READ | MOCK_WRITE, &pgsize, true));
+				     MOCK_PROT_RW, &pgsize, true));
 	ASSERT_EQ(PAGE_SIZE, pgsize);
 	/* So any page boundary can be cut. */
 	test_ioctl_unmap(self->fd, self->ioasid, 16 * SZ_2M + PAGE_SIZE,
@@ -814,12 +810,11 @@ TEST_F_TIMEOUT(memory, concurrent_map_attach, 600)
 		if (_test_ioctl_map(self->fd, self->ioasid, self->buf,
 				    iova, PAGE_SIZE, MAP_RW) == 0) {
 			/* It was a hole: now it is ours; check that too. */
-			check_mapped(iova, self->buf, PAGE_SIZE,
-				     MOCK_READ | MOCK_WRITE);
+			check_mapped(iova, self->buf, PAGE_SIZE, MOCK_PROT_RW);
 			continue;
 		}
 		check_mapped(iova, self->buf + (iova - IOVA_BASE), PAGE_SIZE,
-			     MOCK_READ | MOCK_WRITE);
+			     MOCK_PROT_RW);
 	}
 }
 

@@ -22,10 +22,15 @@
 #include "../kselftest_harness.h"
 #include "../../../../drivers/iommu/ioasid/ioasid_test.h"
 
-#define PAGE_SIZE 4096UL
 #define SZ_2M (2UL << 20)
-#define MOCK_READ 1
-#define MOCK_WRITE 2
+
+/* The CPU page size, set before any test runs. */
+static unsigned long PAGE_SIZE;
+
+static void __attribute__((constructor)) ioasid_page_size_init(void)
+{
+	PAGE_SIZE = sysconf(_SC_PAGESIZE);
+}
 
 static inline int ioasid_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -137,6 +142,8 @@ static inline int _test_ioctl_map(int fd, __u32 ioasid, void *vaddr,
 }
 
 #define MAP_RW (IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE)
+/* What a mock IOMMU entry of a MAP_RW mapping holds. */
+#define MOCK_PROT_RW (IOASID_TEST_PROT_READ | IOASID_TEST_PROT_WRITE)
 #define test_ioctl_map(fd, id, va, iova, len) \
 	test_cmd(_test_ioctl_map(fd, id, va, iova, len, MAP_RW))
 #define test_err_ioctl_map(_errno, fd, id, va, iova, len) \

@@ -9,12 +9,21 @@
  * the host to collect.
  *
  * A backend is one way of getting memory into an IOMMU: today /dev/ioasid
- * with a device behind the mock IOMMU attached, so that every map really
- * reaches IOMMU page tables. Other uAPIs (iommufd, VFIO type1) plug in as
- * further backends of the same loop.
+ * with a VFIO device attached, so that every map really reaches IOMMU
+ * page tables. Other uAPIs (iommufd, VFIO type1) plug in as further
+ * backends of the same loop.
+ *
+ * Only public uAPI is used, as a VMM would use it: the device is one of
+ * the mock VFIO devices that CONFIG_IOASID_TEST_VFIO creates at boot
+ * (platform devices ioasid-mock-vfio.N, each with a cdev in
+ * /dev/vfio/devices), bound with VFIO_BIND_IOASID_FD and attached with
+ * VFIO_ATTACH_IOASID. Of those, the first behind an IOMMU with 2M pages
+ * is used, so that THP memory can be mapped with large IOMMU pages.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,14 +34,17 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/ioasid.h>
-
-#include "../../drivers/iommu/ioasid/ioasid_test.h"
+#include <linux/vfio.h>
 
 #define GIB 0x40000000UL
 #define SZ_2M (2UL << 20)
 #define IOVA_BASE 0x100000000UL
 #define ROUNDS 3
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define MOCK_VFIO_DIR "/sys/bus/platform/devices"
+#define MOCK_VFIO_PREFIX "ioasid-mock-vfio."
+#define MAX_MOCK_VFIO 16
 
 struct backend {
 	const char *name;
@@ -43,7 +55,9 @@ struct backend {
 	int (*unmap)(struct backend *be, uint64_t iova, size_t len);
 	void (*teardown)(struct backend *be);
 	int fd;
+	int dev_fd;
 	__u32 ioasid;
+	char device[64];	/* the device DMA goes through, for the report */
 };
 
 static int xioctl(int fd, unsigned long req, void *arg)
@@ -51,20 +65,152 @@ static int xioctl(int fd, unsigned long req, void *arg)
 	return ioctl(fd, req, arg) ? -errno : 0;
 }
 
+struct mock_vfio {
+	unsigned int nr;
+	char name[64];
+};
+
+static int cmp_mock_vfio(const void *a, const void *b)
+{
+	unsigned int x = ((const struct mock_vfio *)a)->nr;
+	unsigned int y = ((const struct mock_vfio *)b)->nr;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The mock VFIO devices, ioasid-mock-vfio.N[.auto], in the order made. */
+static int mock_vfio_devices(struct mock_vfio *devs, int max)
+{
+	DIR *dir = opendir(MOCK_VFIO_DIR);
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)) && n < max) {
+		struct mock_vfio *d = &devs[n];
+
+		if (sscanf(de->d_name, MOCK_VFIO_PREFIX "%u", &d->nr) == 1 &&
+		    snprintf(d->name, sizeof(d->name), "%s", de->d_name) <
+		    (int)sizeof(d->name))
+			n++;
+	}
+	closedir(dir);
+	qsort(devs, n, sizeof(*devs), cmp_mock_vfio);
+	return n;
+}
+
+/* The /dev/vfio/devices/vfioN of a device, from its sysfs vfio-dev. */
+static int vfio_cdev(const char *name, char *cdev, size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), MOCK_VFIO_DIR "/%s/vfio-dev", name);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			break;
+	if (de)
+		snprintf(cdev, len, "/dev/vfio/devices/%s", de->d_name);
+	closedir(dir);
+	return de ? 0 : -ENODEV;
+}
+
+static void print_pgsizes(__u64 bitmap)
+{
+	static const char unit[] = "KMGTPE";
+	int bit;
+
+	for (bit = 10; bit != 64; bit++)
+		if (bitmap & (1ULL << bit))
+			printf(" %llu%c", 1ULL << (bit % 10), unit[bit / 10 - 1]);
+	printf("\n");
+}
+
+/*
+ * Bind @name's cdev to the ioasid fd and attach it to the IOASID, as a
+ * VMM would; keep it if the IOASID then offers 2M pages.
+ */
+static int ioasid_be_use_device(struct backend *be, const char *name)
+{
+	struct vfio_device_bind_ioasid_fd bind = {
+		.argsz = sizeof(bind),
+		.ioasid_fd = be->fd,
+	};
+	struct vfio_device_attach_ioasid attach = {
+		.argsz = sizeof(attach),
+		.ioasid = be->ioasid,
+	};
+	struct ioasid_cmd_get_info info = {
+		.size = sizeof(info),
+		.ioasid = be->ioasid,
+	};
+	char cdev[PATH_MAX];
+	const char *step;
+	int ret;
+
+	step = "no VFIO cdev";
+	ret = vfio_cdev(name, cdev, sizeof(cdev));
+	if (ret)
+		goto out;
+	step = cdev;
+	be->dev_fd = open(cdev, O_RDWR | O_CLOEXEC);
+	if (be->dev_fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	step = "VFIO_BIND_IOASID_FD";
+	ret = xioctl(be->dev_fd, VFIO_BIND_IOASID_FD, &bind);
+	if (ret)
+		goto out_close;
+	step = "VFIO_ATTACH_IOASID";
+	ret = xioctl(be->dev_fd, VFIO_ATTACH_IOASID, &attach);
+	if (ret)
+		goto out_close;
+	step = "IOASID_GET_INFO";
+	ret = xioctl(be->fd, IOASID_GET_INFO, &info);
+	if (ret)
+		goto out_detach;
+	/* Without 2M pages THP could not be mapped large: try the next. */
+	if (!(info.out_pgsize_bitmap & SZ_2M)) {
+		ret = -EOPNOTSUPP;
+		step = NULL;
+	}
+	printf("%s: %s %s (%s), IOMMU pages", be->name,
+	       ret ? "skipping" : "DMA through", name, cdev);
+	print_pgsizes(info.out_pgsize_bitmap);
+	if (ret)
+		goto out_detach;
+	snprintf(be->device, sizeof(be->device), "%s", name);
+	return 0;
+
+out_detach:
+	xioctl(be->dev_fd, VFIO_DETACH_IOASID, &attach);
+out_close:
+	close(be->dev_fd);
+	be->dev_fd = -1;
+out:
+	if (step)
+		printf("%s: %s: %s: %s\n", be->name, name, step, strerror(-ret));
+	return ret;
+}
+
 static int ioasid_be_setup(struct backend *be)
 {
 	struct ioasid_cmd_alloc alloc = { .size = sizeof(alloc) };
-	struct ioasid_cmd_test dev = {
-		.size = sizeof(dev),
-		.op = IOASID_TEST_OP_MOCK_DEVICE_ADD,
-		.mock_device_add.instance = IOASID_MOCK_INSTANCE_LARGE,
-	};
-	struct ioasid_cmd_test attach = {
-		.size = sizeof(attach),
-		.op = IOASID_TEST_OP_ATTACH,
-	};
-	int ret;
+	struct mock_vfio devs[MAX_MOCK_VFIO];
+	int n, i, ret;
 
+	n = mock_vfio_devices(devs, MAX_MOCK_VFIO);
+	if (!n) {
+		printf("%s: no " MOCK_VFIO_PREFIX "N device in " MOCK_VFIO_DIR
+		       ": the kernel needs CONFIG_IOASID_TEST_VFIO\n", be->name);
+		return -ENODEV;
+	}
 	be->fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
 	if (be->fd < 0)
 		return -errno;
@@ -72,12 +218,12 @@ static int ioasid_be_setup(struct backend *be)
 	if (ret)
 		return ret;
 	be->ioasid = alloc.out_ioasid;
-	ret = xioctl(be->fd, IOASID_TEST, &dev);
-	if (ret)
-		return ret;
-	attach.dev_id = dev.mock_device_add.out_dev_id;
-	attach.attach.ioasid = be->ioasid;
-	return xioctl(be->fd, IOASID_TEST, &attach);
+	for (i = 0; i != n; i++)
+		if (!ioasid_be_use_device(be, devs[i].name))
+			return 0;
+	printf("%s: none of the %d mock VFIO devices is usable\n", be->name,
+	       n);
+	return -ENODEV;
 }
 
 static int ioasid_be_register(struct backend *be, void *buf, size_t len,
@@ -136,6 +282,8 @@ static int ioasid_be_unmap(struct backend *be, uint64_t iova, size_t len)
 
 static void ioasid_be_teardown(struct backend *be)
 {
+	/* The device goes back first, then the IOASID and its fd. */
+	close(be->dev_fd);
 	close(be->fd);
 }
 
@@ -236,8 +384,9 @@ static int run(struct backend *be, const char *memory, bool thp,
 	if (registered)
 		printf("%-8s %-4s register 1 GiB once: %.3f s\n", be->name,
 		       memory, reg_time);
-	fprintf(json, "{\"backend\":\"%s\",\"memory\":\"%s\",", be->name,
-		memory);
+	fprintf(json, "{\"backend\":\"%s\",\"device\":\"%s\",", be->name,
+		be->device);
+	fprintf(json, "\"memory\":\"%s\",", memory);
 	fprintf(json, "\"registered\":%s,\"bytes\":%lu,\"rounds\":%d,",
 		registered ? "true" : "false", GIB, ROUNDS);
 	fprintf(json, "\"best_s\":%.6f,\"mean_s\":%.6f,\"best_gib_s\":%.4f,",
@@ -256,12 +405,18 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *out = argc > 2 && !strcmp(argv[1], "-o") ? argv[2] :
-			  "/dev/null";
-	FILE *json = fopen(out, "w");
+	const char *out = "/dev/null";
 	unsigned int i;
+	FILE *json;
 	int ret = 0;
 
+	if (argc == 3 && !strcmp(argv[1], "-o")) {
+		out = argv[2];
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: %s [-o results.json]\n", argv[0]);
+		return 2;
+	}
+	json = fopen(out, "w");
 	if (!json) {
 		perror(out);
 		return 1;

@@ -98,33 +98,40 @@ static int edu_to_vfio_pci(const char *bdf)
 	return write_file("/sys/bus/pci/drivers_probe", bdf);
 }
 
-static int cmp_int(const void *a, const void *b)
+struct mock_name {
+	int nr;
+	char name[NAME_MAX + 1];
+};
+
+static int cmp_mock_name(const void *a, const void *b)
 {
-	return *(const int *)a - *(const int *)b;
+	return ((const struct mock_name *)a)->nr -
+	       ((const struct mock_name *)b)->nr;
 }
 
 /*
  * The mock VFIO devices, in the order they were made: the platform bus
- * names them ioasid-mock-vfio.N.auto with N rising.
+ * names them ioasid-mock-vfio.N, or ioasid-mock-vfio.N.auto, N rising.
  */
 static int mock_sysdirs(char dirs[][PATH_MAX], int max)
 {
 	const char *drv = "/sys/bus/platform/drivers/ioasid-mock-vfio";
-	int ids[IOASID_MOCK_VFIO_DEVICES], n = 0, i;
+	struct mock_name devs[IOASID_MOCK_VFIO_DEVICES];
 	struct dirent *de;
+	int n = 0, i;
 	DIR *dir;
 
 	dir = opendir(drv);
 	if (!dir)
 		return 0;
 	while ((de = readdir(dir)) && n < IOASID_MOCK_VFIO_DEVICES)
-		if (sscanf(de->d_name, "ioasid-mock-vfio.%d", &ids[n]) == 1)
-			n++;
+		if (sscanf(de->d_name, "ioasid-mock-vfio.%d", &devs[n].nr) == 1)
+			snprintf(devs[n++].name, sizeof(devs[0].name), "%s",
+				 de->d_name);
 	closedir(dir);
-	qsort(ids, n, sizeof(ids[0]), cmp_int);
+	qsort(devs, n, sizeof(devs[0]), cmp_mock_name);
 	for (i = 0; i < n && i < max; i++)
-		snprintf(dirs[i], PATH_MAX, "%s/ioasid-mock-vfio.%d.auto", drv,
-			 ids[i]);
+		snprintf(dirs[i], PATH_MAX, "%s/%s", drv, devs[i].name);
 	return i;
 }
 

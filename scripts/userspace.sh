@@ -28,7 +28,7 @@ for src in "$TOP"/tools/ioasid/*.c; do
 	bin=$OUT/bin/$(basename "$src" .c)
 	if [ ! "$bin" -nt "$src" ] || [ "$OUT/lib/libioasid.a" -nt "$bin" ]; then
 		gcc -static -O2 -Wall -Wextra -Werror -isystem "$HDR" \
-			-I"$TOP/lib/libioasid/include" -o "$bin" "$src" \
-			"$OUT/lib/libioasid.a"
+			-I"$TOP/lib/libioasid/include" -I"$OUT/lib/include" \
+			-o "$bin" "$src" "$OUT/lib/libioasid.a"
 	fi
 done

@@ -8,8 +8,10 @@
  * but it puts errno back before returning, so the result is the only
  * report. Print it with strerror(-ret).
  *
- * The uAPI structs and constants come from <linux/ioasid.h>, which this
- * header includes; it adds only functions, never redefines a uAPI name.
+ * The uAPI structs and constants come from <libioasid/ioasid.h>, the
+ * kernel's <linux/ioasid.h> as this library was built against it, which is
+ * installed with this header; it adds only functions, never redefines a
+ * uAPI name.
  * The ioasid_vfio_ functions take plain fds and ids, so their users need
  * <linux/vfio.h> only for VFIO calls of their own.
  * Every public name starts with ioasid_ (the uAPI owns IOASID_*).
@@ -20,7 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
-#include <linux/ioasid.h>
+
+#include "libioasid/ioasid.h"
 
 #ifdef __cplusplus
 extern "C" {

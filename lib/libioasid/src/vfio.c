@@ -22,18 +22,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <linux/vfio.h>
 
 #include "libioasid.h"
 #include "private.h"
-
-/*
- * Say so at once with headers older than the kernel's /dev/ioasid: set
- * KHDR_INCLUDES to the headers that kernel installs.
- */
-#ifndef VFIO_BIND_IOASID_FD
-#error "<linux/vfio.h> has no VFIO_BIND_IOASID_FD; see KHDR_INCLUDES"
-#endif
+#include "vfio_ioasid.h"
 
 #define PCI_DEVICES_DIR		"/sys/bus/pci/devices"
 #define PCI_DRIVERS_PROBE	"/sys/bus/pci/drivers_probe"

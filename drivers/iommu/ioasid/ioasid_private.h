@@ -2,24 +2,35 @@
 /*
  * Internal interfaces shared by the layers of /dev/ioasid.
  *
- * Layers, from the fd down (one file each):
- *   main.c    - the fd, the object table and ioctl dispatch
- *   space.c   - IOASID objects: one I/O address space each
- *   pinned.c  - pinned user memory, registrations and accounting
- *   iova.c    - IOVA areas: map and unmap, kept in step in every domain
- *   device.c  - device binding and attach, one domain per IOMMU instance
- *   mock.c    - the mock IOMMU driver (CONFIG_IOASID_TEST only)
- *   mock_vfio.c - a VFIO driver for mock devices that can DMA (same)
- *   test.c    - the test-only ioctl (CONFIG_IOASID_TEST only)
+ * A request flows down, one file per layer, and never back up:
  *
- * Lock order (outer first):
- *   ctx->bind_lock      - devices bound from outside (VFIO)
- *   idev->attach_lock   - one device's attachment
- *   space->lock         - an IOASID's areas, domains and devices
- *   ctx->pin_lock       - the fd's registrations
- *   mmap_lock           - taken inside pin_user_pages_fast()
- *   ctx->objects xa_lock - the object table; innermost, never held while an
- *                          object is built or destroyed
+ *   main.c    - the fd, the object table, ioctl dispatch     ioasid_object_
+ *   space.c   - IOASID objects and their ioctls               ioasid_space_
+ *   device.c  - device objects: DMA ownership, attach, and
+ *               one iommu_domain per IOMMU instance           ioasid_device_
+ *   driver.c  - the API of include/linux/ioasid.h, for drivers
+ *               (VFIO) that bind devices on a user's behalf   ioasid_*_device
+ *   pinned.c  - pinned user memory, registrations, accounting ioasid_pinned_
+ *   iova.c    - the mapping engine: IOVA areas, reserved
+ *               ranges, and every domain kept in step         ioasid_iova_
+ *   mock.c    - the mock IOMMU driver (CONFIG_IOASID_TEST)    ioasid_mock_
+ *   test.c    - the test-only ioctl (CONFIG_IOASID_TEST)      ioasid_test_
+ *   mock_vfio.c - a VFIO driver for mock devices, its own
+ *               object (CONFIG_IOASID_TEST_VFIO)             ioasid_mock_vfio_
+ *
+ * Calls go from space.c and device.c down to iova.c and pinned.c, and from
+ * driver.c and test.c to device.c and space.c. Only the object table in
+ * main.c calls back up, to destroy an object through its type's ops.
+ *
+ * Lock order (outer first), listing only nestings that some path takes:
+ *   ctx->bind_lock         driver.c: the devices drivers bound
+ *   idev->attach_lock      device.c: one device's attachment
+ *   space->lock            space.c: an IOASID and its struct ioasid_iova
+ *   ctx->objects xa_lock   main.c: innermost, taken by lookups under any
+ *                          of the above; never held while an object is
+ *                          built or destroyed
+ * ctx->pin_lock (pinned.c, the registrations) nests with none of them,
+ * and pin_user_pages_fast() (mmap_lock) is called with none held.
  */
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
@@ -35,15 +46,20 @@ struct device;
 struct iommu_device;
 struct iommu_domain;
 struct iommu_group;
-struct ioasid_iova_range;
 struct mm_struct;
 struct page;
 
+/* An inclusive IOVA range, as the layers hand it to each other. */
+struct ioasid_range {
+	unsigned long start;
+	unsigned long last;
+};
+
+/* main.c: the object table */
 enum ioasid_object_type {
 	IOASID_OBJ_NONE,
 	IOASID_OBJ_SPACE,
 	IOASID_OBJ_DEVICE,
-	IOASID_OBJ_TYPE_COUNT,
 };
 
 /*
@@ -62,8 +78,8 @@ struct ioasid_object {
 
 /*
  * One open of /dev/ioasid. The file holds one reference and each device
- * a driver bound from outside holds one, so the struct outlives the file
- * until those are unbound.
+ * a driver bound holds one, so the struct outlives the file until those
+ * are unbound.
  */
 struct ioasid_ctx {
 	struct kref ref;
@@ -73,7 +89,7 @@ struct ioasid_ctx {
 	struct mm_struct *mm;
 	struct mutex pin_lock;		/* protects @registrations */
 	struct rb_root_cached registrations;
-	struct mutex bind_lock;		/* protects @external_devices */
+	struct mutex bind_lock;		/* protects the two fields below */
 	struct list_head external_devices;
 	bool closed;			/* the file is gone */
 };
@@ -90,7 +106,20 @@ struct ioasid_ucmd {
 };
 
 int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t cmd_len);
+int ioasid_ucmd_check_range(u64 start, u64 length, u64 limit, u64 *last);
 
+/*
+ * Object lifetime, the only one there is:
+ *
+ *   ioasid_object_alloc()  reserve an id; lookups do not see it yet
+ *   ... build it; on failure ioasid_object_abort() if nothing of the type
+ *       was built yet, else ioasid_object_abort_and_destroy()
+ *   ioasid_object_publish() last: from here on only the table destroys it
+ *
+ * Published objects are destroyed by id (ioasid_object_destroy_user()),
+ * at close, or, for objects a driver owns, by ioasid_object_remove()
+ * followed by ioasid_object_destroy().
+ */
 struct ioasid_object *__ioasid_object_alloc(struct ioasid_ctx *ctx,
 					    size_t size,
 					    enum ioasid_object_type type);
@@ -102,34 +131,17 @@ struct ioasid_object *__ioasid_object_alloc(struct ioasid_ctx *ctx,
 	})
 void ioasid_object_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
+void ioasid_object_abort_and_destroy(struct ioasid_ctx *ctx,
+				     struct ioasid_object *obj);
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type);
 void ioasid_object_hold(struct ioasid_object *obj);
 void ioasid_object_put(struct ioasid_object *obj);
 void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj,
 			  unsigned int keep);
+void ioasid_object_destroy(struct ioasid_object *obj);
 int ioasid_object_destroy_user(struct ioasid_ctx *ctx, u32 id,
 			       enum ioasid_object_type type);
-
-/* space.c */
-struct ioasid_space {
-	struct ioasid_object obj;
-	struct ioasid_ctx *ctx;
-	struct mutex lock;		/* areas, domains, num_devices */
-	struct rb_root_cached areas;	/* struct ioasid_area, by IOVA */
-	struct list_head domains;	/* struct ioasid_domain */
-	unsigned int num_devices;
-};
-
-struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
-void ioasid_space_put(struct ioasid_space *space);
-unsigned long ioasid_space_alignment(struct ioasid_space *space);
-bool ioasid_space_iova_usable(struct ioasid_space *space, unsigned long start,
-			      unsigned long last);
-void ioasid_space_destroy(struct ioasid_object *obj);
-int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd);
-int ioasid_space_free_ioctl(struct ioasid_ucmd *ucmd);
-int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd);
 
 /* pinned.c */
 struct ioasid_pinned {
@@ -143,8 +155,9 @@ struct ioasid_pinned {
 	struct page **pages;
 };
 
-struct ioasid_pinned *ioasid_pin(struct ioasid_ctx *ctx, unsigned long vaddr,
-				 unsigned long length, bool writable);
+struct ioasid_pinned *ioasid_pinned_create(struct ioasid_ctx *ctx,
+					   unsigned long vaddr,
+					   unsigned long length, bool writable);
 void ioasid_pinned_get(struct ioasid_pinned *pinned);
 void ioasid_pinned_put(struct ioasid_pinned *pinned);
 struct ioasid_pinned *ioasid_pinned_cut(struct ioasid_pinned *pinned,
@@ -152,63 +165,105 @@ struct ioasid_pinned *ioasid_pinned_cut(struct ioasid_pinned *pinned,
 struct ioasid_pinned *ioasid_pinned_find_registered(struct ioasid_ctx *ctx,
 						    unsigned long vaddr,
 						    unsigned long length);
-void ioasid_unregister_all(struct ioasid_ctx *ctx);
-int ioasid_register_memory_ioctl(struct ioasid_ucmd *ucmd);
-int ioasid_unregister_memory_ioctl(struct ioasid_ucmd *ucmd);
+void ioasid_pinned_unregister_all(struct ioasid_ctx *ctx);
+int ioasid_pinned_register_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_pinned_unregister_ioctl(struct ioasid_ucmd *ucmd);
 
-/* iova.c */
-struct ioasid_area {
-	struct interval_tree_node node;	/* IOVA range, in space->areas */
-	struct ioasid_pinned *pinned;
-	unsigned long pinned_index;	/* page of @pinned at node.start */
-	int iommu_prot;
+/* iova.c: the mapping engine */
+
+/* One iommu_domain, mirroring every area of the struct ioasid_iova. */
+struct ioasid_domain {
+	struct list_head link;		/* in iova->domains */
+	struct iommu_domain *iommu_domain;
+	struct iommu_device *iommu;	/* the instance it belongs to */
+	unsigned int num_devices;	/* attached through it */
 };
 
-struct ioasid_domain;
-int ioasid_area_map_domain(struct ioasid_area *area,
+/*
+ * What an IOASID maps, where nothing may be mapped, and the domains that
+ * must hold every mapping. The owner's lock (@lock) covers all of it.
+ */
+struct ioasid_iova {
+	struct mutex *lock;		/* the owner's, for lockdep asserts */
+	struct rb_root_cached areas;	/* struct ioasid_area, by IOVA */
+	/* struct ioasid_reserved: may overlap each other, never an area */
+	struct rb_root_cached reserved;
+	struct list_head domains;	/* struct ioasid_domain */
+	/* Page sizes every domain takes; the lowest is the alignment. */
+	unsigned long pgsize_bitmap;
+};
+
+void ioasid_iova_init(struct ioasid_iova *iova, struct mutex *lock);
+void ioasid_iova_destroy(struct ioasid_iova *iova);
+int ioasid_iova_check_map(struct ioasid_iova *iova, unsigned long start,
+			  unsigned long length);
+int ioasid_iova_map(struct ioasid_iova *iova, unsigned long start,
+		    unsigned long length, struct ioasid_pinned *pinned,
+		    unsigned long pinned_index, int iommu_prot);
+int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
+		      unsigned long last, unsigned long *unmapped);
+int ioasid_iova_check_alignment(struct ioasid_iova *iova, u64 value);
+unsigned int ioasid_iova_usable_ranges(struct ioasid_iova *iova,
+				       struct ioasid_range *ranges,
+				       unsigned int max);
+int ioasid_iova_reserve(struct ioasid_iova *iova, const void *owner,
+			const struct ioasid_range *ranges, unsigned int n);
+void ioasid_iova_unreserve(struct ioasid_iova *iova, const void *owner);
+struct ioasid_domain *ioasid_iova_find_domain(struct ioasid_iova *iova,
+					      struct iommu_device *iommu);
+int ioasid_iova_add_domain(struct ioasid_iova *iova,
 			   struct ioasid_domain *domain);
-int ioasid_space_fill_domain(struct ioasid_space *space,
-			     struct ioasid_domain *domain);
-void ioasid_space_unmap_all(struct ioasid_space *space);
-int ioasid_dma_map_ioctl(struct ioasid_ucmd *ucmd);
-int ioasid_dma_unmap_ioctl(struct ioasid_ucmd *ucmd);
+void ioasid_iova_remove_domain(struct ioasid_iova *iova,
+			       struct ioasid_domain *domain);
+
+/* space.c */
+struct ioasid_space {
+	struct ioasid_object obj;
+	struct ioasid_ctx *ctx;
+	struct mutex lock;		/* @iova and @num_devices */
+	struct ioasid_iova iova;
+	unsigned int num_devices;
+};
+
+struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
+void ioasid_space_put(struct ioasid_space *space);
+void ioasid_space_destroy(struct ioasid_object *obj);
+int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_free_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd);
 
 /* device.c */
-struct ioasid_domain {
-	struct list_head link;		/* in space->domains */
-	struct iommu_domain *domain;
-	struct iommu_device *iommu;	/* the instance it belongs to */
-	struct list_head devices;	/* struct ioasid_device */
-};
-
 struct ioasid_device {
 	struct ioasid_object obj;
 	struct ioasid_ctx *ctx;
 	struct device *dev;
 	struct iommu_group *group;
-	/* Called when the binding ends, for whoever created the device. */
+	/* Called when the device object goes, for whoever created it. */
 	void (*release)(struct ioasid_device *idev);
-	u64 label;			/* the user's name for the device */
-	/* Bound by a driver (VFIO); in ctx->external_devices. */
+
+	/* For devices a driver bound (driver.c), under ctx->bind_lock. */
+	u64 label;			/* stored for fault records; unused yet */
 	bool external;
-	bool revoked;			/* external, and the fd closed */
-	struct list_head external_link;
+	bool revoked;			/* out of the table, binding still up */
+	struct list_head external_link;	/* in ctx->external_devices */
 
 	struct mutex attach_lock;	/* protects the fields below */
 	struct ioasid_space *space;	/* attached to, or NULL */
 	struct ioasid_domain *domain;
-	struct list_head domain_link;	/* in domain->devices */
-	struct ioasid_iova_range *reserved;
-	unsigned int num_reserved;
 };
 
-struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
-					 struct device *dev);
-void ioasid_revoke_external_devices(struct ioasid_ctx *ctx);
+struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
+					   struct device *dev);
 int ioasid_device_attach(struct ioasid_device *idev,
 			 struct ioasid_space *space);
-int ioasid_device_detach(struct ioasid_device *idev, u32 expect_ioasid);
+int ioasid_device_detach(struct ioasid_device *idev, u32 ioasid);
+int ioasid_device_detach_any(struct ioasid_device *idev);
 void ioasid_device_destroy(struct ioasid_object *obj);
+
+/* driver.c */
+void ioasid_driver_revoke_all(struct ioasid_ctx *ctx);
 
 /* mock.c and test.c, CONFIG_IOASID_TEST only */
 #ifdef CONFIG_IOASID_TEST

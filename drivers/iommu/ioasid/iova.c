@@ -1,13 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * IOVA areas: what an IOASID maps, and keeping every domain in step.
+ * The mapping engine: what an IOASID maps, where nothing may be mapped,
+ * and keeping every iommu_domain of the IOASID in step.
  *
- * An area is one IOVA range backed by consecutive pages of one pinned run
- * (pinned.c). Areas of an IOASID never overlap and live in an interval
- * tree keyed by IOVA, so a map or unmap finds what it touches in
- * O(log n). Every area is mapped into every domain of the IOASID
- * (device.c owns the domains); a map or unmap that fails part-way undoes
- * what it did, so no domain is ever left half-mapped.
+ * Terms:
+ *  - an *area* is one IOVA range backed by consecutive pages of one pinned
+ *    run (pinned.c). Areas never overlap and live in an interval tree, so
+ *    a map or unmap finds what it touches in O(log n).
+ *  - a *reserved range* is IOVA no area may use: a device's reserved
+ *    region (an MSI window, say) or what lies outside a domain's aperture.
+ *    Each is tagged with its owner (the device or domain that needs it)
+ *    and goes when the owner leaves. Reserved ranges may overlap each
+ *    other; the usable ranges are what they leave free.
+ *  - every *domain* holds every area. A map, unmap or new domain that
+ *    fails part-way undoes what it did, so no domain is ever half-mapped.
+ *
+ * The owner of a struct ioasid_iova records here what attaches and
+ * detaches change (reserved ranges, domains, page sizes) when they happen,
+ * so a map checks them in O(log n) without looking at devices. This file
+ * knows nothing of the uAPI: it takes plain ranges, pinned runs and
+ * domains, and reports errnos the owner documents.
  *
  * Large IOMMU pages are used only inside a huge page (THP or hugetlbfs) of
  * the source memory: each iommu_map() call covers pages that are
@@ -15,24 +27,66 @@
  * page boundary that no large IOMMU page straddles; a cut through one gets
  * -EINVAL, before anything changes.
  *
- * Lock order: space->lock, then ctx->pin_lock (pinned.c).
+ * Lock order: no lock of its own. Every entry point runs under the
+ * owner's lock (iova->lock), and the pinned runs it releases take no lock.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <uapi/linux/ioasid.h>
 
 #include "ioasid_private.h"
 
-static struct page **ioasid_area_pages(struct ioasid_area *area,
-				       unsigned long iova)
+struct ioasid_area {
+	struct interval_tree_node node;	/* IOVA range, in iova->areas */
+	struct ioasid_pinned *pinned;
+	unsigned long pinned_index;	/* page of @pinned at node.start */
+	int iommu_prot;
+};
+
+struct ioasid_reserved {
+	struct interval_tree_node node;	/* in iova->reserved */
+	const void *owner;
+};
+
+static struct ioasid_area *ioasid_iova_area_first(struct ioasid_iova *iova,
+						  unsigned long start,
+						  unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&iova->areas, start, last);
+	return node ? container_of(node, struct ioasid_area, node) : NULL;
+}
+
+static struct ioasid_area *ioasid_iova_area_next(struct ioasid_area *area,
+						 unsigned long start,
+						 unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&area->node, start, last);
+	return node ? container_of(node, struct ioasid_area, node) : NULL;
+}
+
+void ioasid_iova_init(struct ioasid_iova *iova, struct mutex *lock)
+{
+	iova->lock = lock;
+	iova->areas = RB_ROOT_CACHED;
+	iova->reserved = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&iova->domains);
+	iova->pgsize_bitmap = PAGE_SIZE;
+}
+
+static struct page **ioasid_iova_area_pages(struct ioasid_area *area,
+					    unsigned long iova)
 {
 	return area->pinned->pages + area->pinned_index +
 	       ((iova - area->node.start) >> PAGE_SHIFT);
 }
 
 /* Pages after @pages that continue it inside its folio, up to @max. */
-static unsigned long ioasid_folio_run(struct page **pages, unsigned long max)
+static unsigned long ioasid_iova_folio_run(struct page **pages,
+					   unsigned long max)
 {
 	struct folio *folio = page_folio(pages[0]);
 	unsigned long n = 1;
@@ -43,31 +97,31 @@ static unsigned long ioasid_folio_run(struct page **pages, unsigned long max)
 	return n;
 }
 
-static void ioasid_domain_unmap_range(struct ioasid_domain *domain,
-				      unsigned long start, unsigned long last)
+static void ioasid_iova_domain_unmap(struct ioasid_domain *domain,
+				     unsigned long start, unsigned long last)
 {
 	size_t len = last - start + 1;
 
 	/* Cuts never straddle an IOMMU page, so exactly @len goes. */
-	WARN_ON(iommu_unmap(domain->domain, start, len) != len);
+	WARN_ON(iommu_unmap(domain->iommu_domain, start, len) != len);
 }
 
 /* Map [start, last] of @area into one domain; all or nothing. */
-static int ioasid_area_map_range(struct ioasid_area *area,
-				 struct ioasid_domain *domain,
-				 unsigned long start, unsigned long last)
+static int ioasid_iova_domain_map(struct ioasid_domain *domain,
+				  struct ioasid_area *area,
+				  unsigned long start, unsigned long last)
 {
 	unsigned long iova = start;
 	int ret;
 
 	while (iova <= last) {
-		struct page **pages = ioasid_area_pages(area, iova);
-		unsigned long n = ioasid_folio_run(pages,
+		struct page **pages = ioasid_iova_area_pages(area, iova);
+		unsigned long n = ioasid_iova_folio_run(pages,
 					((last - iova) >> PAGE_SHIFT) + 1);
 
-		ret = iommu_map(domain->domain, iova, page_to_phys(pages[0]),
-				n << PAGE_SHIFT, area->iommu_prot,
-				GFP_KERNEL_ACCOUNT);
+		ret = iommu_map(domain->iommu_domain, iova,
+				page_to_phys(pages[0]), n << PAGE_SHIFT,
+				area->iommu_prot, GFP_KERNEL_ACCOUNT);
 		if (ret)
 			goto err_unmap;
 		iova += n << PAGE_SHIFT;
@@ -77,98 +131,156 @@ static int ioasid_area_map_range(struct ioasid_area *area,
 
 err_unmap:
 	if (iova != start)
-		ioasid_domain_unmap_range(domain, start, iova - 1);
+		ioasid_iova_domain_unmap(domain, start, iova - 1);
 	return ret;
 }
 
-int ioasid_area_map_domain(struct ioasid_area *area,
-			   struct ioasid_domain *domain)
-{
-	return ioasid_area_map_range(area, domain, area->node.start,
-				     area->node.last);
-}
-
-/* Map @area into every domain of @space, or into none. */
-static int ioasid_area_map_all(struct ioasid_space *space,
-			       struct ioasid_area *area)
+/* Map @area into every domain, or into none. */
+static int ioasid_iova_area_map_all(struct ioasid_iova *iova,
+				    struct ioasid_area *area)
 {
 	struct ioasid_domain *domain, *undo;
 	int ret;
 
-	list_for_each_entry(domain, &space->domains, link) {
-		ret = ioasid_area_map_domain(area, domain);
+	list_for_each_entry(domain, &iova->domains, link) {
+		ret = ioasid_iova_domain_map(domain, area, area->node.start,
+					     area->node.last);
 		if (ret)
 			goto err_undo;
 	}
 	return 0;
 
 err_undo:
-	list_for_each_entry(undo, &space->domains, link) {
+	list_for_each_entry(undo, &iova->domains, link) {
 		if (undo == domain)
 			break;
-		ioasid_domain_unmap_range(undo, area->node.start,
-					  area->node.last);
+		ioasid_iova_domain_unmap(undo, area->node.start,
+					 area->node.last);
 	}
 	return ret;
 }
 
-/*
- * Would cutting @area so that @iova starts a new piece split a large
- * IOMMU page in @domain? Mirrors how a folio run was mapped: a block of a
- * large page size was used wherever the run covered it whole and the
- * IOVA and physical address were both aligned to it.
- */
-static bool ioasid_cut_splits_page(struct ioasid_area *area,
-				   struct ioasid_domain *domain,
-				   unsigned long iova)
+/* EINVAL unless @value is a multiple of the smallest usable page. */
+int ioasid_iova_check_alignment(struct ioasid_iova *iova, u64 value)
 {
-	unsigned long sizes = domain->domain->pgsize_bitmap &
+	lockdep_assert_held(iova->lock);
+	return IS_ALIGNED(value, 1UL << __ffs(iova->pgsize_bitmap)) ?
+	       0 : -EINVAL;
+}
+
+/*
+ * Could [start, start + length) be mapped now? EINVAL if misaligned for
+ * some domain, ERANGE if it meets a reserved range, EEXIST if it meets an
+ * area. The caller has checked that the range does not wrap.
+ */
+int ioasid_iova_check_map(struct ioasid_iova *iova, unsigned long start,
+			  unsigned long length)
+{
+	unsigned long last = start + length - 1;
+
+	lockdep_assert_held(iova->lock);
+	if (ioasid_iova_check_alignment(iova, start | length))
+		return -EINVAL;
+	if (interval_tree_iter_first(&iova->reserved, start, last))
+		return -ERANGE;
+	if (interval_tree_iter_first(&iova->areas, start, last))
+		return -EEXIST;
+	return 0;
+}
+
+/*
+ * Map @length bytes at @start to the pages of @pinned from @pinned_index
+ * on, in every domain. On success the new area owns the caller's
+ * reference to @pinned; on failure the caller keeps it and nothing has
+ * changed.
+ */
+int ioasid_iova_map(struct ioasid_iova *iova, unsigned long start,
+		    unsigned long length, struct ioasid_pinned *pinned,
+		    unsigned long pinned_index, int iommu_prot)
+{
+	struct ioasid_area *area;
+	int ret;
+
+	lockdep_assert_held(iova->lock);
+	ret = ioasid_iova_check_map(iova, start, length);
+	if (ret)
+		return ret;
+
+	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+	if (!area)
+		return -ENOMEM;
+	area->node.start = start;
+	area->node.last = start + length - 1;
+	area->pinned = pinned;
+	area->pinned_index = pinned_index;
+	area->iommu_prot = iommu_prot;
+
+	ret = ioasid_iova_area_map_all(iova, area);
+	if (ret) {
+		kfree(area);
+		return ret;
+	}
+	interval_tree_insert(&area->node, &iova->areas);
+	return 0;
+}
+
+/*
+ * Would cutting @area so that @at starts a new piece split a large IOMMU
+ * page in @domain? Mirrors how a folio run was mapped: a block of a large
+ * page size was used wherever the run covered it whole and the IOVA and
+ * physical address were both aligned to it.
+ */
+static bool ioasid_iova_cut_splits_page(struct ioasid_area *area,
+					struct ioasid_domain *domain,
+					unsigned long at)
+{
+	unsigned long sizes = domain->iommu_domain->pgsize_bitmap &
 			      ~(PAGE_SIZE * 2 - 1);
 	unsigned int shift;
 
 	for_each_set_bit(shift, &sizes, BITS_PER_LONG) {
 		unsigned long size = 1UL << shift;
-		unsigned long block = iova & ~(size - 1);
+		unsigned long block = at & ~(size - 1);
 		struct page **pages;
 
-		if (block == iova || block < area->node.start ||
+		if (block == at || block < area->node.start ||
 		    block + size - 1 > area->node.last)
 			continue;
-		pages = ioasid_area_pages(area, block);
+		pages = ioasid_iova_area_pages(area, block);
 		if (!IS_ALIGNED(page_to_phys(pages[0]), size))
 			continue;
-		if (ioasid_folio_run(pages, size >> PAGE_SHIFT) ==
+		if (ioasid_iova_folio_run(pages, size >> PAGE_SHIFT) ==
 		    size >> PAGE_SHIFT)
 			return true;
 	}
 	return false;
 }
 
-static int ioasid_check_cut(struct ioasid_space *space,
-			    struct ioasid_area *area, unsigned long iova)
+static int ioasid_iova_check_cut(struct ioasid_iova *iova,
+				 struct ioasid_area *area, unsigned long at)
 {
 	struct ioasid_domain *domain;
 
-	list_for_each_entry(domain, &space->domains, link)
-		if (ioasid_cut_splits_page(area, domain, iova))
+	list_for_each_entry(domain, &iova->domains, link)
+		if (ioasid_iova_cut_splits_page(area, domain, at))
 			return -EINVAL;
 	return 0;
 }
 
-static void ioasid_area_free(struct ioasid_area *area)
+static void ioasid_iova_area_free(struct ioasid_area *area)
 {
 	ioasid_pinned_put(area->pinned);
 	kfree(area);
 }
 
 /*
- * Cut the pages before @iova off @area into a new area, which takes over
+ * Cut the pages before @at off @area into a new area, which takes over
  * the part of the pinned run under it when the run is the area's own.
  */
-static struct ioasid_area *ioasid_area_cut_front(struct ioasid_area *area,
-						 unsigned long iova)
+static struct ioasid_area *ioasid_iova_area_cut_front(struct ioasid_area *area,
+						      unsigned long at)
 {
-	unsigned long npages = (iova - area->node.start) >> PAGE_SHIFT;
+	unsigned long npages = (at - area->node.start) >> PAGE_SHIFT;
 	struct ioasid_area *front;
 
 	front = kmemdup(area, sizeof(*area), GFP_KERNEL_ACCOUNT);
@@ -190,241 +302,274 @@ static struct ioasid_area *ioasid_area_cut_front(struct ioasid_area *area,
 		area->pinned = rest;
 		area->pinned_index = 0;
 	}
-	front->node.last = iova - 1;
-	area->node.start = iova;
+	front->node.last = at - 1;
+	area->node.start = at;
 	return front;
 }
 
-int ioasid_dma_map_ioctl(struct ioasid_ucmd *ucmd)
+/* Cut the area that straddles @at, if any, so that @at starts a piece. */
+static int ioasid_iova_split_at(struct ioasid_iova *iova, unsigned long at)
 {
-	struct ioasid_cmd_dma_map *cmd = ucmd->cmd;
-	struct ioasid_ctx *ctx = ucmd->ctx;
-	bool write = cmd->flags & IOASID_DMA_MAP_WRITE;
-	struct ioasid_pinned *pinned;
-	struct ioasid_space *space;
-	struct ioasid_area *area;
-	u64 last, vlast;
-	int ret;
+	struct ioasid_area *area, *front;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-	if (!(cmd->flags & (IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE)))
-		return -EINVAL;
-	if (!cmd->length || !PAGE_ALIGNED(cmd->iova) ||
-	    !PAGE_ALIGNED(cmd->vaddr) || !PAGE_ALIGNED(cmd->length))
-		return -EINVAL;
-	if (check_add_overflow(cmd->iova, cmd->length - 1, &last) ||
-	    check_add_overflow(cmd->vaddr, cmd->length - 1, &vlast) ||
-	    vlast >= TASK_SIZE)
-		return -EOVERFLOW;
+	area = ioasid_iova_area_first(iova, at, at);
+	if (!area || area->node.start == at)
+		return 0;
 
-	space = ioasid_space_get(ctx, cmd->ioasid);
-	if (IS_ERR(space))
-		return PTR_ERR(space);
-
-	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
-	if (!area) {
-		ret = -ENOMEM;
-		goto out_put_space;
+	/* Cutting changes no mapping: each piece stays mapped where it was. */
+	interval_tree_remove(&area->node, &iova->areas);
+	front = ioasid_iova_area_cut_front(area, at);
+	if (IS_ERR(front)) {
+		interval_tree_insert(&area->node, &iova->areas);
+		return PTR_ERR(front);
 	}
-
-	/* Registered memory is used as it is pinned; otherwise pin now. */
-	pinned = ioasid_pinned_find_registered(ctx, cmd->vaddr, cmd->length);
-	if (pinned) {
-		area->pinned_index =
-			(cmd->vaddr - pinned->node.start) >> PAGE_SHIFT;
-	} else {
-		pinned = ioasid_pin(ctx, cmd->vaddr, cmd->length, write);
-		if (IS_ERR(pinned)) {
-			ret = PTR_ERR(pinned);
-			kfree(area);
-			goto out_put_space;
-		}
-	}
-	area->pinned = pinned;
-	area->node.start = cmd->iova;
-	area->node.last = last;
-	area->iommu_prot = (cmd->flags & IOASID_DMA_MAP_READ ? IOMMU_READ : 0) |
-			   (write ? IOMMU_WRITE : 0);
-
-	mutex_lock(&space->lock);
-	if (!IS_ALIGNED(cmd->iova | cmd->length, ioasid_space_alignment(space))) {
-		ret = -EINVAL;
-		goto err_unlock;
-	}
-	if (!ioasid_space_iova_usable(space, cmd->iova, last)) {
-		ret = -ERANGE;
-		goto err_unlock;
-	}
-	if (interval_tree_iter_first(&space->areas, cmd->iova, last)) {
-		ret = -EEXIST;
-		goto err_unlock;
-	}
-	ret = ioasid_area_map_all(space, area);
-	if (ret)
-		goto err_unlock;
-	interval_tree_insert(&area->node, &space->areas);
-	mutex_unlock(&space->lock);
-	ioasid_space_put(space);
+	interval_tree_insert(&front->node, &iova->areas);
+	interval_tree_insert(&area->node, &iova->areas);
 	return 0;
-
-err_unlock:
-	mutex_unlock(&space->lock);
-	ioasid_area_free(area);
-out_put_space:
-	ioasid_space_put(space);
-	return ret;
 }
 
 /*
- * Unmap [start, last] of @space: every area inside goes, an area that
- * sticks out at either end is cut and keeps the part outside. All checks
- * and allocations happen before the first change.
+ * Unmap [start, last]: every area inside goes, an area that sticks out at
+ * either end is cut and keeps the part outside. Every check happens
+ * before the first change; a failed allocation for the second cut leaves
+ * the first, which changed no mapping. Reports the bytes unmapped.
  */
-static int ioasid_space_unmap(struct ioasid_space *space, unsigned long start,
-			      unsigned long last, u64 *unmapped)
+int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
+		      unsigned long last, unsigned long *unmapped)
 {
-	struct ioasid_area *head = NULL, *tail = NULL, *front;
-	struct interval_tree_node *node, *next;
+	struct ioasid_area *head, *tail, *area, *next;
 	struct ioasid_domain *domain;
 	int ret;
 
-	lockdep_assert_held(&space->lock);
+	lockdep_assert_held(iova->lock);
 	*unmapped = 0;
 
-	node = interval_tree_iter_first(&space->areas, start, last);
-	if (node && node->start < start)
-		head = container_of(node, struct ioasid_area, node);
-	node = interval_tree_iter_first(&space->areas, last, last);
-	if (node && node->last > last)
-		tail = container_of(node, struct ioasid_area, node);
-
-	if (head) {
-		ret = ioasid_check_cut(space, head, start);
+	head = ioasid_iova_area_first(iova, start, start);
+	if (head && head->node.start < start) {
+		ret = ioasid_iova_check_cut(iova, head, start);
 		if (ret)
 			return ret;
 	}
-	if (tail) {
-		ret = ioasid_check_cut(space, tail, last + 1);
+	tail = ioasid_iova_area_first(iova, last, last);
+	if (tail && tail->node.last > last) {
+		ret = ioasid_iova_check_cut(iova, tail, last + 1);
 		if (ret)
 			return ret;
 	}
-
-	/*
-	 * Cutting changes no mapping: each piece stays mapped where it was.
-	 * The front of @head survives; @head itself then starts at @start.
-	 */
-	if (head) {
-		interval_tree_remove(&head->node, &space->areas);
-		front = ioasid_area_cut_front(head, start);
-		if (IS_ERR(front)) {
-			interval_tree_insert(&head->node, &space->areas);
-			return PTR_ERR(front);
-		}
-		interval_tree_insert(&front->node, &space->areas);
-		interval_tree_insert(&head->node, &space->areas);
-	}
-	if (tail) {
-		interval_tree_remove(&tail->node, &space->areas);
-		front = ioasid_area_cut_front(tail, last + 1);
-		if (IS_ERR(front)) {
-			interval_tree_insert(&tail->node, &space->areas);
-			/* The head cut stands; it changed no mapping. */
-			return PTR_ERR(front);
-		}
-		interval_tree_insert(&front->node, &space->areas);
-		interval_tree_insert(&tail->node, &space->areas);
-	}
+	ret = ioasid_iova_split_at(iova, start);
+	if (!ret && last != ULONG_MAX)
+		ret = ioasid_iova_split_at(iova, last + 1);
+	if (ret)
+		return ret;
 
 	/* Now every area that meets [start, last] lies inside it. */
-	for (node = interval_tree_iter_first(&space->areas, start, last); node;
-	     node = next) {
-		struct ioasid_area *area =
-			container_of(node, struct ioasid_area, node);
-
-		next = interval_tree_iter_next(node, start, last);
-		list_for_each_entry(domain, &space->domains, link)
-			ioasid_domain_unmap_range(domain, node->start,
-						  node->last);
-		interval_tree_remove(node, &space->areas);
-		*unmapped += node->last - node->start + 1;
-		ioasid_area_free(area);
+	for (area = ioasid_iova_area_first(iova, start, last); area;
+	     area = next) {
+		next = ioasid_iova_area_next(area, start, last);
+		list_for_each_entry(domain, &iova->domains, link)
+			ioasid_iova_domain_unmap(domain, area->node.start,
+						 area->node.last);
+		interval_tree_remove(&area->node, &iova->areas);
+		*unmapped += area->node.last - area->node.start + 1;
+		ioasid_iova_area_free(area);
 		cond_resched();
 	}
 	return 0;
 }
 
-int ioasid_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
+/* The owner is going: no domain and no reserved range can be left. */
+void ioasid_iova_destroy(struct ioasid_iova *iova)
 {
-	struct ioasid_cmd_dma_unmap *cmd = ucmd->cmd;
-	struct ioasid_space *space;
-	u64 last, unmapped;
+	unsigned long unmapped;
+
+	lockdep_assert_held(iova->lock);
+	WARN_ON(!list_empty(&iova->domains));
+	WARN_ON(!RB_EMPTY_ROOT(&iova->reserved.rb_root));
+	/* No domain, so nothing to cut: this cannot fail. */
+	WARN_ON(ioasid_iova_unmap(iova, 0, ULONG_MAX, &unmapped));
+}
+
+/*
+ * The ranges no reserved range touches, in order. Fills at most @max of
+ * @ranges and returns how many there are.
+ */
+unsigned int ioasid_iova_usable_ranges(struct ioasid_iova *iova,
+				       struct ioasid_range *ranges,
+				       unsigned int max)
+{
+	struct interval_tree_node *node;
+	unsigned long next = 0;
+	unsigned int n = 0;
+
+	lockdep_assert_held(iova->lock);
+	/* Nodes come in order of start; @next is past all seen so far. */
+	for (node = interval_tree_iter_first(&iova->reserved, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (node->start > next) {
+			if (n < max) {
+				ranges[n].start = next;
+				ranges[n].last = node->start - 1;
+			}
+			n++;
+		}
+		if (node->last == ULONG_MAX)
+			return n;
+		next = max(next, node->last + 1);
+	}
+	if (n < max) {
+		ranges[n].start = next;
+		ranges[n].last = ULONG_MAX;
+	}
+	return n + 1;
+}
+
+/*
+ * Reserve @ranges for @owner: no area may use them until
+ * ioasid_iova_unreserve(). ERANGE if an area already does; then nothing
+ * is reserved.
+ */
+int ioasid_iova_reserve(struct ioasid_iova *iova, const void *owner,
+			const struct ioasid_range *ranges, unsigned int n)
+{
+	struct ioasid_reserved *resv;
+	unsigned int i;
+
+	lockdep_assert_held(iova->lock);
+	for (i = 0; i != n; i++)
+		if (interval_tree_iter_first(&iova->areas, ranges[i].start,
+					     ranges[i].last))
+			return -ERANGE;
+	for (i = 0; i != n; i++) {
+		resv = kzalloc(sizeof(*resv), GFP_KERNEL_ACCOUNT);
+		if (!resv) {
+			ioasid_iova_unreserve(iova, owner);
+			return -ENOMEM;
+		}
+		resv->owner = owner;
+		resv->node.start = ranges[i].start;
+		resv->node.last = ranges[i].last;
+		interval_tree_insert(&resv->node, &iova->reserved);
+	}
+	return 0;
+}
+
+void ioasid_iova_unreserve(struct ioasid_iova *iova, const void *owner)
+{
+	struct interval_tree_node *node, *next;
+
+	lockdep_assert_held(iova->lock);
+	for (node = interval_tree_iter_first(&iova->reserved, 0, ULONG_MAX);
+	     node; node = next) {
+		struct ioasid_reserved *resv =
+			container_of(node, struct ioasid_reserved, node);
+
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		if (resv->owner != owner)
+			continue;
+		interval_tree_remove(node, &iova->reserved);
+		kfree(resv);
+	}
+}
+
+struct ioasid_domain *ioasid_iova_find_domain(struct ioasid_iova *iova,
+					      struct iommu_device *iommu)
+{
+	struct ioasid_domain *domain;
+
+	lockdep_assert_held(iova->lock);
+	list_for_each_entry(domain, &iova->domains, link)
+		if (domain->iommu == iommu)
+			return domain;
+	return NULL;
+}
+
+static void ioasid_iova_update_pgsizes(struct ioasid_iova *iova)
+{
+	unsigned long sizes = ULONG_MAX, align = PAGE_SIZE;
+	struct ioasid_domain *domain;
+
+	/* The CPU page, or the smallest IOMMU page where that is larger. */
+	list_for_each_entry(domain, &iova->domains, link) {
+		sizes &= domain->iommu_domain->pgsize_bitmap;
+		align = max(align,
+			    1UL << __ffs(domain->iommu_domain->pgsize_bitmap));
+	}
+	iova->pgsize_bitmap = (sizes & ~(align - 1)) | align;
+}
+
+/* What lies outside a domain's aperture, as reserved ranges. */
+static unsigned int ioasid_iova_outside_aperture(struct iommu_domain *domain,
+						 struct ioasid_range *out)
+{
+	struct iommu_domain_geometry *geo = &domain->geometry;
+	unsigned int n = 0;
+
+	if (!geo->force_aperture)
+		return 0;
+	if (geo->aperture_start) {
+		out[n].start = 0;
+		out[n++].last = geo->aperture_start - 1;
+	}
+	if (geo->aperture_end != ULONG_MAX) {
+		out[n].start = geo->aperture_end + 1;
+		out[n++].last = ULONG_MAX;
+	}
+	return n;
+}
+
+/*
+ * Make @domain hold every area, reserve what lies outside its aperture,
+ * and take it into the IOASID. ERANGE if an area lies outside the
+ * aperture, EINVAL if one is not aligned to the domain's smallest page;
+ * on any error @domain is left empty and out.
+ */
+int ioasid_iova_add_domain(struct ioasid_iova *iova,
+			   struct ioasid_domain *domain)
+{
+	unsigned long align =
+		1UL << __ffs(domain->iommu_domain->pgsize_bitmap);
+	struct ioasid_area *area, *undo;
+	struct ioasid_range outside[2];
+	unsigned int n;
 	int ret;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-	if (cmd->flags & IOASID_DMA_UNMAP_ALL) {
-		if (cmd->iova || cmd->length)
-			return -EINVAL;
-		last = ULONG_MAX;
-	} else {
-		if (!cmd->length || !PAGE_ALIGNED(cmd->iova) ||
-		    !PAGE_ALIGNED(cmd->length))
-			return -EINVAL;
-		if (check_add_overflow(cmd->iova, cmd->length - 1, &last))
-			return -EOVERFLOW;
-	}
-
-	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
-	if (IS_ERR(space))
-		return PTR_ERR(space);
-
-	mutex_lock(&space->lock);
-	if (!IS_ALIGNED(cmd->iova | cmd->length, ioasid_space_alignment(space)))
-		ret = -EINVAL;
-	else
-		ret = ioasid_space_unmap(space, cmd->iova, last, &unmapped);
-	mutex_unlock(&space->lock);
-	ioasid_space_put(space);
+	lockdep_assert_held(iova->lock);
+	n = ioasid_iova_outside_aperture(domain->iommu_domain, outside);
+	ret = ioasid_iova_reserve(iova, domain, outside, n);
 	if (ret)
 		return ret;
 
-	cmd->out_unmapped = unmapped;
-	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
-}
-
-/* At destroy: nothing can reach the space any more. */
-void ioasid_space_unmap_all(struct ioasid_space *space)
-{
-	u64 unmapped;
-
-	mutex_lock(&space->lock);
-	WARN_ON(ioasid_space_unmap(space, 0, ULONG_MAX, &unmapped));
-	mutex_unlock(&space->lock);
-}
-
-/* For a new domain: map every area, or leave the domain empty. */
-int ioasid_space_fill_domain(struct ioasid_space *space,
-			     struct ioasid_domain *domain)
-{
-	struct interval_tree_node *node, *undo;
-	int ret;
-
-	lockdep_assert_held(&space->lock);
-	for (node = interval_tree_iter_first(&space->areas, 0, ULONG_MAX); node;
-	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		struct ioasid_area *area =
-			container_of(node, struct ioasid_area, node);
-
-		ret = ioasid_area_map_domain(area, domain);
+	for (area = ioasid_iova_area_first(iova, 0, ULONG_MAX); area;
+	     area = ioasid_iova_area_next(area, 0, ULONG_MAX)) {
+		if (!IS_ALIGNED(area->node.start | (area->node.last + 1),
+				align)) {
+			ret = -EINVAL;
+			goto err_unmap;
+		}
+		ret = ioasid_iova_domain_map(domain, area, area->node.start,
+					     area->node.last);
 		if (ret)
 			goto err_unmap;
 	}
+	list_add_tail(&domain->link, &iova->domains);
+	ioasid_iova_update_pgsizes(iova);
 	return 0;
 
 err_unmap:
-	for (undo = interval_tree_iter_first(&space->areas, 0, ULONG_MAX);
-	     undo != node; undo = interval_tree_iter_next(undo, 0, ULONG_MAX))
-		ioasid_domain_unmap_range(domain, undo->start, undo->last);
+	for (undo = ioasid_iova_area_first(iova, 0, ULONG_MAX); undo != area;
+	     undo = ioasid_iova_area_next(undo, 0, ULONG_MAX))
+		ioasid_iova_domain_unmap(domain, undo->node.start,
+					 undo->node.last);
+	ioasid_iova_unreserve(iova, domain);
 	return ret;
+}
+
+/* Take @domain out; its mappings go with its page tables when freed. */
+void ioasid_iova_remove_domain(struct ioasid_iova *iova,
+			       struct ioasid_domain *domain)
+{
+	lockdep_assert_held(iova->lock);
+	list_del(&domain->link);
+	ioasid_iova_unreserve(iova, domain);
+	ioasid_iova_update_pgsizes(iova);
 }

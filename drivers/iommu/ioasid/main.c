@@ -5,18 +5,19 @@
  * Every request enters through ioasid_fops_ioctl(). The dispatch table
  * below applies the extensible-struct rules of the uAPI once, for every
  * ioctl, so that a handler only ever sees a full-size, zero-extended copy
- * of the caller's struct whose flags are known.
+ * of the caller's struct whose flags and reserved field are known good.
  *
- * Object lifetime: an object is reserved in the table, built, then
- * published; until published a lookup cannot see it. It is removed from
- * the table only when the table holds its last reference, then destroyed
- * outside any lock.
+ * The object table owns creation and destruction (see ioasid_private.h):
+ * one way in (alloc, build, publish), one way to undo an unpublished
+ * object (abort, or abort_and_destroy), one destroy for published ones.
+ * Nothing else frees an object.
  *
  * Lock order: ctx->objects xa_lock is innermost; nothing sleeps under it.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -68,17 +69,32 @@ void ioasid_object_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	WARN_ON(old);
 }
 
-/* Undo __ioasid_object_alloc() for an object that was never published. */
+/*
+ * Undo __ioasid_object_alloc() for an object that was never published and
+ * of which nothing type-specific was built yet.
+ */
 void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	xa_erase(&ctx->objects, obj->id);
 	kfree(obj);
 }
 
-static void ioasid_object_destroy(struct ioasid_object *obj)
+/*
+ * Destroy an object that no table entry points at any more: one never
+ * published, or one taken out by ioasid_object_remove().
+ */
+void ioasid_object_destroy(struct ioasid_object *obj)
 {
 	ioasid_object_ops[obj->type].destroy(obj);
 	kfree(obj);
+}
+
+/* Undo a fully built object that was never published. */
+void ioasid_object_abort_and_destroy(struct ioasid_ctx *ctx,
+				     struct ioasid_object *obj)
+{
+	xa_erase(&ctx->objects, obj->id);
+	ioasid_object_destroy(obj);
 }
 
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
@@ -104,7 +120,13 @@ void ioasid_object_put(struct ioasid_object *obj)
 {
 	/* The table's reference, or a remover's, is never dropped here. */
 	refcount_dec(&obj->users);
-	/* Only the address is used: safe even if a remover frees @obj now. */
+	/*
+	 * wake_up_var() looks for waiters without a lock: order the drop
+	 * before that look, or a remover that just checked the count and
+	 * went to sleep is missed. Only the address is used after the drop,
+	 * so a remover may free @obj meanwhile.
+	 */
+	smp_mb__after_atomic();
 	wake_up_var(obj);
 }
 
@@ -151,12 +173,24 @@ int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t cmd_len)
 	return 0;
 }
 
+/*
+ * The one check of a user range [start, start + length): non-empty and
+ * page aligned (EINVAL), no wrap and nothing past @limit (EOVERFLOW).
+ * Stores the last byte in @last.
+ */
+int ioasid_ucmd_check_range(u64 start, u64 length, u64 limit, u64 *last)
+{
+	if (!length || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (check_add_overflow(start, length - 1, last) || *last > limit)
+		return -EOVERFLOW;
+	return 0;
+}
+
 static int ioasid_get_api_version_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_get_api_version *cmd = ucmd->cmd;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
 	cmd->out_version = IOASID_API_VERSION;
 	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }
@@ -205,42 +239,57 @@ struct ioasid_ucmd_header {
 struct ioasid_ioctl_op {
 	unsigned int size;	/* the kernel's sizeof */
 	unsigned int min_size;	/* the first published version's size */
+	/* offset of a __u32 __reserved that must be 0, or 0 for none */
+	unsigned int reserved_offset;
 	u32 valid_flags;
 	int (*execute)(struct ioasid_ucmd *ucmd);
 };
 
-#define IOASID_IOCTL_OP(_ioctl, _fn, _struct, _last, _flags)		\
+#define __IOASID_IOCTL_OP(_ioctl, _fn, _struct, _last, _flags, _rsvd)	\
 	[_IOC_NR(_ioctl) - IOASID_CMD_BASE] = {				\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union ioasid_ucmd_buffer) < \
 					  sizeof(_struct)),		\
 		.min_size = offsetofend(_struct, _last),		\
+		.reserved_offset = _rsvd,				\
 		.valid_flags = _flags,					\
 		.execute = _fn,						\
 	}
 
+/* For a struct without a reserved field. */
+#define IOASID_IOCTL_OP(_ioctl, _fn, _struct, _last, _flags)		\
+	__IOASID_IOCTL_OP(_ioctl, _fn, _struct, _last, _flags, 0)
+
+/* For a struct whose __u32 __reserved must be 0. */
+#define IOASID_IOCTL_OP_RSVD(_ioctl, _fn, _struct, _last, _flags)	\
+	__IOASID_IOCTL_OP(_ioctl, _fn, _struct, _last, _flags,		\
+			  offsetof(_struct, __reserved) +		\
+			  BUILD_BUG_ON_ZERO(sizeof_field(_struct, __reserved) != \
+					    sizeof(u32)))
+
 static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
-	IOASID_IOCTL_OP(IOASID_GET_API_VERSION, ioasid_get_api_version_ioctl,
-			struct ioasid_cmd_get_api_version, __reserved, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_GET_API_VERSION,
+			     ioasid_get_api_version_ioctl,
+			     struct ioasid_cmd_get_api_version, __reserved, 0),
 	IOASID_IOCTL_OP(IOASID_CHECK_EXTENSION, ioasid_check_extension_ioctl,
 			struct ioasid_cmd_check_extension, out_supported, 0),
-	IOASID_IOCTL_OP(IOASID_ALLOC, ioasid_space_alloc_ioctl,
-			struct ioasid_cmd_alloc, __reserved, 0),
-	IOASID_IOCTL_OP(IOASID_FREE, ioasid_space_free_ioctl,
-			struct ioasid_cmd_free, __reserved, 0),
-	IOASID_IOCTL_OP(IOASID_GET_INFO, ioasid_space_get_info_ioctl,
-			struct ioasid_cmd_get_info, iova_ranges, 0),
-	IOASID_IOCTL_OP(IOASID_REGISTER_MEMORY, ioasid_register_memory_ioctl,
+	IOASID_IOCTL_OP_RSVD(IOASID_ALLOC, ioasid_space_alloc_ioctl,
+			     struct ioasid_cmd_alloc, __reserved, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_FREE, ioasid_space_free_ioctl,
+			     struct ioasid_cmd_free, __reserved, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_GET_INFO, ioasid_space_get_info_ioctl,
+			     struct ioasid_cmd_get_info, iova_ranges, 0),
+	IOASID_IOCTL_OP(IOASID_REGISTER_MEMORY, ioasid_pinned_register_ioctl,
 			struct ioasid_cmd_register_memory, length, 0),
 	IOASID_IOCTL_OP(IOASID_UNREGISTER_MEMORY,
-			ioasid_unregister_memory_ioctl,
+			ioasid_pinned_unregister_ioctl,
 			struct ioasid_cmd_register_memory, length, 0),
-	IOASID_IOCTL_OP(IOASID_DMA_MAP, ioasid_dma_map_ioctl,
-			struct ioasid_cmd_dma_map, length,
-			IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE),
-	IOASID_IOCTL_OP(IOASID_DMA_UNMAP, ioasid_dma_unmap_ioctl,
-			struct ioasid_cmd_dma_unmap, out_unmapped,
-			IOASID_DMA_UNMAP_ALL),
+	IOASID_IOCTL_OP_RSVD(IOASID_DMA_MAP, ioasid_space_dma_map_ioctl,
+			     struct ioasid_cmd_dma_map, length,
+			     IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE),
+	IOASID_IOCTL_OP_RSVD(IOASID_DMA_UNMAP, ioasid_space_dma_unmap_ioctl,
+			     struct ioasid_cmd_dma_unmap, out_unmapped,
+			     IOASID_DMA_UNMAP_ALL),
 #ifdef CONFIG_IOASID_TEST
 	IOASID_IOCTL_OP(IOASID_TEST, ioasid_test_ioctl,
 			struct ioasid_cmd_test, check_map.out_pgsize, 0),
@@ -278,6 +327,9 @@ static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 	if (ret)
 		return ret;
 	if (hdr->flags & ~op->valid_flags)
+		return -EOPNOTSUPP;
+	if (op->reserved_offset &&
+	    *(u32 *)((u8 *)&buf + op->reserved_offset))
 		return -EOPNOTSUPP;
 
 	ucmd.cmd = &buf;
@@ -353,7 +405,7 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	unsigned long index;
 	bool progress;
 
-	ioasid_revoke_external_devices(ctx);
+	ioasid_driver_revoke_all(ctx);
 	do {
 		progress = false;
 		xa_for_each(&ctx->objects, index, obj) {
@@ -367,7 +419,7 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 
 	WARN_ON(!xa_empty(&ctx->objects));
 	/* No mapping is left, so every registration is free to go. */
-	ioasid_unregister_all(ctx);
+	ioasid_pinned_unregister_all(ctx);
 	mmdrop(ctx->mm);
 	ioasid_ctx_put(ctx);
 	return 0;

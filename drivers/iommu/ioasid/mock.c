@@ -17,8 +17,8 @@
  * address, size and permissions. Unmapping any part of a large page drops
  * all of it, as hardware does.
  *
- * Lock order: the xarray's own lock only; the iommu core and space->lock
- * serialize map and unmap of one domain.
+ * Lock order: the xarray's own lock only; the owner of a domain (for
+ * /dev/ioasid, space->lock) serializes its map and unmap.
  */
 #include <linux/bitfield.h>
 #include <linux/iommu.h>
@@ -63,7 +63,7 @@ struct ioasid_mock_domain {
 #define MOCK_PTE_SHIFT		GENMASK(7, 2)
 #define MOCK_PTE_UNIT		GENMASK(60, 8)
 
-static void *mock_pte(phys_addr_t phys, size_t pgsize, int prot)
+static void *ioasid_mock_pte(phys_addr_t phys, size_t pgsize, int prot)
 {
 	return xa_mk_value(FIELD_PREP(MOCK_PTE_UNIT, phys >> MOCK_UNIT_SHIFT) |
 			   FIELD_PREP(MOCK_PTE_SHIFT, __ffs(pgsize)) |
@@ -71,12 +71,13 @@ static void *mock_pte(phys_addr_t phys, size_t pgsize, int prot)
 				      prot & (IOMMU_READ | IOMMU_WRITE)));
 }
 
-static size_t mock_pte_size(void *pte)
+static size_t ioasid_mock_pte_size(void *pte)
 {
 	return 1UL << FIELD_GET(MOCK_PTE_SHIFT, xa_to_value(pte));
 }
 
-static struct ioasid_mock_domain *to_mock_domain(struct iommu_domain *domain)
+static struct ioasid_mock_domain *
+ioasid_mock_to_domain(struct iommu_domain *domain)
 {
 	return container_of(domain, struct ioasid_mock_domain, domain);
 }
@@ -95,7 +96,7 @@ static struct ioasid_mock_iommu *ioasid_mock_of(struct device *dev)
 int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
 			  phys_addr_t *phys, size_t *pgsize, int *prot)
 {
-	struct ioasid_mock_domain *md = to_mock_domain(domain);
+	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 	unsigned long v;
 	void *pte;
 
@@ -103,19 +104,20 @@ int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
 	if (!pte)
 		return -ENOENT;
 	v = xa_to_value(pte);
-	*pgsize = mock_pte_size(pte);
+	*pgsize = ioasid_mock_pte_size(pte);
 	*phys = (FIELD_GET(MOCK_PTE_UNIT, v) << MOCK_UNIT_SHIFT) +
 		(iova & (*pgsize - 1));
 	*prot = FIELD_GET(MOCK_PTE_PROT, v);
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_translate, IOASID_TEST);
 
 static int ioasid_mock_map_pages(struct iommu_domain *domain,
 				 unsigned long iova, phys_addr_t paddr,
 				 size_t pgsize, size_t pgcount, int prot,
 				 gfp_t gfp, size_t *mapped)
 {
-	struct ioasid_mock_domain *md = to_mock_domain(domain);
+	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 
 	for (; pgcount; pgcount--) {
 		unsigned long first = iova >> MOCK_UNIT_SHIFT;
@@ -126,7 +128,7 @@ static int ioasid_mock_map_pages(struct iommu_domain *domain,
 		if (xa_find(&md->ptes, &index, last, XA_PRESENT))
 			return -EEXIST;
 		ret = xa_err(xa_store_range(&md->ptes, first, last,
-					    mock_pte(paddr, pgsize, prot), gfp));
+					    ioasid_mock_pte(paddr, pgsize, prot), gfp));
 		if (ret)
 			return ret;
 		*mapped += pgsize;
@@ -141,7 +143,7 @@ static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 				      size_t pgcount,
 				      struct iommu_iotlb_gather *gather)
 {
-	struct ioasid_mock_domain *md = to_mock_domain(domain);
+	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 	size_t want = pgsize * pgcount, done = 0;
 
 	while (done < want) {
@@ -152,7 +154,7 @@ static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 		if (!pte)
 			break;
 		/* All of a large page goes, wherever inside it we hit. */
-		size = mock_pte_size(pte);
+		size = ioasid_mock_pte_size(pte);
 		done += size - (cur & (size - 1));
 	}
 	return done;
@@ -174,14 +176,14 @@ static int ioasid_mock_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
 	/* A domain belongs to the instance that made it, as in hardware. */
-	if (to_mock_domain(domain)->mock != ioasid_mock_of(dev))
+	if (ioasid_mock_to_domain(domain)->mock != ioasid_mock_of(dev))
 		return -EINVAL;
 	return 0;
 }
 
 static void ioasid_mock_domain_free(struct iommu_domain *domain)
 {
-	struct ioasid_mock_domain *md = to_mock_domain(domain);
+	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 
 	xa_destroy(&md->ptes);
 	kfree(md);
@@ -287,6 +289,7 @@ bool ioasid_mock_domain_is_paging(struct iommu_domain *domain)
 {
 	return domain->ops == &ioasid_mock_domain_ops;
 }
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_domain_is_paging, IOASID_TEST);
 
 /* A platform device behind mock @instance; a driver named @name may bind. */
 struct device *ioasid_mock_device_create(unsigned int instance,
@@ -324,11 +327,13 @@ err_put:
 	platform_device_put(pdev);
 	return ERR_PTR(ret);
 }
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_create, IOASID_TEST);
 
 void ioasid_mock_device_destroy(struct device *dev)
 {
 	platform_device_unregister(to_platform_device(dev));
 }
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_destroy, IOASID_TEST);
 
 static void ioasid_mock_iommu_remove(struct ioasid_mock_iommu *mock)
 {

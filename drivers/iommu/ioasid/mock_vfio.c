@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A VFIO driver for mock devices, for test kernels only.
+ * A VFIO driver for mock devices, for test kernels only
+ * (CONFIG_IOASID_TEST_VFIO). It is a VFIO driver, not part of /dev/ioasid:
+ * it has its own object and reaches the mock IOMMU only through the
+ * functions mock.c exports.
  *
- * At boot (it is built in, as the mock needs IOASID=y) it creates a few
- * platform devices behind the mock IOMMU instances and registers each as
- * a VFIO device, so they appear as /dev/vfio/devices/vfioN and selftests
- * bind them with VFIO_BIND_IOASID_FD exactly as they would a PCI device
- * under vfio-pci.
+ * When loaded it creates a few platform devices behind the mock IOMMU
+ * instances and registers each as a VFIO device, so they appear as
+ * /dev/vfio/devices/vfioN and selftests and benchmarks bind them with
+ * VFIO_BIND_IOASID_FD exactly as they would a PCI device under vfio-pci.
  *
  * The device can do one thing: DMA. IOASID_MOCK_VFIO_DMA, issued on its
  * VFIO device fd, reads or writes a range of IOVA. Every page is
@@ -190,7 +192,7 @@ static struct platform_driver ioasid_mock_vfio_driver = {
 
 static struct device *ioasid_mock_vfio_devs[IOASID_MOCK_VFIO_DEVICES];
 
-/* After VFIO (a later initcall level than drivers/iommu's) is up. */
+/* Built in, it must run after VFIO (a later initcall level). */
 static int __init ioasid_mock_vfio_init(void)
 {
 	unsigned int i;
@@ -220,3 +222,17 @@ err_destroy:
 	return ret;
 }
 late_initcall(ioasid_mock_vfio_init);
+
+static void __exit ioasid_mock_vfio_exit(void)
+{
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(ioasid_mock_vfio_devs); i++)
+		ioasid_mock_device_destroy(ioasid_mock_vfio_devs[i]);
+	platform_driver_unregister(&ioasid_mock_vfio_driver);
+}
+module_exit(ioasid_mock_vfio_exit);
+
+MODULE_DESCRIPTION("VFIO driver for the /dev/ioasid mock IOMMU's devices");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(IOASID_TEST);

@@ -18,8 +18,8 @@
  *    along with its area and the pages no longer mapped are released at
  *    once.
  *
- * Lock order: ctx->pin_lock (the registration tree), then mmap_lock,
- * which pin_user_pages_fast() takes.
+ * Lock order: ctx->pin_lock (the registration tree) nests with no other
+ * lock of ours; pin_user_pages_fast() runs with no lock of ours held.
  */
 #include <linux/capability.h>
 #include <linux/mm.h>
@@ -29,7 +29,7 @@
 
 #include "ioasid_private.h"
 
-static int ioasid_charge_pinned(struct mm_struct *mm, unsigned long npages)
+static int ioasid_pinned_charge(struct mm_struct *mm, unsigned long npages)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	u64 pinned = atomic64_add_return(npages, &mm->pinned_vm);
@@ -41,7 +41,7 @@ static int ioasid_charge_pinned(struct mm_struct *mm, unsigned long npages)
 	return 0;
 }
 
-static void ioasid_uncharge_pinned(struct mm_struct *mm, unsigned long npages)
+static void ioasid_pinned_uncharge(struct mm_struct *mm, unsigned long npages)
 {
 	atomic64_sub(npages, &mm->pinned_vm);
 }
@@ -56,8 +56,9 @@ static struct ioasid_pinned *ioasid_pinned_alloc(struct mm_struct *mm,
 	pinned = kzalloc(sizeof(*pinned), GFP_KERNEL_ACCOUNT);
 	if (!pinned)
 		return NULL;
+	/* The size is the user's: fail quietly where it is too large. */
 	pinned->pages = kvcalloc(npages, sizeof(*pinned->pages),
-				 GFP_KERNEL_ACCOUNT);
+				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pinned->pages) {
 		kfree(pinned);
 		return NULL;
@@ -82,8 +83,9 @@ static void ioasid_pinned_free(struct ioasid_pinned *pinned)
  * pinned, such as a VM_PFNMAP or VM_IO mapping of device memory, fails
  * with -EFAULT, as does a range with holes.
  */
-struct ioasid_pinned *ioasid_pin(struct ioasid_ctx *ctx, unsigned long vaddr,
-				 unsigned long length, bool writable)
+struct ioasid_pinned *ioasid_pinned_create(struct ioasid_ctx *ctx,
+					   unsigned long vaddr,
+					   unsigned long length, bool writable)
 {
 	unsigned int gup_flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
 	unsigned long npages = length >> PAGE_SHIFT, done = 0;
@@ -93,13 +95,15 @@ struct ioasid_pinned *ioasid_pin(struct ioasid_ctx *ctx, unsigned long vaddr,
 	if (current->mm != ctx->mm)
 		return ERR_PTR(-EPERM);
 
-	pinned = ioasid_pinned_alloc(ctx->mm, vaddr, npages, writable);
-	if (!pinned)
-		return ERR_PTR(-ENOMEM);
-
-	ret = ioasid_charge_pinned(ctx->mm, npages);
+	/* Charge first: a request over the limit allocates nothing. */
+	ret = ioasid_pinned_charge(ctx->mm, npages);
 	if (ret)
-		goto err_free;
+		return ERR_PTR(ret);
+	pinned = ioasid_pinned_alloc(ctx->mm, vaddr, npages, writable);
+	if (!pinned) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
 
 	while (done < npages) {
 		int batch = min_t(unsigned long, npages - done, SZ_1M);
@@ -121,9 +125,9 @@ struct ioasid_pinned *ioasid_pin(struct ioasid_ctx *ctx, unsigned long vaddr,
 
 err_unpin:
 	unpin_user_pages(pinned->pages, done);
-	ioasid_uncharge_pinned(ctx->mm, npages);
-err_free:
 	ioasid_pinned_free(pinned);
+err_uncharge:
+	ioasid_pinned_uncharge(ctx->mm, npages);
 	return ERR_PTR(ret);
 }
 
@@ -135,7 +139,7 @@ static void ioasid_pinned_release(struct kref *kref)
 	/* A device may have written any writable page: keep its data. */
 	unpin_user_pages_dirty_lock(pinned->pages, pinned->npages,
 				    pinned->writable);
-	ioasid_uncharge_pinned(pinned->mm, pinned->npages);
+	ioasid_pinned_uncharge(pinned->mm, pinned->npages);
 	ioasid_pinned_free(pinned);
 }
 
@@ -195,31 +199,28 @@ struct ioasid_pinned *ioasid_pinned_find_registered(struct ioasid_ctx *ctx,
 	return pinned;
 }
 
-/* Shared by REGISTER and UNREGISTER: a page-aligned, non-empty user range. */
-static int ioasid_check_user_range(u64 vaddr, u64 length)
-{
-	u64 last;
-
-	if (!length || !PAGE_ALIGNED(vaddr) || !PAGE_ALIGNED(length))
-		return -EINVAL;
-	if (check_add_overflow(vaddr, length - 1, &last) || last >= TASK_SIZE)
-		return -EOVERFLOW;
-	return 0;
-}
-
-int ioasid_register_memory_ioctl(struct ioasid_ucmd *ucmd)
+int ioasid_pinned_register_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_register_memory *cmd = ucmd->cmd;
 	struct ioasid_ctx *ctx = ucmd->ctx;
 	struct ioasid_pinned *pinned;
+	u64 last;
 	int ret;
 
-	ret = ioasid_check_user_range(cmd->vaddr, cmd->length);
+	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
+				      &last);
+	if (ret)
+		return ret;
+	/* An overlap is refused before anything is pinned... */
+	mutex_lock(&ctx->pin_lock);
+	if (interval_tree_iter_first(&ctx->registrations, cmd->vaddr, last))
+		ret = -EEXIST;
+	mutex_unlock(&ctx->pin_lock);
 	if (ret)
 		return ret;
 
-	/* Pin outside the lock, so a large registration blocks no one. */
-	pinned = ioasid_pin(ctx, cmd->vaddr, cmd->length, true);
+	/* ... and checked again after: we pin unlocked so as to block no one. */
+	pinned = ioasid_pinned_create(ctx, cmd->vaddr, cmd->length, true);
 	if (IS_ERR(pinned))
 		return PTR_ERR(pinned);
 	pinned->registered = true;
@@ -237,23 +238,23 @@ int ioasid_register_memory_ioctl(struct ioasid_ucmd *ucmd)
 	return 0;
 }
 
-int ioasid_unregister_memory_ioctl(struct ioasid_ucmd *ucmd)
+int ioasid_pinned_unregister_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_register_memory *cmd = ucmd->cmd;
 	struct ioasid_ctx *ctx = ucmd->ctx;
 	struct interval_tree_node *node;
 	struct ioasid_pinned *pinned;
+	u64 last;
 	int ret;
 
-	ret = ioasid_check_user_range(cmd->vaddr, cmd->length);
+	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
+				      &last);
 	if (ret)
 		return ret;
 
 	mutex_lock(&ctx->pin_lock);
-	node = interval_tree_iter_first(&ctx->registrations, cmd->vaddr,
-					cmd->vaddr + cmd->length - 1);
-	if (!node || node->start != cmd->vaddr ||
-	    node->last != cmd->vaddr + cmd->length - 1) {
+	node = interval_tree_iter_first(&ctx->registrations, cmd->vaddr, last);
+	if (!node || node->start != cmd->vaddr || node->last != last) {
 		ret = -ENOENT;
 		goto out_unlock;
 	}
@@ -274,7 +275,7 @@ out_unlock:
 }
 
 /* At close, once every IOASID (and so every mapping) is gone. */
-void ioasid_unregister_all(struct ioasid_ctx *ctx)
+void ioasid_pinned_unregister_all(struct ioasid_ctx *ctx)
 {
 	struct interval_tree_node *node;
 

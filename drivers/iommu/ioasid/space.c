@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * IOASID objects: one I/O address space each.
+ * IOASID objects and their ioctls: alloc, free, get-info, DMA map and
+ * unmap.
  *
  * An IOASID is what userspace allocates, attaches devices to and maps
- * memory into. This file owns its lifetime and what it reports about
- * itself: the alignment mappings need and the IOVA ranges that are usable,
- * both derived from the domains and devices attached right now. The
- * mappings (iova.c) and the domains and devices (device.c) hang off
- * struct ioasid_space.
+ * memory into. This file owns the object and turns each of its ioctls
+ * into plain calls on the layers below: pinned.c for the memory a map
+ * uses, iova.c for the areas and the domains that mirror them. What
+ * attached devices constrain (usable ranges, page sizes) device.c records
+ * in the IOASID's struct ioasid_iova when it attaches or detaches, so no
+ * ioctl here looks at devices.
  *
- * Lock order: space->lock, then what iova.c and pinned.c take under it.
+ * A map does every check that needs no pinning first, under space->lock,
+ * then pins with no lock held, then checks again and maps under the lock:
+ * a bad request never pins, and a long pin blocks no one.
+ *
+ * Lock order: space->lock only; pinned.c's lock is taken outside it.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/ioasid.h>
 
@@ -41,24 +46,19 @@ int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_space *space;
 	int ret;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-
 	space = ioasid_object_alloc(ucmd->ctx, struct ioasid_space,
 				    IOASID_OBJ_SPACE);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	space->ctx = ucmd->ctx;
 	mutex_init(&space->lock);
-	space->areas = RB_ROOT_CACHED;
-	INIT_LIST_HEAD(&space->domains);
+	ioasid_iova_init(&space->iova, &space->lock);
 
 	cmd->out_ioasid = space->obj.id;
 	ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret) {
 		/* The caller never learnt the id: leave nothing behind. */
-		mutex_destroy(&space->lock);
-		ioasid_object_abort(ucmd->ctx, &space->obj);
+		ioasid_object_abort_and_destroy(ucmd->ctx, &space->obj);
 		return ret;
 	}
 	ioasid_object_publish(ucmd->ctx, &space->obj);
@@ -71,8 +71,9 @@ void ioasid_space_destroy(struct ioasid_object *obj)
 		container_of(obj, struct ioasid_space, obj);
 
 	/* Attached devices hold a reference, so none is left by now. */
-	WARN_ON(!list_empty(&space->domains));
-	ioasid_space_unmap_all(space);
+	mutex_lock(&space->lock);
+	ioasid_iova_destroy(&space->iova);
+	mutex_unlock(&space->lock);
 	mutex_destroy(&space->lock);
 }
 
@@ -80,150 +81,38 @@ int ioasid_space_free_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_free *cmd = ucmd->cmd;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
 	return ioasid_object_destroy_user(ucmd->ctx, cmd->ioasid,
 					  IOASID_OBJ_SPACE);
 }
 
-/*
- * Every IOVA, address and length must be aligned to this: the CPU page,
- * or the smallest IOMMU page of a domain whose pages are larger.
- */
-unsigned long ioasid_space_alignment(struct ioasid_space *space)
+/* Copy out with no lock held: the user buffer may fault. */
+static int ioasid_space_copy_ranges(struct ioasid_cmd_get_info *cmd,
+				    const struct ioasid_range *ranges,
+				    unsigned int n)
 {
-	unsigned long align = PAGE_SIZE;
-	struct ioasid_domain *domain;
-
-	lockdep_assert_held(&space->lock);
-	list_for_each_entry(domain, &space->domains, link)
-		align = max(align, 1UL << __ffs(domain->domain->pgsize_bitmap));
-	return align;
-}
-
-/* The page sizes every domain supports, at or above the alignment. */
-static u64 ioasid_space_pgsize_bitmap(struct ioasid_space *space)
-{
-	unsigned long align = ioasid_space_alignment(space);
-	unsigned long sizes = ULONG_MAX;
-	struct ioasid_domain *domain;
-
-	list_for_each_entry(domain, &space->domains, link)
-		sizes &= domain->domain->pgsize_bitmap;
-	return (sizes & ~(align - 1)) | align;
-}
-
-/* The IOVA window every domain's aperture allows. */
-static void ioasid_space_aperture(struct ioasid_space *space, u64 *start,
-				  u64 *last)
-{
-	struct ioasid_domain *domain;
-
-	*start = 0;
-	*last = U64_MAX;
-	list_for_each_entry(domain, &space->domains, link) {
-		struct iommu_domain_geometry *geo = &domain->domain->geometry;
-
-		if (!geo->force_aperture)
-			continue;
-		*start = max_t(u64, *start, geo->aperture_start);
-		*last = min_t(u64, *last, geo->aperture_end);
-	}
-}
-
-bool ioasid_space_iova_usable(struct ioasid_space *space, unsigned long start,
-			      unsigned long last)
-{
-	struct ioasid_domain *domain;
-	struct ioasid_device *idev;
-	u64 ap_start, ap_last;
+	struct ioasid_iova_range __user *uranges =
+		u64_to_user_ptr(cmd->iova_ranges);
 	unsigned int i;
 
-	lockdep_assert_held(&space->lock);
-	ioasid_space_aperture(space, &ap_start, &ap_last);
-	if (start < ap_start || last > ap_last)
-		return false;
-	list_for_each_entry(domain, &space->domains, link)
-		list_for_each_entry(idev, &domain->devices, domain_link)
-			for (i = 0; i != idev->num_reserved; i++)
-				if (start <= idev->reserved[i].last &&
-				    last >= idev->reserved[i].start)
-					return false;
-	return true;
-}
+	for (i = 0; i != min(n, cmd->num_iova_ranges); i++) {
+		struct ioasid_iova_range range = {
+			.start = ranges[i].start,
+			.last = ranges[i].last,
+		};
 
-static int ioasid_range_cmp(const void *a, const void *b)
-{
-	const struct ioasid_iova_range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/*
- * The usable ranges: the aperture with every attached device's reserved
- * regions cut out, sorted. Returns how many, and the array (kfree it).
- */
-static int ioasid_space_usable_ranges(struct ioasid_space *space,
-				      struct ioasid_iova_range **out)
-{
-	struct ioasid_iova_range *holes, *ranges;
-	struct ioasid_domain *domain;
-	struct ioasid_device *idev;
-	unsigned int nholes = 0, n = 0, i;
-	u64 next, ap_last;
-
-	lockdep_assert_held(&space->lock);
-	list_for_each_entry(domain, &space->domains, link)
-		list_for_each_entry(idev, &domain->devices, domain_link)
-			nholes += idev->num_reserved;
-
-	holes = kcalloc(nholes, sizeof(*holes), GFP_KERNEL);
-	ranges = kcalloc(nholes + 1, sizeof(*ranges), GFP_KERNEL);
-	if ((nholes && !holes) || !ranges) {
-		kfree(holes);
-		kfree(ranges);
-		return -ENOMEM;
+		if (copy_to_user(&uranges[i], &range, sizeof(range)))
+			return -EFAULT;
 	}
-	nholes = 0;
-	list_for_each_entry(domain, &space->domains, link)
-		list_for_each_entry(idev, &domain->devices, domain_link)
-			for (i = 0; i != idev->num_reserved; i++)
-				holes[nholes++] = idev->reserved[i];
-	sort(holes, nholes, sizeof(*holes), ioasid_range_cmp, NULL);
-
-	ioasid_space_aperture(space, &next, &ap_last);
-	for (i = 0; i != nholes && next <= ap_last; i++) {
-		if (holes[i].last < next)
-			continue;
-		if (holes[i].start > ap_last)
-			break;
-		if (holes[i].start > next) {
-			ranges[n].start = next;
-			ranges[n++].last = holes[i].start - 1;
-		}
-		if (holes[i].last >= ap_last)
-			goto out;
-		next = holes[i].last + 1;
-	}
-	if (next <= ap_last) {
-		ranges[n].start = next;
-		ranges[n++].last = ap_last;
-	}
-out:
-	kfree(holes);
-	*out = ranges;
-	return n;
+	return 0;
 }
 
 int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_get_info *cmd = ucmd->cmd;
-	struct ioasid_iova_range *ranges;
+	struct ioasid_range *ranges;
 	struct ioasid_space *space;
-	int ret, n;
-
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+	unsigned int n;
+	int ret;
 
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
@@ -231,20 +120,20 @@ int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd)
 
 	mutex_lock(&space->lock);
 	cmd->out_num_devices = space->num_devices;
-	cmd->out_pgsize_bitmap = ioasid_space_pgsize_bitmap(space);
-	n = ioasid_space_usable_ranges(space, &ranges);
+	cmd->out_pgsize_bitmap = space->iova.pgsize_bitmap;
+	n = ioasid_iova_usable_ranges(&space->iova, NULL, 0);
+	ranges = kcalloc(n, sizeof(*ranges), GFP_KERNEL);
+	if (ranges)
+		ioasid_iova_usable_ranges(&space->iova, ranges, n);
 	mutex_unlock(&space->lock);
-	if (n < 0) {
-		ret = n;
+	if (!ranges) {
+		ret = -ENOMEM;
 		goto out_put;
 	}
 
-	/* Copy out with no lock held: the user buffer may fault. */
-	if (copy_to_user(u64_to_user_ptr(cmd->iova_ranges), ranges,
-			 min_t(u32, n, cmd->num_iova_ranges) * sizeof(*ranges))) {
-		ret = -EFAULT;
+	ret = ioasid_space_copy_ranges(cmd, ranges, n);
+	if (ret)
 		goto out_free;
-	}
 	cmd->num_iova_ranges = n;
 	ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 out_free:
@@ -252,4 +141,108 @@ out_free:
 out_put:
 	ioasid_space_put(space);
 	return ret;
+}
+
+static int ioasid_space_check_map(struct ioasid_space *space, u64 iova,
+				  u64 length)
+{
+	int ret;
+
+	mutex_lock(&space->lock);
+	ret = ioasid_iova_check_map(&space->iova, iova, length);
+	mutex_unlock(&space->lock);
+	return ret;
+}
+
+int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_dma_map *cmd = ucmd->cmd;
+	struct ioasid_ctx *ctx = ucmd->ctx;
+	bool write = cmd->flags & IOASID_DMA_MAP_WRITE;
+	unsigned long pinned_index = 0;
+	struct ioasid_pinned *pinned;
+	struct ioasid_space *space;
+	u64 last, vlast;
+	int prot, ret;
+
+	if (!(cmd->flags & (IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE)) ||
+	    !PAGE_ALIGNED(cmd->vaddr))
+		return -EINVAL;
+	ret = ioasid_ucmd_check_range(cmd->iova, cmd->length, ULONG_MAX, &last);
+	if (!ret)
+		ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length,
+					      TASK_SIZE - 1, &vlast);
+	if (ret)
+		return ret;
+	prot = (cmd->flags & IOASID_DMA_MAP_READ ? IOMMU_READ : 0) |
+	       (write ? IOMMU_WRITE : 0);
+
+	space = ioasid_space_get(ctx, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	ret = ioasid_space_check_map(space, cmd->iova, cmd->length);
+	if (ret)
+		goto out_put_space;
+
+	/* Registered memory is used as it is pinned; otherwise pin now. */
+	pinned = ioasid_pinned_find_registered(ctx, cmd->vaddr, cmd->length);
+	if (pinned) {
+		pinned_index = (cmd->vaddr - pinned->node.start) >> PAGE_SHIFT;
+	} else {
+		pinned = ioasid_pinned_create(ctx, cmd->vaddr, cmd->length,
+					      write);
+		if (IS_ERR(pinned)) {
+			ret = PTR_ERR(pinned);
+			goto out_put_space;
+		}
+	}
+
+	/* Checked again: another map may have raced in while we pinned. */
+	mutex_lock(&space->lock);
+	ret = ioasid_iova_map(&space->iova, cmd->iova, cmd->length, pinned,
+			      pinned_index, prot);
+	mutex_unlock(&space->lock);
+	if (ret)
+		ioasid_pinned_put(pinned);
+out_put_space:
+	ioasid_space_put(space);
+	return ret;
+}
+
+int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_dma_unmap *cmd = ucmd->cmd;
+	struct ioasid_space *space;
+	unsigned long unmapped;
+	u64 last;
+	int ret;
+
+	if (cmd->flags & IOASID_DMA_UNMAP_ALL) {
+		if (cmd->iova || cmd->length)
+			return -EINVAL;
+		last = ULONG_MAX;
+	} else {
+		ret = ioasid_ucmd_check_range(cmd->iova, cmd->length,
+					      ULONG_MAX, &last);
+		if (ret)
+			return ret;
+	}
+
+	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+
+	mutex_lock(&space->lock);
+	ret = ioasid_iova_check_alignment(&space->iova,
+					  cmd->iova | cmd->length);
+	if (!ret)
+		ret = ioasid_iova_unmap(&space->iova, cmd->iova, last,
+					&unmapped);
+	mutex_unlock(&space->lock);
+	ioasid_space_put(space);
+	if (ret)
+		return ret;
+
+	cmd->out_unmapped = unmapped;
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }

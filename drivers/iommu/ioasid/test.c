@@ -4,11 +4,12 @@
  * state the uAPI rightly does not show, so selftests can prove what the
  * IOMMU really holds and that every pinned page is released.
  *
- * Mock devices are bound through the same ioasid_device_bind() as real
- * ones; only their creation is test-specific.
+ * Mock devices become device objects through the same
+ * ioasid_device_create() as devices a driver binds; only the struct
+ * device is test-specific.
  *
- * Lock order: none of its own; it calls into device.c and reads domains
- * under space->lock.
+ * Lock order: none of its own; it reads a device's domain under
+ * idev->attach_lock.
  */
 #include <linux/hash.h>
 #include <linux/iommu.h>
@@ -38,20 +39,22 @@ static int ioasid_test_mock_device_add(struct ioasid_ucmd *ucmd,
 					"ioasid-mock");
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	idev = ioasid_device_bind(ucmd->ctx, dev);
+	idev = ioasid_device_create(ucmd->ctx, dev);
 	if (IS_ERR(idev)) {
 		ioasid_mock_device_destroy(dev);
 		return PTR_ERR(idev);
 	}
+	/* From here on the device object owns @dev. */
 	idev->release = ioasid_test_mock_release;
 
 	cmd->mock_device_add.out_dev_id = idev->obj.id;
 	ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret) {
+		ioasid_object_abort_and_destroy(ucmd->ctx, &idev->obj);
+		return ret;
+	}
 	ioasid_object_publish(ucmd->ctx, &idev->obj);
-	if (ret)
-		ioasid_object_destroy_user(ucmd->ctx, idev->obj.id,
-					   IOASID_OBJ_DEVICE);
-	return ret;
+	return 0;
 }
 
 static struct ioasid_device *ioasid_test_device_get(struct ioasid_ctx *ctx,
@@ -111,8 +114,8 @@ static int ioasid_test_check_map(struct ioasid_device *idev,
 		size_t pgsize;
 		int prot;
 
-		ret = ioasid_mock_translate(idev->domain->domain, iova, &phys,
-					    &pgsize, &prot);
+		ret = ioasid_mock_translate(idev->domain->iommu_domain, iova,
+					    &phys, &pgsize, &prot);
 		if (!expect_mapped) {
 			if (!ret) {
 				ret = -EIO;
@@ -161,11 +164,14 @@ static int ioasid_test_page_ref(struct ioasid_cmd_test *cmd)
 static void ioasid_test_device_info(struct ioasid_device *idev,
 				    struct ioasid_cmd_test *cmd)
 {
+	u64 id = 0;
+
 	mutex_lock(&idev->attach_lock);
 	/* An opaque id: equal for devices that share a domain. */
-	cmd->device_info.out_domain_id =
-		idev->domain ? (u64)hash_ptr(idev->domain->domain, 63) + 1 : 0;
+	if (idev->domain)
+		id = (u64)hash_ptr(idev->domain->iommu_domain, 63) + 1;
 	mutex_unlock(&idev->attach_lock);
+	cmd->device_info.out_domain_id = id;
 }
 
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
@@ -197,7 +203,7 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 		else if (cmd->op == IOASID_TEST_OP_ATTACH)
 			ret = ioasid_test_attach(ucmd, idev, cmd);
 		else
-			ret = ioasid_device_detach(idev, 0);
+			ret = ioasid_device_detach_any(idev);
 		break;
 	case IOASID_TEST_OP_CHECK_MAP:
 	case IOASID_TEST_OP_CHECK_UNMAPPED:

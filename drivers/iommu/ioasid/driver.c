@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The in-kernel API of include/linux/ioasid.h, for drivers that bind
+ * devices to an ioasid fd on userspace's behalf (VFIO's device cdev).
+ *
+ * A driver binds a device with a label of the user's choosing and gets a
+ * binding that holds a reference on the fd's context, not on the file.
+ * When the fd closes, every bound device is detached and taken out of the
+ * fd's table (revoked); its binding lives on, inert and still owning the
+ * device's DMA, until the driver unbinds. So a driver never races the
+ * fd's release, and a closed fd never leaves a device reaching memory.
+ *
+ * The label is stored for the fault records that will report it; nothing
+ * reads it yet.
+ *
+ * Lock order: ctx->bind_lock, then what device.c takes.
+ */
+#include <linux/ioasid.h>
+
+#include "ioasid_private.h"
+
+/* Detach @idev and take it out of the fd: its binding lives on, inert. */
+static void ioasid_driver_revoke(struct ioasid_device *idev)
+{
+	lockdep_assert_held(&idev->ctx->bind_lock);
+	if (idev->revoked)
+		return;
+	ioasid_device_detach_any(idev);
+	/* Only the binding's reference is left after this. */
+	ioasid_object_remove(idev->ctx, &idev->obj, 1);
+	idev->revoked = true;
+}
+
+/* The fd is closing: cut off every device a driver bound. */
+void ioasid_driver_revoke_all(struct ioasid_ctx *ctx)
+{
+	struct ioasid_device *idev;
+
+	mutex_lock(&ctx->bind_lock);
+	ctx->closed = true;
+	list_for_each_entry(idev, &ctx->external_devices, external_link)
+		ioasid_driver_revoke(idev);
+	mutex_unlock(&ctx->bind_lock);
+}
+
+/**
+ * ioasid_revoke_device() - take a bound device out of its fd early
+ * @idev: the binding
+ *
+ * For a driver that cannot end the binding yet (its device is still open):
+ * the device is detached, leaves the fd's table and can attach nowhere
+ * (-ENODEV), but keeps its DMA ownership, so it reaches no memory, until
+ * ioasid_unbind_device(). Doing it twice is harmless.
+ */
+void ioasid_revoke_device(struct ioasid_device *idev)
+{
+	mutex_lock(&idev->ctx->bind_lock);
+	ioasid_driver_revoke(idev);
+	mutex_unlock(&idev->ctx->bind_lock);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_revoke_device, IOASID);
+
+/**
+ * ioasid_bind_device() - bind a device to an ioasid fd
+ * @ioasid_fd: an fd of /dev/ioasid, in the calling process
+ * @dev: the device, which must be behind an IOMMU
+ * @label: the user's name for the device, for the events it will report
+ * @out_dev_id: the id of the device on the fd
+ *
+ * Claims the device's DMA ownership for the fd: until ioasid_unbind_device()
+ * nothing else can set up its DMA, and until attached it reaches no memory.
+ *
+ * Return: the binding, or ERR_PTR: -EBADF if @ioasid_fd is not open,
+ * -EINVAL if it is not an ioasid fd, -EBUSY if something else owns the
+ * device's DMA or it is bound to this fd already, -ENODEV if the device
+ * has no IOMMU.
+ */
+struct ioasid_device *ioasid_bind_device(int ioasid_fd, struct device *dev,
+					 u64 label, u32 *out_dev_id)
+{
+	struct ioasid_device *idev;
+	struct ioasid_ctx *ctx;
+
+	ctx = ioasid_ctx_get_from_fd(ioasid_fd);
+	if (IS_ERR(ctx))
+		return ERR_CAST(ctx);
+
+	mutex_lock(&ctx->bind_lock);
+	if (ctx->closed) {
+		/* The fd was closed after we looked it up. */
+		idev = ERR_PTR(-EBADF);
+		goto err_unlock;
+	}
+	/* DMA ownership counts per owner: this fd must not take it twice. */
+	list_for_each_entry(idev, &ctx->external_devices, external_link) {
+		if (idev->dev == dev) {
+			idev = ERR_PTR(-EBUSY);
+			goto err_unlock;
+		}
+	}
+	idev = ioasid_device_create(ctx, dev);
+	if (IS_ERR(idev))
+		goto err_unlock;
+	idev->label = label;
+	idev->external = true;
+	/* The binding's own reference, beside the table's. */
+	ioasid_object_hold(&idev->obj);
+	list_add_tail(&idev->external_link, &ctx->external_devices);
+	*out_dev_id = idev->obj.id;
+	ioasid_object_publish(ctx, &idev->obj);
+	mutex_unlock(&ctx->bind_lock);
+	return idev;
+
+err_unlock:
+	mutex_unlock(&ctx->bind_lock);
+	ioasid_ctx_put(ctx);
+	return idev;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_bind_device, IOASID);
+
+/**
+ * ioasid_unbind_device() - end a binding made by ioasid_bind_device()
+ * @idev: the binding
+ *
+ * Detaches the device if it is attached and gives its DMA ownership back.
+ * Safe whether or not the fd is still open.
+ */
+void ioasid_unbind_device(struct ioasid_device *idev)
+{
+	struct ioasid_ctx *ctx = idev->ctx;
+
+	mutex_lock(&ctx->bind_lock);
+	list_del(&idev->external_link);
+	ioasid_driver_revoke(idev);
+	mutex_unlock(&ctx->bind_lock);
+
+	ioasid_object_destroy(&idev->obj);
+	ioasid_ctx_put(ctx);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_unbind_device, IOASID);
+
+static int ioasid_driver_check_attach_flags(u32 flags, u32 user_pasid)
+{
+	if (flags & ~IOASID_ATTACH_USER_PASID)
+		return -EINVAL;
+	/* No PASID support yet: the nesting work brings it. */
+	if (flags & IOASID_ATTACH_USER_PASID)
+		return -EOPNOTSUPP;
+	return user_pasid ? -EINVAL : 0;
+}
+
+/**
+ * ioasid_attach_device() - attach a bound device to an IOASID
+ * @idev: the binding
+ * @ioasid: an IOASID of the fd the device is bound to
+ * @flags: &enum ioasid_attach_flags
+ * @user_pasid: the PASID, with %IOASID_ATTACH_USER_PASID; else 0
+ *
+ * Return: 0, or -ENOENT for an unknown @ioasid, -EBUSY if the device is
+ * attached already, -ERANGE if it cannot reach an existing mapping,
+ * -EOPNOTSUPP for a PASID attach, -ENODEV if the fd has been closed.
+ */
+int ioasid_attach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
+			 u32 user_pasid)
+{
+	struct ioasid_ctx *ctx = idev->ctx;
+	struct ioasid_space *space;
+	int ret;
+
+	ret = ioasid_driver_check_attach_flags(flags, user_pasid);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ctx->bind_lock);
+	if (idev->revoked) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	space = ioasid_space_get(ctx, ioasid);
+	if (IS_ERR(space)) {
+		ret = PTR_ERR(space);
+		goto out_unlock;
+	}
+	ret = ioasid_device_attach(idev, space);
+	ioasid_space_put(space);
+out_unlock:
+	mutex_unlock(&ctx->bind_lock);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_attach_device, IOASID);
+
+/**
+ * ioasid_detach_device() - detach a bound device from its IOASID
+ * @idev: the binding
+ * @ioasid: the IOASID it is attached to
+ * @flags: &enum ioasid_attach_flags, as attached
+ * @user_pasid: the PASID, with %IOASID_ATTACH_USER_PASID; else 0
+ *
+ * Afterwards the device reaches no memory.
+ *
+ * Return: 0, or -ENXIO if it is not attached to @ioasid (0 included), or
+ * -ENODEV if the fd has been closed (which detached it already).
+ */
+int ioasid_detach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
+			 u32 user_pasid)
+{
+	struct ioasid_ctx *ctx = idev->ctx;
+	int ret;
+
+	ret = ioasid_driver_check_attach_flags(flags, user_pasid);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ctx->bind_lock);
+	ret = idev->revoked ? -ENODEV : ioasid_device_detach(idev, ioasid);
+	mutex_unlock(&ctx->bind_lock);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_detach_device, IOASID);

@@ -3,6 +3,8 @@
  * libioasid tests: the life of an IOASID, from ioasid_alloc() through
  * ioasid_get_info() to ioasid_free(), and what each says about ids that
  * are unknown, freed or belong to another fd.
+ *
+ * Every case opens an fd of its own, so it starts with no IOASID.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,7 +14,6 @@
 #include "libioasid.h"
 #include "tap.h"
 
-#define NR_TESTS	25
 #define NR_MANY		64
 #define POISON		0xa5
 
@@ -26,23 +27,38 @@ static int all_bytes_are(const void *p, size_t len, unsigned char byte)
 	return 1;
 }
 
-int main(void)
+/* An fd of /dev/ioasid for a case, or bail out: nothing could pass. */
+static int device_fd(void)
 {
-	struct ioasid_iova_range ranges[4];
-	struct ioasid_cmd_get_info info;
-	__u32 id, id2, id3, many[NR_MANY];
-	long page_size = sysconf(_SC_PAGESIZE);
-	unsigned long long lowest;
-	int fd, fd2, ret, i, j, ok;
+	int fd = ioasid_open();
 
-	tap_plan(NR_TESTS);
+	if (fd < 0)
+		tap_bail("cannot open /dev/ioasid: %s", strerror(-fd));
+	return fd;
+}
 
-	fd = ioasid_open();
+/* An IOASID for a case to look at; a failure is reported as the case's. */
+static int alloc_ok(int fd, __u32 *id)
+{
+	return tap_setup(ioasid_alloc(fd, id), "alloc");
+}
+
+static void open_device(void)
+{
+	int fd = ioasid_open();
+
 	if (!tap_ok(fd >= 0, "ioasid_open"))
 		tap_bail("cannot open /dev/ioasid: %s", strerror(-fd));
+	close(fd);
+}
 
-	/* The basic allocation works and honours "ids are non-zero". */
-	id = 0;
+/* The basic allocation works and honours "ids are non-zero". */
+static void alloc_gives_distinct_nonzero_ids(void)
+{
+	int fd = device_fd();
+	__u32 id = 0, id2;
+	int ret;
+
 	tap_is(ioasid_alloc(fd, &id), 0, "alloc");
 	tap_ok(id != 0, "alloc gives a non-zero id (%u)", id);
 
@@ -50,11 +66,23 @@ int main(void)
 	id2 = id;
 	ret = ioasid_alloc(fd, &id2);
 	tap_ok(!ret && id2 != id, "second alloc gives another id (%u)", id2);
+	close(fd);
+}
 
-	/*
-	 * Asking with no room is the documented way to learn the count: it
-	 * must succeed and say how many ranges there are.
-	 */
+/*
+ * Asking with no room is the documented way to learn the count: it must
+ * succeed and say how many ranges there are.
+ */
+static void get_info_without_room(void)
+{
+	struct ioasid_cmd_get_info info;
+	long page_size = sysconf(_SC_PAGESIZE);
+	unsigned long long lowest;
+	int fd = device_fd();
+	__u32 id;
+
+	if (!alloc_ok(fd, &id))
+		goto out;
 	memset(&info, POISON, sizeof(info));
 	tap_is(ioasid_get_info(fd, id, &info, NULL, 0), 0,
 	       "get_info with 0 ranges");
@@ -77,8 +105,21 @@ int main(void)
 	tap_ok(lowest == (unsigned long long)page_size,
 	       "lowest page size bit is the CPU page size %ld (bitmap %#llx)",
 	       page_size, (unsigned long long)info.out_pgsize_bitmap);
+out:
+	close(fd);
+}
 
-	/* With room, the one range is all of the 64-bit space. */
+/* With room, the one range is all of the 64-bit space. */
+static void get_info_with_room(void)
+{
+	struct ioasid_iova_range ranges[4];
+	struct ioasid_cmd_get_info info;
+	int fd = device_fd();
+	__u32 id;
+	int ret;
+
+	if (!alloc_ok(fd, &id))
+		goto out;
 	memset(ranges, POISON, sizeof(ranges));
 	ret = ioasid_get_info(fd, id, &info, ranges, 4);
 	tap_ok(!ret && info.num_iova_ranges == 1,
@@ -90,51 +131,111 @@ int main(void)
 	       (unsigned long long)ranges[0].last);
 
 	/* The kernel writes only the ranges it reports, not the whole room. */
-	ok = all_bytes_are(&ranges[1], sizeof(ranges) - sizeof(ranges[0]),
-			   POISON);
-	tap_ok(ok, "entries past the reported count are untouched");
+	tap_ok(all_bytes_are(&ranges[1], sizeof(ranges) - sizeof(ranges[0]),
+			     POISON),
+	       "entries past the reported count are untouched");
+out:
+	close(fd);
+}
 
-	/* Ids start at 1, so 0 is never an IOASID. */
+/* Ids start at 1, so 0 is never an IOASID. */
+static void get_info_of_id_zero(void)
+{
+	struct ioasid_iova_range ranges[4];
+	struct ioasid_cmd_get_info info;
+	int fd = device_fd();
+	__u32 id;
+
+	if (!alloc_ok(fd, &id))
+		goto out;
 	memset(&info, POISON, sizeof(info));
 	tap_is(ioasid_get_info(fd, 0, &info, ranges, 4), -ENOENT,
 	       "get_info of id 0 is -ENOENT");
 	tap_ok(all_bytes_are(&info, sizeof(info), POISON),
 	       "a failed get_info leaves info untouched");
+out:
+	close(fd);
+}
 
-	/* Ids are per fd: another fd has no IOASID by that number. */
-	fd2 = ioasid_open();
-	if (fd2 < 0)
-		tap_bail("cannot open /dev/ioasid twice: %s", strerror(-fd2));
+/* Ids are per fd: another fd has no IOASID by that number. */
+static void ids_are_per_fd(void)
+{
+	struct ioasid_cmd_get_info info;
+	int fd = device_fd(), fd2 = device_fd();
+	__u32 id;
+
+	if (!alloc_ok(fd, &id))
+		goto out;
 	tap_is(ioasid_get_info(fd2, id, &info, NULL, 0), -ENOENT,
 	       "get_info of another fd's IOASID is -ENOENT");
 	tap_is(ioasid_free(fd2, id), -ENOENT,
 	       "free of another fd's IOASID is -ENOENT");
-	close(fd2);
 
 	/* The failed foreign free must not have touched the real owner's. */
 	tap_is(ioasid_free(fd, id), 0, "free");
+out:
+	close(fd2);
+	close(fd);
+}
 
-	/* A freed id is gone: freeing or querying it again is an error. */
+/* A freed id is gone: freeing or querying it again is an error. */
+static void freed_id_is_gone(void)
+{
+	struct ioasid_cmd_get_info info;
+	int fd = device_fd();
+	__u32 id;
+
+	if (!alloc_ok(fd, &id) ||
+	    !tap_setup(ioasid_free(fd, id), "free"))
+		goto out;
 	tap_is(ioasid_free(fd, id), -ENOENT, "double free is -ENOENT");
 	tap_is(ioasid_get_info(fd, id, &info, NULL, 0), -ENOENT,
 	       "get_info of a freed IOASID is -ENOENT");
+out:
+	close(fd);
+}
 
-	/* Ids are 31-bit, so this one can never have been handed out. */
+/* Ids are 31-bit, so this one can never have been handed out. */
+static void free_of_unallocated_id(void)
+{
+	int fd = device_fd();
+
 	tap_is(ioasid_free(fd, UINT32_MAX), -ENOENT,
 	       "free of an id never allocated is -ENOENT");
+	close(fd);
+}
 
-	/*
-	 * "Not reused soon after a free": a stale id held by a slow thread
-	 * must not silently name a new IOASID.
-	 */
+/*
+ * "Not reused soon after a free": a stale id held by a slow thread must
+ * not silently name a new IOASID. The live ones still free afterwards.
+ */
+static void freed_id_not_reused(void)
+{
+	int fd = device_fd();
+	__u32 id, id2, id3;
+	int ret;
+
+	if (!alloc_ok(fd, &id) || !alloc_ok(fd, &id2) ||
+	    !tap_setup(ioasid_free(fd, id), "free"))
+		goto out;
 	id3 = id;
 	ret = ioasid_alloc(fd, &id3);
 	tap_ok(!ret && id3 != id && id3 != id2,
 	       "alloc after free does not reuse the freed id (%u, freed %u)",
 	       id3, id);
+	tap_is(ioasid_free(fd, id2), 0, "free of the second IOASID");
+	tap_is(ioasid_free(fd, id3), 0, "free of the third IOASID");
+out:
+	close(fd);
+}
 
-	/* Many live IOASIDs: still all distinct, all non-zero. */
-	ok = 1;
+/* Many live IOASIDs: still all distinct, all non-zero. */
+static void many_ids_are_distinct(void)
+{
+	__u32 many[NR_MANY];
+	int fd = device_fd();
+	int i, j, ret, ok = 1;
+
 	for (i = 0; i < NR_MANY; i++) {
 		ret = ioasid_alloc(fd, &many[i]);
 		if (ret) {
@@ -142,11 +243,11 @@ int main(void)
 			ok = 0;
 			break;
 		}
-		ok &= many[i] != 0 && many[i] != id2 && many[i] != id3;
+		ok &= many[i] != 0;
 		for (j = 0; j < i; j++)
 			ok &= many[i] != many[j];
 	}
-	tap_ok(ok, "%d more allocations give distinct non-zero ids", NR_MANY);
+	tap_ok(ok, "%d allocations give distinct non-zero ids", NR_MANY);
 
 	ok = 1;
 	for (j = 0; j < i; j++) {
@@ -158,10 +259,23 @@ int main(void)
 		}
 	}
 	tap_ok(ok && i == NR_MANY, "each of them frees");
-
-	tap_is(ioasid_free(fd, id2), 0, "free of the second IOASID");
-	tap_is(ioasid_free(fd, id3), 0, "free of the third IOASID");
-
 	close(fd);
-	return tap_finish();
+}
+
+static const struct tap_case cases[] = {
+	TAP_CASE(open_device),
+	TAP_CASE(alloc_gives_distinct_nonzero_ids),
+	TAP_CASE(get_info_without_room),
+	TAP_CASE(get_info_with_room),
+	TAP_CASE(get_info_of_id_zero),
+	TAP_CASE(ids_are_per_fd),
+	TAP_CASE(freed_id_is_gone),
+	TAP_CASE(free_of_unallocated_id),
+	TAP_CASE(freed_id_not_reused),
+	TAP_CASE(many_ids_are_distinct),
+};
+
+int main(void)
+{
+	return tap_main(cases, TAP_NR_CASES(cases), NULL);
 }

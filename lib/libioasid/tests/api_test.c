@@ -3,8 +3,8 @@
  * libioasid tests: opening the device, the API version, extensions, and
  * the error convention of every ioctl wrapper.
  *
- * The first half needs no /dev/ioasid and passes anywhere; the second
- * half needs the device and bails out without it.
+ * The cases before open_flags need no /dev/ioasid and pass anywhere; the
+ * rest need the device and bail out without it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,17 +15,19 @@
 #include "libioasid.h"
 #include "tap.h"
 
-#define NR_TESTS	24
-
-int main(void)
+/* An fd of /dev/ioasid for a case, or bail out: nothing could pass. */
+static int device_fd(void)
 {
-	struct ioasid_iova_range range;
-	struct ioasid_cmd_get_info info;
-	const char *name;
-	__u32 version, id;
-	int null_fd, fd, ret, flags;
+	int fd = ioasid_open();
 
-	tap_plan(NR_TESTS);
+	if (fd < 0)
+		tap_bail("cannot open /dev/ioasid: %s", strerror(-fd));
+	return fd;
+}
+
+static void extension_names(void)
+{
+	const char *name;
 
 	/* Extension 0 is the placeholder and must have its table entry. */
 	name = ioasid_extension_name(IOASID_EXT_NONE);
@@ -35,8 +37,14 @@ int main(void)
 	/* A number no kernel has assigned gets NULL, not a made-up name. */
 	tap_ok(!ioasid_extension_name(UINT32_MAX),
 	       "extension_name(UINT32_MAX) is NULL");
+}
 
-	/* Each wrapper passes the kernel's EBADF through as -EBADF. */
+/* Each wrapper passes the kernel's EBADF through as -EBADF. */
+static void closed_fd_is_ebadf(void)
+{
+	struct ioasid_cmd_get_info info;
+	__u32 version, id;
+
 	tap_is(ioasid_get_api_version(-1, &version), -EBADF,
 	       "get_api_version on fd -1 is -EBADF");
 	tap_is(ioasid_check_extension(-1, IOASID_EXT_NONE), -EBADF,
@@ -45,11 +53,19 @@ int main(void)
 	tap_is(ioasid_free(-1, 1), -EBADF, "free on fd -1 is -EBADF");
 	tap_is(ioasid_get_info(-1, 1, &info, NULL, 0), -EBADF,
 	       "get_info on fd -1 is -EBADF");
+}
 
-	/*
-	 * An fd of another driver rejects our ioctl numbers: the wrappers
-	 * must report that, not invent a success from a zeroed struct.
-	 */
+/*
+ * An fd of another driver rejects our ioctl numbers: the wrappers must
+ * report that, not invent a success from a zeroed struct.
+ */
+static void foreign_fd_is_enotty(void)
+{
+	struct ioasid_iova_range range;
+	struct ioasid_cmd_get_info info;
+	__u32 version, id;
+	int null_fd;
+
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0)
 		tap_bail("cannot open /dev/null: %s", strerror(errno));
@@ -64,17 +80,27 @@ int main(void)
 	tap_is(ioasid_get_info(null_fd, 1, &info, &range, 1), -ENOTTY,
 	       "get_info on /dev/null is -ENOTTY");
 	close(null_fd);
+}
 
-	/* The header's promise: a failure is only in the return value. */
+/* The header's promise: a failure is only in the return value. */
+static void errno_kept_on_failure(void)
+{
+	int ret;
+
 	errno = EDOM;
 	ret = ioasid_free(-1, 1);
 	tap_ok(ret == -EBADF && errno == EDOM,
 	       "a failing call leaves errno as it was");
+}
 
-	/*
-	 * Bad arguments are caught before the ioctl, so even a bad fd gets
-	 * -EINVAL, and nothing is dereferenced.
-	 */
+/*
+ * Bad arguments are caught before the ioctl, so even a bad fd gets
+ * -EINVAL, and nothing is dereferenced.
+ */
+static void null_output_is_einval(void)
+{
+	struct ioasid_cmd_get_info info;
+
 	tap_is(ioasid_get_api_version(-1, NULL), -EINVAL,
 	       "get_api_version with NULL version is -EINVAL");
 	tap_is(ioasid_alloc(-1, NULL), -EINVAL,
@@ -83,26 +109,44 @@ int main(void)
 	       "get_info with NULL info is -EINVAL");
 	tap_is(ioasid_get_info(-1, 1, &info, NULL, 1), -EINVAL,
 	       "get_info with NULL ranges and nr_ranges 1 is -EINVAL");
+}
+
+/* A VMM forks helpers; the fd must not leak into them. */
+static void open_flags(void)
+{
+	int fd, flags;
 
 	/* From here on the device is needed; without it nothing can pass. */
 	fd = ioasid_open();
 	if (!tap_ok(fd >= 0, "ioasid_open"))
 		tap_bail("cannot open /dev/ioasid: %s", strerror(-fd));
 
-	/* A VMM forks helpers; the fd must not leak into them. */
 	flags = fcntl(fd, F_GETFD);
 	tap_ok(flags >= 0 && (flags & FD_CLOEXEC),
 	       "ioasid_open sets FD_CLOEXEC");
 	flags = fcntl(fd, F_GETFL);
 	tap_ok(flags >= 0 && (flags & O_ACCMODE) == O_RDWR,
 	       "ioasid_open opens O_RDWR");
+	close(fd);
+}
 
-	/* The library and the kernel speak the same incompatible-change era. */
-	version = 0;
+/* The library and the kernel speak the same incompatible-change era. */
+static void api_version(void)
+{
+	int fd = device_fd();
+	__u32 version = 0;
+	int ret;
+
 	ret = ioasid_get_api_version(fd, &version);
 	tap_ok(!ret && version == IOASID_API_VERSION,
 	       "get_api_version is IOASID_API_VERSION (%d): ret %d, got %u",
 	       IOASID_API_VERSION, ret, version);
+	close(fd);
+}
+
+static void unsupported_extension_is_zero(void)
+{
+	int fd = device_fd();
 
 	/* EXT_NONE is defined as never supported. */
 	tap_is(ioasid_check_extension(fd, IOASID_EXT_NONE), 0,
@@ -111,12 +155,34 @@ int main(void)
 	/* Unknown numbers are "no", so old kernels answer new programs. */
 	tap_is(ioasid_check_extension(fd, UINT32_MAX), 0,
 	       "check_extension(UINT32_MAX) is 0, not an error");
+	close(fd);
+}
 
-	/* Success does not touch errno either. */
+static void errno_kept_on_success(void)
+{
+	int fd = device_fd();
+	__u32 version;
+	int ret;
+
 	errno = EDOM;
 	ret = ioasid_get_api_version(fd, &version);
 	tap_ok(!ret && errno == EDOM, "a successful call leaves errno alone");
-
 	close(fd);
-	return tap_finish();
+}
+
+static const struct tap_case cases[] = {
+	TAP_CASE(extension_names),
+	TAP_CASE(closed_fd_is_ebadf),
+	TAP_CASE(foreign_fd_is_enotty),
+	TAP_CASE(errno_kept_on_failure),
+	TAP_CASE(null_output_is_einval),
+	TAP_CASE(open_flags),
+	TAP_CASE(api_version),
+	TAP_CASE(unsupported_extension_is_zero),
+	TAP_CASE(errno_kept_on_success),
+};
+
+int main(void)
+{
+	return tap_main(cases, TAP_NR_CASES(cases), NULL);
 }

@@ -2,9 +2,15 @@
 /*
  * A small TAP 13 writer for the libioasid tests.
  *
+ * A test program is a table of cases, one function per behaviour, named
+ * after it. tap_main() runs them in order and puts the name of the case
+ * in front of each of its results, so a failure says what broke. The
+ * plan comes last ("1..N", which TAP allows): it is counted, not written
+ * down, and a case that checks nothing is itself a failure.
+ *
  * The tests run in a busybox initramfs where only stdout and the exit
  * status reach the host, so each result is one line and the exit status
- * says whether any check failed or the plan was not met.
+ * says whether any check failed.
  */
 #ifndef LIBIOASID_TESTS_TAP_H
 #define LIBIOASID_TESTS_TAP_H
@@ -14,16 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned int tap_planned;
+struct tap_case {
+	const char *name;
+	void (*run)(void);
+};
+
+#define TAP_CASE(fn)	{ #fn, fn }
+#define TAP_NR_CASES(cases)	(sizeof(cases) / sizeof((cases)[0]))
+
+static const char *tap_case_name;
 static unsigned int tap_run;
 static unsigned int tap_failed;
-
-static inline void tap_plan(unsigned int n)
-{
-	tap_planned = n;
-	printf("TAP version 13\n1..%u\n", n);
-	fflush(stdout);
-}
 
 static inline void tap_vresult(int ok, const char *directive,
 			       const char *fmt, va_list ap)
@@ -32,6 +39,8 @@ static inline void tap_vresult(int ok, const char *directive,
 	if (!ok)
 		tap_failed++;
 	printf("%sok %u - ", ok ? "" : "not ", tap_run);
+	if (tap_case_name)
+		printf("%s: ", tap_case_name);
 	vprintf(fmt, ap);
 	if (directive)
 		printf(" # %s", directive);
@@ -82,6 +91,24 @@ static inline int tap_is(long long got, long long want, const char *fmt, ...)
 	return ok;
 }
 
+/*
+ * A step a case needs before it can check anything: silent when it
+ * works, a failed check naming the step when it does not. Returns
+ * whether it worked.
+ */
+static inline int tap_setup(int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret)
+		return 1;
+	va_start(ap, fmt);
+	tap_vresult(0, NULL, fmt, ap);
+	va_end(ap);
+	tap_diag("setup failed: %s", ret < 0 ? strerror(-ret) : "?");
+	return 0;
+}
+
 /* Only for a check that cannot apply here, never for one that failed. */
 static inline void tap_skip(const char *reason, const char *fmt, ...)
 {
@@ -100,6 +127,8 @@ static inline void tap_bail(const char *fmt, ...)
 	va_list ap;
 
 	printf("Bail out! ");
+	if (tap_case_name)
+		printf("%s: ", tap_case_name);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -108,13 +137,30 @@ static inline void tap_bail(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
-/* The exit status: failure if any check failed or the plan was missed. */
-static inline int tap_finish(void)
+/*
+ * Run @cases in order, then print the plan. @after, if not NULL, runs
+ * after each case, to put shared state back whatever the case left.
+ * Returns the exit status: failure if any check failed.
+ */
+static inline int tap_main(const struct tap_case *cases, size_t nr_cases,
+			   void (*after)(void))
 {
-	if (tap_run != tap_planned) {
-		tap_diag("planned %u tests but ran %u", tap_planned, tap_run);
-		return EXIT_FAILURE;
+	unsigned int before;
+	size_t i;
+
+	printf("TAP version 13\n");
+	for (i = 0; i < nr_cases; i++) {
+		tap_case_name = cases[i].name;
+		before = tap_run;
+		cases[i].run();
+		if (tap_run == before)
+			tap_ok(0, "checked nothing");
+		if (after)
+			after();
 	}
+	tap_case_name = NULL;
+	printf("1..%u\n", tap_run);
+	fflush(stdout);
 	return tap_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 

@@ -7,10 +7,10 @@
  * The answers to bad file descriptors are checked everywhere. The rest
  * needs a device that may be handed to vfio-pci: QEMU's edu device
  * (1234:11e8) behind the test VM's emulated IOMMU. A machine without one
- * skips those checks. Every fd opened is closed again, so the tests that
- * run later can bind the device themselves.
+ * skips those cases. Each edu case starts from two fresh
+ * ioasid fds and a fresh device fd bound to the first, and closes them
+ * all again, so the tests that run later can bind the device themselves.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,16 +26,24 @@
 #include "pci.h"
 #include "tap.h"
 
-/* Plus one per entry of edu_checks[]. */
-#define NR_COMMON_TESTS	10
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
 /* Domain ffff, last bus, device and function: no machine of ours has it. */
 #define ABSENT_ADDR	"ffff:ff:1f.7"
 /* Only ever passed where the fd must not be open. */
 #define BAD_FD		-1
 #define LABEL		0x1abe1ULL
 #define PASID		5
+#define NO_EDU		"no QEMU edu device (1234:11e8)"
+
+static char edu[NAME_MAX + 1];
+static int have_edu;
+static int null_fd = -1;
+
+/* What an edu case starts from. */
+struct edu_fixture {
+	int fd1, fd2;		/* two ioasid fds */
+	int vfd;		/* edu's device fd, bound to fd1 */
+	__u32 dev_id;		/* its id on fd1 */
+};
 
 /*
  * The fd number the next open(2) gets. A call that leaks an fd moves it,
@@ -61,11 +69,54 @@ static int nr_devices(int fd, __u32 ioasid)
 	return (int)info.out_num_devices;
 }
 
-/* Anywhere: fds that are not open, or not what the call wants. */
-static void test_bad_fds(int null_fd)
+static int same_cdev(int fd, const char *dev)
 {
-	int before, err, ret;
+	char path[PATH_MAX];
+	struct stat st, node;
 
+	if (ioasid_vfio_cdev_path(dev, path, sizeof(path)) ||
+	    fstat(fd, &st) || stat(path, &node))
+		return 0;
+	return S_ISCHR(st.st_mode) && st.st_rdev == node.st_rdev;
+}
+
+/*
+ * Set up @f for an edu case; a step that fails is reported as the case's
+ * failure. Returns whether the case can go on.
+ */
+static int edu_setup(struct edu_fixture *f)
+{
+	f->fd1 = -1;
+	f->fd2 = -1;
+	f->vfd = -1;
+	f->dev_id = 0;
+	if (!have_edu) {
+		tap_skip(NO_EDU, "needs an edu device");
+		return 0;
+	}
+	f->fd1 = ioasid_open();
+	if (!tap_setup(f->fd1 < 0 ? f->fd1 : 0, "ioasid_open"))
+		return 0;
+	f->fd2 = ioasid_open();
+	if (!tap_setup(f->fd2 < 0 ? f->fd2 : 0, "ioasid_open"))
+		return 0;
+	f->vfd = ioasid_vfio_open_pci(edu, f->fd1, LABEL, &f->dev_id);
+	return tap_setup(f->vfd < 0 ? f->vfd : 0, "open_pci(%s)", edu);
+}
+
+static void edu_teardown(struct edu_fixture *f)
+{
+	if (f->vfd >= 0)
+		close(f->vfd);
+	if (f->fd2 >= 0)
+		close(f->fd2);
+	if (f->fd1 >= 0)
+		close(f->fd1);
+}
+
+/* Anywhere: fds that are not open. */
+static void closed_vfio_fd_is_ebadf(void)
+{
 	tap_is(ioasid_vfio_bind(BAD_FD, null_fd, LABEL, NULL), -EBADF,
 	       "bind on a closed vfio fd is -EBADF");
 	tap_is(ioasid_vfio_unbind(BAD_FD), -EBADF,
@@ -77,23 +128,40 @@ static void test_bad_fds(int null_fd)
 	tap_ok(ioasid_vfio_attach_pasid(BAD_FD, 1, PASID) == -EBADF &&
 	       ioasid_vfio_detach_pasid(BAD_FD, 1, PASID) == -EBADF,
 	       "attach_pasid and detach_pasid on a closed vfio fd are -EBADF");
+}
 
-	/* An open fd of another kind knows none of the VFIO ioctls. */
+/* An open fd of another kind knows none of the VFIO ioctls. */
+static void foreign_fd_is_enotty(void)
+{
 	tap_ok(ioasid_vfio_bind(null_fd, null_fd, LABEL, NULL) == -ENOTTY &&
 	       ioasid_vfio_unbind(null_fd) == -ENOTTY &&
 	       ioasid_vfio_attach(null_fd, 1) == -ENOTTY &&
 	       ioasid_vfio_detach(null_fd, 1) == -ENOTTY,
 	       "the VFIO calls on /dev/null are -ENOTTY");
+}
+
+static void errno_kept_on_failure(void)
+{
+	int ret;
 
 	errno = EDOM;
 	ret = ioasid_vfio_attach(BAD_FD, 1);
 	tap_ok(ret == -EBADF && errno == EDOM,
 	       "a failing attach leaves errno as it was: ret %d", ret);
+}
 
-	/* open_pci checks the address, then the ioasid fd, then sysfs. */
+/* open_pci checks the address, then the ioasid fd, then sysfs. */
+static void open_pci_checks_address_first(void)
+{
 	tap_ok(ioasid_vfio_open_pci(NULL, BAD_FD, LABEL, NULL) == -EINVAL &&
 	       ioasid_vfio_open_pci("bogus", BAD_FD, LABEL, NULL) == -EINVAL,
 	       "open_pci of a NULL or malformed address is -EINVAL");
+}
+
+static void open_pci_checks_ioasid_fd(void)
+{
+	int before, err, ret;
+
 	tap_is(ioasid_vfio_open_pci(ABSENT_ADDR, BAD_FD, LABEL, NULL), -EBADF,
 	       "open_pci with a closed ioasid fd is -EBADF");
 	before = next_fd();
@@ -105,209 +173,269 @@ static void test_bad_fds(int null_fd)
 	       ret);
 }
 
-/* What test_edu() checks, in order: also the SKIP lines when it cannot. */
-static const char *const edu_checks[] = {
-	"ioasid_open twice",
-	"open_pci(edu) returns an fd and a non-zero device id",
-	"the fd is edu's VFIO cdev, opened close-on-exec",
-	"open_pci of an absent device is -ENODEV",
-	"bind of the bound fd again is -EBUSY",
-	"open_pci(edu) on a second ioasid fd is -EBUSY, keeps errno, leaks no fd",
-	"open_pci(edu) again on the same ioasid fd is refused, leaks no fd",
-	"bind of a second edu fd to a closed ioasid fd is -EBADF",
-	"bind of a second edu fd to /dev/null is -EINVAL",
-	"open_pci(edu) with a closed ioasid fd is -EBADF, leaks no fd",
-	"ioasid_alloc",
-	"attach",
-	"the IOASID has one device attached",
-	"attach again is -EBUSY",
-	"detach",
-	"the IOASID has no device attached",
-	"detach again is -ENXIO",
-	"attach to a freed IOASID is -ENOENT",
-	"a failing attach leaves errno as it was",
-	"attach_pasid is -EOPNOTSUPP",
-	"attach_pasid attached nothing",
-	"detach_pasid is -EOPNOTSUPP",
-	"attach before unbind",
-	"unbind",
-	"unbind took the device off the IOASID",
-	"attach after unbind is -ENODEV",
-	"unbind again is harmless",
-	"bind of the unbound fd again is -EBUSY until it is closed",
-	"the device fd still answers VFIO_DEVICE_GET_INFO",
-	"closing the attached device fd detaches it",
-	"open_pci(edu) on the second ioasid fd now succeeds",
-};
-
-static unsigned int edu_next;
-
-/* The name of the next edu check: the one list keeps SKIPs in step. */
-static const char *edu_check(void)
+/* The one call a VMM makes per device. */
+static void open_pci_binds_edu(void)
 {
-	if (edu_next >= ARRAY_SIZE(edu_checks))
-		return "check missing from edu_checks[]";
-	return edu_checks[edu_next++];
-}
+	__u32 dev_id = 0;
+	int fd1, fd2, vfd;
 
-static int same_cdev(int fd, const char *edu)
-{
-	char path[PATH_MAX];
-	struct stat st, node;
-
-	if (ioasid_vfio_cdev_path(edu, path, sizeof(path)) ||
-	    fstat(fd, &st) || stat(path, &node))
-		return 0;
-	return S_ISCHR(st.st_mode) && st.st_rdev == node.st_rdev;
-}
-
-static void test_edu(const char *edu, int null_fd)
-{
-	char path[PATH_MAX];
-	__u32 dev_id = 0, ioasid = 0, gone = 0;
-	int fd1, fd2, vfd, other, before, err, ret;
-
+	if (!have_edu) {
+		tap_skip(NO_EDU, "open_pci(edu)");
+		return;
+	}
 	tap_diag("edu device at %s", edu);
 	fd1 = ioasid_open();
 	fd2 = ioasid_open();
-	if (!tap_ok(fd1 >= 0 && fd2 >= 0, "%s: %d, %d", edu_check(), fd1,
+	if (!tap_ok(fd1 >= 0 && fd2 >= 0, "ioasid_open twice: %d, %d", fd1,
 		    fd2))
 		tap_bail("no /dev/ioasid: %s", strerror(fd1 < 0 ? -fd1 : -fd2));
 
 	vfd = ioasid_vfio_open_pci(edu, fd1, LABEL, &dev_id);
-	if (!tap_ok(vfd >= 0 && dev_id, "%s: ret %d, id %u", edu_check(),
+	if (!tap_ok(vfd >= 0 && dev_id,
+		    "open_pci(edu) returns an fd and a non-zero device id: ret %d, id %u",
 		    vfd, dev_id))
 		tap_bail("cannot bind %s: %s", edu,
 			 vfd < 0 ? strerror(-vfd) : "device id 0");
-	tap_ok(same_cdev(vfd, edu) &&
-	       (fcntl(vfd, F_GETFD) & FD_CLOEXEC), "%s", edu_check());
+	tap_ok(same_cdev(vfd, edu) && (fcntl(vfd, F_GETFD) & FD_CLOEXEC),
+	       "the fd is edu's VFIO cdev, opened close-on-exec");
+	close(vfd);
+	close(fd2);
+	close(fd1);
+}
 
-	tap_is(ioasid_vfio_open_pci(ABSENT_ADDR, fd1, LABEL, NULL), -ENODEV,
-	       "%s", edu_check());
+static void open_pci_of_absent_device(void)
+{
+	struct edu_fixture f;
 
-	/* Bound twice: the same fd, and the device through another fd. */
-	tap_is(ioasid_vfio_bind(vfd, fd1, LABEL, NULL), -EBUSY, "%s",
-	       edu_check());
+	if (edu_setup(&f))
+		tap_is(ioasid_vfio_open_pci(ABSENT_ADDR, f.fd1, LABEL, NULL),
+		       -ENODEV, "open_pci of an absent device is -ENODEV");
+	edu_teardown(&f);
+}
+
+/* Bound twice: the same fd, and the device through another fd. */
+static void bound_device_is_busy(void)
+{
+	struct edu_fixture f;
+	int before, err, ret;
+
+	if (!edu_setup(&f))
+		goto out;
+	tap_is(ioasid_vfio_bind(f.vfd, f.fd1, LABEL, NULL), -EBUSY,
+	       "bind of the bound fd again is -EBUSY");
 	before = next_fd();
 	errno = EDOM;
-	ret = ioasid_vfio_open_pci(edu, fd2, LABEL, NULL);
+	ret = ioasid_vfio_open_pci(edu, f.fd2, LABEL, NULL);
 	err = errno;
 	tap_ok(ret == -EBUSY && err == EDOM && next_fd() == before,
-	       "%s: ret %d", edu_check(), ret);
+	       "open_pci(edu) on a second ioasid fd is -EBUSY, keeps errno, leaks no fd: ret %d",
+	       ret);
 	if (ret >= 0)
 		close(ret);
 	/*
 	 * The uAPI says EBUSY; VFIO's one-open rule for a cdev device may
 	 * come first and answer EINVAL. Either way the device is not bound
-	 * twice, and the first binding still works (attach below).
+	 * twice.
 	 */
-	ret = ioasid_vfio_open_pci(edu, fd1, LABEL, NULL);
+	ret = ioasid_vfio_open_pci(edu, f.fd1, LABEL, NULL);
 	tap_ok((ret == -EBUSY || ret == -EINVAL) && next_fd() == before,
-	       "%s: ret %d", edu_check(), ret);
+	       "open_pci(edu) again on the same ioasid fd is refused, leaks no fd: ret %d",
+	       ret);
 	if (ret >= 0)
 		close(ret);
+out:
+	edu_teardown(&f);
+}
 
-	/* The kernel's answers for a bad ioasid fd, past open_pci's own. */
+/* The kernel's answers for a bad ioasid fd, past open_pci's own. */
+static void bind_checks_ioasid_fd(void)
+{
+	struct edu_fixture f;
+	char path[PATH_MAX];
+	int other, before, ret;
+
+	if (!edu_setup(&f))
+		goto out;
 	if (ioasid_vfio_cdev_path(edu, path, sizeof(path)))
 		path[0] = '\0';
 	other = open(path, O_RDWR | O_CLOEXEC);
 	tap_ok(other >= 0 &&
 	       ioasid_vfio_bind(other, BAD_FD, LABEL, NULL) == -EBADF,
-	       "%s: %s", edu_check(), path);
+	       "bind of a second edu fd to a closed ioasid fd is -EBADF: %s",
+	       path);
 	tap_ok(other >= 0 &&
 	       ioasid_vfio_bind(other, null_fd, LABEL, NULL) == -EINVAL,
-	       "%s", edu_check());
+	       "bind of a second edu fd to /dev/null is -EINVAL");
 	if (other >= 0)
 		close(other);
 	before = next_fd();
 	ret = ioasid_vfio_open_pci(edu, BAD_FD, LABEL, NULL);
-	tap_ok(ret == -EBADF && next_fd() == before, "%s: ret %d",
-	       edu_check(), ret);
-
-	tap_is(ioasid_alloc(fd1, &ioasid), 0, "%s", edu_check());
-	tap_is(ioasid_vfio_attach(vfd, ioasid), 0, "%s", edu_check());
-	tap_is(nr_devices(fd1, ioasid), 1, "%s", edu_check());
-	tap_is(ioasid_vfio_attach(vfd, ioasid), -EBUSY, "%s", edu_check());
-	tap_is(ioasid_vfio_detach(vfd, ioasid), 0, "%s", edu_check());
-	tap_is(nr_devices(fd1, ioasid), 0, "%s", edu_check());
-	tap_is(ioasid_vfio_detach(vfd, ioasid), -ENXIO, "%s", edu_check());
-
-	/* An id that was an IOASID of this fd a moment ago. */
-	ret = ioasid_alloc(fd1, &gone);
-	if (!ret)
-		ret = ioasid_free(fd1, gone);
-	if (ret)
-		tap_diag("alloc and free of a second IOASID: %s",
-			 strerror(-ret));
-	tap_is(ioasid_vfio_attach(vfd, gone), -ENOENT, "%s", edu_check());
-	errno = EDOM;
-	ret = ioasid_vfio_attach(vfd, gone);
-	err = errno;
-	tap_ok(ret == -ENOENT && err == EDOM, "%s: ret %d", edu_check(), ret);
-
-	/* No PASID support in the kernel yet; nothing may change. */
-	tap_is(ioasid_vfio_attach_pasid(vfd, ioasid, PASID), -EOPNOTSUPP,
-	       "%s", edu_check());
-	tap_is(nr_devices(fd1, ioasid), 0, "%s", edu_check());
-	tap_is(ioasid_vfio_detach_pasid(vfd, ioasid, PASID), -EOPNOTSUPP,
-	       "%s", edu_check());
-
-	/*
-	 * Unbound, the device leaves the ioasid fd for good; the device fd
-	 * keeps it (DMA blocked) until it is closed.
-	 */
-	tap_is(ioasid_vfio_attach(vfd, ioasid), 0, "%s", edu_check());
-	tap_is(ioasid_vfio_unbind(vfd), 0, "%s", edu_check());
-	tap_is(nr_devices(fd1, ioasid), 0, "%s", edu_check());
-	tap_is(ioasid_vfio_attach(vfd, ioasid), -ENODEV, "%s", edu_check());
-	tap_is(ioasid_vfio_unbind(vfd), 0, "%s", edu_check());
-	tap_is(ioasid_vfio_bind(vfd, fd1, LABEL + 1, NULL), -EBUSY, "%s",
-	       edu_check());
-	{
-		struct vfio_device_info info = { .argsz = sizeof(info) };
-
-		tap_ok(!ioctl(vfd, VFIO_DEVICE_GET_INFO, &info) &&
-		       info.num_regions > 0, "%s", edu_check());
-	}
-
-	/* Closing the device fd is the unbind that always happens. */
-	before = nr_devices(fd1, ioasid);
-	close(vfd);
-	ret = nr_devices(fd1, ioasid);
-	tap_ok(before == 0 && ret == 0, "%s: %d devices before, %d after",
-	       edu_check(), before, ret);
-	dev_id = 0;
-	vfd = ioasid_vfio_open_pci(edu, fd2, LABEL + 2, &dev_id);
-	tap_ok(vfd >= 0 && dev_id, "%s: ret %d, id %u", edu_check(), vfd,
-	       dev_id);
-	if (vfd >= 0)
-		close(vfd);
-	close(fd2);
-	close(fd1);
+	tap_ok(ret == -EBADF && next_fd() == before,
+	       "open_pci(edu) with a closed ioasid fd is -EBADF, leaks no fd: ret %d",
+	       ret);
+out:
+	edu_teardown(&f);
 }
+
+static void attach_and_detach(void)
+{
+	struct edu_fixture f;
+	__u32 ioasid = 0;
+
+	if (!edu_setup(&f))
+		goto out;
+	tap_is(ioasid_alloc(f.fd1, &ioasid), 0, "ioasid_alloc");
+	tap_is(ioasid_vfio_attach(f.vfd, ioasid), 0, "attach");
+	tap_is(nr_devices(f.fd1, ioasid), 1,
+	       "the IOASID has one device attached");
+	tap_is(ioasid_vfio_attach(f.vfd, ioasid), -EBUSY,
+	       "attach again is -EBUSY");
+	tap_is(ioasid_vfio_detach(f.vfd, ioasid), 0, "detach");
+	tap_is(nr_devices(f.fd1, ioasid), 0,
+	       "the IOASID has no device attached");
+	tap_is(ioasid_vfio_detach(f.vfd, ioasid), -ENXIO,
+	       "detach again is -ENXIO");
+out:
+	edu_teardown(&f);
+}
+
+/* An id that was an IOASID of this fd a moment ago. */
+static void attach_to_freed_ioasid(void)
+{
+	struct edu_fixture f;
+	__u32 gone = 0;
+	int err, ret;
+
+	if (!edu_setup(&f) ||
+	    !tap_setup(ioasid_alloc(f.fd1, &gone), "alloc") ||
+	    !tap_setup(ioasid_free(f.fd1, gone), "free"))
+		goto out;
+	tap_is(ioasid_vfio_attach(f.vfd, gone), -ENOENT,
+	       "attach to a freed IOASID is -ENOENT");
+	errno = EDOM;
+	ret = ioasid_vfio_attach(f.vfd, gone);
+	err = errno;
+	tap_ok(ret == -ENOENT && err == EDOM,
+	       "a failing attach leaves errno as it was: ret %d", ret);
+out:
+	edu_teardown(&f);
+}
+
+/* No PASID support in the kernel yet; nothing may change. */
+static void pasid_is_eopnotsupp(void)
+{
+	struct edu_fixture f;
+	__u32 ioasid;
+
+	if (!edu_setup(&f) ||
+	    !tap_setup(ioasid_alloc(f.fd1, &ioasid), "alloc"))
+		goto out;
+	tap_is(ioasid_vfio_attach_pasid(f.vfd, ioasid, PASID), -EOPNOTSUPP,
+	       "attach_pasid is -EOPNOTSUPP");
+	tap_is(nr_devices(f.fd1, ioasid), 0, "attach_pasid attached nothing");
+	tap_is(ioasid_vfio_detach_pasid(f.vfd, ioasid, PASID), -EOPNOTSUPP,
+	       "detach_pasid is -EOPNOTSUPP");
+out:
+	edu_teardown(&f);
+}
+
+/*
+ * Unbound, the device leaves the ioasid fd for good; the device fd keeps
+ * it (DMA blocked) until it is closed.
+ */
+static void unbind_revokes_until_close(void)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct edu_fixture f;
+	__u32 ioasid;
+
+	if (!edu_setup(&f) ||
+	    !tap_setup(ioasid_alloc(f.fd1, &ioasid), "alloc"))
+		goto out;
+	tap_is(ioasid_vfio_attach(f.vfd, ioasid), 0, "attach before unbind");
+	tap_is(ioasid_vfio_unbind(f.vfd), 0, "unbind");
+	tap_is(nr_devices(f.fd1, ioasid), 0,
+	       "unbind took the device off the IOASID");
+	tap_is(ioasid_vfio_attach(f.vfd, ioasid), -ENODEV,
+	       "attach after unbind is -ENODEV");
+	tap_is(ioasid_vfio_unbind(f.vfd), 0, "unbind again is harmless");
+	tap_is(ioasid_vfio_bind(f.vfd, f.fd1, LABEL + 1, NULL), -EBUSY,
+	       "bind of the unbound fd again is -EBUSY until it is closed");
+	tap_ok(!ioctl(f.vfd, VFIO_DEVICE_GET_INFO, &info) &&
+	       info.num_regions > 0,
+	       "the device fd still answers VFIO_DEVICE_GET_INFO");
+out:
+	edu_teardown(&f);
+}
+
+/* Closing the device fd is the unbind that always happens. */
+static void close_detaches(void)
+{
+	struct edu_fixture f;
+	int before, after;
+	__u32 ioasid;
+
+	if (!edu_setup(&f) ||
+	    !tap_setup(ioasid_alloc(f.fd1, &ioasid), "alloc") ||
+	    !tap_setup(ioasid_vfio_attach(f.vfd, ioasid), "attach"))
+		goto out;
+	before = nr_devices(f.fd1, ioasid);
+	close(f.vfd);
+	f.vfd = -1;
+	after = nr_devices(f.fd1, ioasid);
+	tap_ok(before == 1 && after == 0,
+	       "closing the attached device fd detaches it: %d devices before, %d after",
+	       before, after);
+out:
+	edu_teardown(&f);
+}
+
+/* Once the device fd is closed, another ioasid fd may have the device. */
+static void close_frees_device(void)
+{
+	struct edu_fixture f;
+	__u32 dev_id = 0;
+
+	if (!edu_setup(&f))
+		goto out;
+	close(f.vfd);
+	f.vfd = ioasid_vfio_open_pci(edu, f.fd2, LABEL + 2, &dev_id);
+	tap_ok(f.vfd >= 0 && dev_id,
+	       "open_pci(edu) on the second ioasid fd now succeeds: ret %d, id %u",
+	       f.vfd, dev_id);
+out:
+	edu_teardown(&f);
+}
+
+static const struct tap_case cases[] = {
+	TAP_CASE(closed_vfio_fd_is_ebadf),
+	TAP_CASE(foreign_fd_is_enotty),
+	TAP_CASE(errno_kept_on_failure),
+	TAP_CASE(open_pci_checks_address_first),
+	TAP_CASE(open_pci_checks_ioasid_fd),
+	TAP_CASE(open_pci_binds_edu),
+	TAP_CASE(open_pci_of_absent_device),
+	TAP_CASE(bound_device_is_busy),
+	TAP_CASE(bind_checks_ioasid_fd),
+	TAP_CASE(attach_and_detach),
+	TAP_CASE(attach_to_freed_ioasid),
+	TAP_CASE(pasid_is_eopnotsupp),
+	TAP_CASE(unbind_revokes_until_close),
+	TAP_CASE(close_detaches),
+	TAP_CASE(close_frees_device),
+};
 
 int main(void)
 {
-	char edu[NAME_MAX + 1];
-	int null_fd;
-	size_t i;
-
-	tap_plan(NR_COMMON_TESTS + ARRAY_SIZE(edu_checks));
+	int ret;
 
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0)
 		tap_bail("open /dev/null: %s", strerror(errno));
 
-	test_bad_fds(null_fd);
+	have_edu = find_pci_device(1, edu, sizeof(edu));
 
-	if (find_pci_device(1, edu, sizeof(edu))) {
-		test_edu(edu, null_fd);
-	} else {
-		for (i = 0; i < ARRAY_SIZE(edu_checks); i++)
-			tap_skip("no QEMU edu device (1234:11e8)", "%s",
-				 edu_checks[i]);
-	}
-
+	ret = tap_main(cases, TAP_NR_CASES(cases), NULL);
 	close(null_fd);
-	return tap_finish();
+	return ret;
 }

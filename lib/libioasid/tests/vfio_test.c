@@ -6,9 +6,8 @@
  * Address parsing and the missing-device answers are checked everywhere.
  * The binding itself is checked on QEMU's edu device (1234:11e8), the
  * device the project's real-device tests drive; a machine without one
- * skips those checks, as there is nothing there it may safely rebind.
+ * skips those cases, as there is nothing there it may safely rebind.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,25 +20,12 @@
 #include "pci.h"
 #include "tap.h"
 
-#define NR_TESTS	20
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
 /* Domain ffff, last bus, device and function: no machine of ours has it. */
 #define ABSENT_ADDR	"ffff:ff:1f.7"
+#define NO_EDU		"no QEMU edu device (1234:11e8)"
 
-static int read_sysfs(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int ok;
-
-	if (!f)
-		return 0;
-	ok = !!fgets(buf, (int)len, f);
-	fclose(f);
-	if (ok)
-		buf[strcspn(buf, "\n")] = '\0';
-	return ok;
-}
+static char edu[NAME_MAX + 1];
+static int have_edu;
 
 static int driver_is(const char *dev, const char *want)
 {
@@ -54,6 +40,20 @@ static int driver_is(const char *dev, const char *want)
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	return !strcmp(base ? base + 1 : target, want);
+}
+
+static int read_sysfs(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = !!fgets(buf, (int)len, f);
+	fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok;
 }
 
 /* Does @path name the char device sysfs lists for @dev's VFIO cdev? */
@@ -76,29 +76,102 @@ static int cdev_matches_sysfs(const char *dev, const char *path)
 	return st.st_rdev == makedev(major_nr, minor_nr);
 }
 
-/* What test_edu() checks, for the SKIP lines when it cannot. */
-static const char *const edu_checks[] = {
-	"pci_bind(edu)",
-	"edu is now bound to vfio-pci",
-	"pci_bind(edu) again is 0 and keeps vfio-pci",
-	"cdev_path(edu) is /dev/vfio/devices/vfioN",
-	"the cdev path is the char device sysfs lists for edu",
-	"cdev_path into 8 bytes is -ERANGE and leaves buf alone",
-	"cdev_path of the short, upper-case address gives the same path",
-};
-
-static void test_edu(void)
+/* For an edu case: is there an edu device, and is vfio-pci its driver? */
+static int edu_ready(void)
 {
-	char edu[NAME_MAX + 1], alt[NAME_MAX + 1], small[8];
-	char path[PATH_MAX], path2[PATH_MAX];
-	unsigned int n;
-	size_t i;
+	if (!have_edu) {
+		tap_skip(NO_EDU, "needs an edu device");
+		return 0;
+	}
+	return tap_setup(ioasid_vfio_pci_bind(edu), "pci_bind(%s)", edu);
+}
+
+/* Only a well-formed address ever becomes part of a sysfs path. */
+static void malformed_address_is_einval(void)
+{
+	char buf[PATH_MAX];
+
+	tap_is(ioasid_vfio_cdev_path(NULL, buf, sizeof(buf)), -EINVAL,
+	       "cdev_path(NULL) is -EINVAL");
+	tap_is(ioasid_vfio_cdev_path("not-a-pci-address", buf, sizeof(buf)),
+	       -EINVAL, "cdev_path of a non-address is -EINVAL");
+	tap_is(ioasid_vfio_cdev_path("0000:00:00.0/../..", buf, sizeof(buf)),
+	       -EINVAL, "cdev_path with trailing path parts is -EINVAL");
+	tap_is(ioasid_vfio_cdev_path("0000:00:20.0", buf, sizeof(buf)),
+	       -EINVAL, "cdev_path with device number 0x20 is -EINVAL");
+	tap_is(ioasid_vfio_cdev_path("0000:00:00.8", buf, sizeof(buf)),
+	       -EINVAL, "cdev_path with function 8 is -EINVAL");
+}
+
+/* No buffer to write into is a caller bug, reported as such. */
+static void no_buffer_is_einval(void)
+{
+	char buf[PATH_MAX];
+
+	tap_ok(ioasid_vfio_cdev_path(ABSENT_ADDR, NULL, 64) == -EINVAL &&
+	       ioasid_vfio_cdev_path(ABSENT_ADDR, buf, 0) == -EINVAL,
+	       "cdev_path with no buffer is -EINVAL");
+}
+
+/* The documented choice: a missing device is -ENODEV, not -ENOENT. */
+static void absent_device_is_enodev(void)
+{
+	char buf[PATH_MAX];
+
+	tap_is(ioasid_vfio_cdev_path(ABSENT_ADDR, buf, sizeof(buf)), -ENODEV,
+	       "cdev_path of an absent device is -ENODEV");
+}
+
+/* The sysfs lookups fail inside; the caller's errno must survive. */
+static void errno_kept_on_failure(void)
+{
+	char buf[PATH_MAX];
 	int ret;
 
-	if (!find_pci_device(1, edu, sizeof(edu))) {
-		for (i = 0; i < ARRAY_SIZE(edu_checks); i++)
-			tap_skip("no QEMU edu device (1234:11e8)", "%s",
-				 edu_checks[i]);
+	errno = EDOM;
+	ret = ioasid_vfio_cdev_path(ABSENT_ADDR, buf, sizeof(buf));
+	tap_ok(ret == -ENODEV && errno == EDOM,
+	       "a failing cdev_path leaves errno as it was");
+}
+
+/* Present but not bound to VFIO is the same answer as absent. */
+static void device_without_vfio_is_enodev(void)
+{
+	char buf[PATH_MAX], other[NAME_MAX + 1];
+
+	if (find_pci_device(0, other, sizeof(other)))
+		tap_is(ioasid_vfio_cdev_path(other, buf, sizeof(buf)), -ENODEV,
+		       "cdev_path of %s (no VFIO driver) is -ENODEV", other);
+	else
+		tap_skip("every PCI device has a VFIO cdev",
+			 "cdev_path of a device without VFIO driver");
+}
+
+/* Upper-case hex is accepted and still finds nothing here. */
+static void upper_case_hex_is_accepted(void)
+{
+	char buf[PATH_MAX];
+
+	tap_is(ioasid_vfio_cdev_path("FFFF:FF:1F.7", buf, sizeof(buf)),
+	       -ENODEV, "cdev_path accepts upper-case hex");
+}
+
+/* Binding refuses bad and absent addresses before writing sysfs. */
+static void pci_bind_refuses_bad_addresses(void)
+{
+	tap_is(ioasid_vfio_pci_bind(NULL), -EINVAL, "pci_bind(NULL) is -EINVAL");
+	tap_is(ioasid_vfio_pci_bind("bogus"), -EINVAL,
+	       "pci_bind of a non-address is -EINVAL");
+	tap_is(ioasid_vfio_pci_bind(ABSENT_ADDR), -ENODEV,
+	       "pci_bind of an absent device is -ENODEV");
+}
+
+static void pci_bind_binds_edu(void)
+{
+	int ret;
+
+	if (!have_edu) {
+		tap_skip(NO_EDU, "pci_bind(edu)");
 		return;
 	}
 	tap_diag("edu device at %s", edu);
@@ -111,8 +184,17 @@ static void test_edu(void)
 	ret = ioasid_vfio_pci_bind(edu);
 	tap_ok(!ret && driver_is(edu, "vfio-pci"),
 	       "pci_bind(edu) again is 0 and keeps vfio-pci: ret %d", ret);
+}
 
-	/* A bound device has a cdev, named the way the kernel names it. */
+/* A bound device has a cdev, named the way the kernel names it. */
+static void edu_cdev_path(void)
+{
+	char path[PATH_MAX];
+	unsigned int n;
+	int ret;
+
+	if (!edu_ready())
+		return;
 	path[0] = '\0';
 	ret = ioasid_vfio_cdev_path(edu, path, sizeof(path));
 	tap_ok(!ret && sscanf(path, "/dev/vfio/devices/vfio%u", &n) == 1,
@@ -123,14 +205,30 @@ static void test_edu(void)
 	tap_ok(!ret && cdev_matches_sysfs(edu, path),
 	       "the cdev path is the char device sysfs lists for edu: %s",
 	       path);
+}
 
-	/* Too small a buffer is -ERANGE, and no truncated path is left. */
+/* Too small a buffer is -ERANGE, and no truncated path is left. */
+static void cdev_path_too_small_is_erange(void)
+{
+	char small[8];
+
+	if (!edu_ready())
+		return;
 	memset(small, 'x', sizeof(small));
 	tap_ok(ioasid_vfio_cdev_path(edu, small, sizeof(small)) == -ERANGE &&
 	       small[0] == 'x',
 	       "cdev_path into 8 bytes is -ERANGE and leaves buf alone");
+}
 
-	/* lspci's short form and upper case name the same device. */
+/* lspci's short form and upper case name the same device. */
+static void cdev_path_of_short_address(void)
+{
+	char alt[NAME_MAX + 1], path[PATH_MAX], path2[PATH_MAX];
+	size_t i;
+	int ret;
+
+	if (!edu_ready())
+		return;
 	if (!strncmp(edu, "0000:", 5))
 		snprintf(alt, sizeof(alt), "%s", edu + 5);
 	else
@@ -138,67 +236,31 @@ static void test_edu(void)
 	for (i = 0; alt[i]; i++)
 		if (alt[i] >= 'a' && alt[i] <= 'f')
 			alt[i] -= 'a' - 'A';
+	path[0] = '\0';
 	path2[0] = '\0';
+	ioasid_vfio_cdev_path(edu, path, sizeof(path));
 	ret = ioasid_vfio_cdev_path(alt, path2, sizeof(path2));
-	tap_ok(!ret && !strcmp(path, path2),
+	tap_ok(!ret && path[0] && !strcmp(path, path2),
 	       "cdev_path of the short, upper-case address gives the same path: \"%s\", ret %d",
 	       alt, ret);
 }
 
+static const struct tap_case cases[] = {
+	TAP_CASE(malformed_address_is_einval),
+	TAP_CASE(no_buffer_is_einval),
+	TAP_CASE(absent_device_is_enodev),
+	TAP_CASE(errno_kept_on_failure),
+	TAP_CASE(device_without_vfio_is_enodev),
+	TAP_CASE(upper_case_hex_is_accepted),
+	TAP_CASE(pci_bind_refuses_bad_addresses),
+	TAP_CASE(pci_bind_binds_edu),
+	TAP_CASE(edu_cdev_path),
+	TAP_CASE(cdev_path_too_small_is_erange),
+	TAP_CASE(cdev_path_of_short_address),
+};
+
 int main(void)
 {
-	char buf[PATH_MAX], other[NAME_MAX + 1];
-	int ret;
-
-	tap_plan(NR_TESTS);
-
-	/* Only a well-formed address ever becomes part of a sysfs path. */
-	tap_is(ioasid_vfio_cdev_path(NULL, buf, sizeof(buf)), -EINVAL,
-	       "cdev_path(NULL) is -EINVAL");
-	tap_is(ioasid_vfio_cdev_path("not-a-pci-address", buf, sizeof(buf)),
-	       -EINVAL, "cdev_path of a non-address is -EINVAL");
-	tap_is(ioasid_vfio_cdev_path("0000:00:00.0/../..", buf, sizeof(buf)),
-	       -EINVAL, "cdev_path with trailing path parts is -EINVAL");
-	tap_is(ioasid_vfio_cdev_path("0000:00:20.0", buf, sizeof(buf)),
-	       -EINVAL, "cdev_path with device number 0x20 is -EINVAL");
-	tap_is(ioasid_vfio_cdev_path("0000:00:00.8", buf, sizeof(buf)),
-	       -EINVAL, "cdev_path with function 8 is -EINVAL");
-
-	/* No buffer to write into is a caller bug, reported as such. */
-	tap_ok(ioasid_vfio_cdev_path(ABSENT_ADDR, NULL, 64) == -EINVAL &&
-	       ioasid_vfio_cdev_path(ABSENT_ADDR, buf, 0) == -EINVAL,
-	       "cdev_path with no buffer is -EINVAL");
-
-	/* The documented choice: a missing device is -ENODEV, not -ENOENT. */
-	tap_is(ioasid_vfio_cdev_path(ABSENT_ADDR, buf, sizeof(buf)), -ENODEV,
-	       "cdev_path of an absent device is -ENODEV");
-
-	/* The sysfs lookups fail inside; the caller's errno must survive. */
-	errno = EDOM;
-	ret = ioasid_vfio_cdev_path(ABSENT_ADDR, buf, sizeof(buf));
-	tap_ok(ret == -ENODEV && errno == EDOM,
-	       "a failing cdev_path leaves errno as it was");
-
-	/* Present but not bound to VFIO is the same answer as absent. */
-	if (find_pci_device(0, other, sizeof(other)))
-		tap_is(ioasid_vfio_cdev_path(other, buf, sizeof(buf)), -ENODEV,
-		       "cdev_path of %s (no VFIO driver) is -ENODEV", other);
-	else
-		tap_skip("every PCI device has a VFIO cdev",
-			 "cdev_path of a device without VFIO driver");
-
-	/* Binding refuses bad and absent addresses before writing sysfs. */
-	tap_is(ioasid_vfio_pci_bind(NULL), -EINVAL, "pci_bind(NULL) is -EINVAL");
-	tap_is(ioasid_vfio_pci_bind("bogus"), -EINVAL,
-	       "pci_bind of a non-address is -EINVAL");
-	tap_is(ioasid_vfio_pci_bind(ABSENT_ADDR), -ENODEV,
-	       "pci_bind of an absent device is -ENODEV");
-
-	/* Upper-case hex is accepted and still finds nothing here. */
-	tap_is(ioasid_vfio_cdev_path("FFFF:FF:1F.7", buf, sizeof(buf)),
-	       -ENODEV, "cdev_path accepts upper-case hex");
-
-	test_edu();
-
-	return tap_finish();
+	have_edu = find_pci_device(1, edu, sizeof(edu));
+	return tap_main(cases, TAP_NR_CASES(cases), NULL);
 }

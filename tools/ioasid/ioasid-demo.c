@@ -15,6 +15,10 @@
  * Every DMA is checked byte for byte, and so is what must not change.
  * It prints what it did and a PASS or FAIL for each flow; the exit
  * status is non-zero if any flow failed.
+ *
+ * Handing the devices to vfio-pci is the administrator's part, done here
+ * with ioasid-vfio-bind before the VMM's part starts; libioasid binds no
+ * drivers.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <linux/pci_regs.h>
@@ -78,6 +83,26 @@ static int find_edus(struct edu *edu, int max)
 	}
 	closedir(dir);
 	return n;
+}
+
+/* The administrator's step: ioasid-vfio-bind hands both to vfio-pci. */
+static int vfio_pci_bind(struct edu *edu)
+{
+	char *const argv[] = { "ioasid-vfio-bind", edu[0].bdf, edu[1].bdf,
+			       NULL };
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
 }
 
 /* Let the device master the bus and map its registers. */
@@ -198,6 +223,11 @@ int main(void)
 		printf("FAIL: this demo needs two edu PCI devices\n");
 		return 1;
 	}
+	ret = vfio_pci_bind(edu);
+	if (ret)
+		return die("ioasid-vfio-bind the edu devices", ret);
+	printf("edu %s and %s handed to vfio-pci by ioasid-vfio-bind\n",
+	       edu[0].bdf, edu[1].bdf);
 	for (i = 0; i != 2; i++) {
 		ret = ioasid_vfio_open_pci(edu[i].bdf, fd, 0x1000 + i,
 					   &edu[i].dev_id);

@@ -263,21 +263,6 @@ LIBIOASID_API int ioasid_vfio_cdev_path(const char *pci_addr, char *buf,
 					size_t len);
 
 /**
- * ioasid_vfio_pci_bind() - bind a PCI device to vfio-pci
- * @pci_addr: "DDDD:BB:DD.F" or "BB:DD.F" (domain 0), hex, any case
- *
- * Sets driver_override, unbinds the current driver and reprobes, through
- * sysfs; needs root. Does nothing if vfio-pci already drives the device.
- * If vfio-pci does not take the device, the override is cleared again and
- * the device is reprobed so its old driver can have it back.
- *
- * Return: 0 or -errno: -EINVAL for a malformed address, -ENODEV if there
- * is no such PCI device, -ENXIO if the vfio-pci driver is not loaded,
- * -EIO if vfio-pci refused the device.
- */
-LIBIOASID_API int ioasid_vfio_pci_bind(const char *pci_addr);
-
-/**
  * ioasid_vfio_bind() - bind a VFIO device fd to an ioasid fd
  * @vfio_fd: a VFIO device fd opened from /dev/vfio/devices/vfioN, unbound
  * @ioasid_fd: an fd from ioasid_open(), in the calling process
@@ -382,17 +367,16 @@ LIBIOASID_API int ioasid_vfio_detach_pasid(int vfio_fd, __u32 ioasid,
  * @label: the caller's name for the device, reported back in its events
  * @out_dev_id: where to store the device's id on @ioasid_fd; may be NULL
  *
- * What a VMM does for each device: ioasid_vfio_pci_bind(),
- * ioasid_vfio_cdev_path(), open(2) O_RDWR | O_CLOEXEC, ioasid_vfio_bind().
- * @pci_addr and @ioasid_fd are checked first, so bad ones change no
- * driver. On failure nothing opened is left open; a device bound to
- * vfio-pci stays so. Close the fd to unbind the device.
+ * What a VMM does for each device: ioasid_vfio_cdev_path(), open(2)
+ * O_RDWR | O_CLOEXEC, ioasid_vfio_bind(). @pci_addr and @ioasid_fd are
+ * checked first. The device must be driven by a VFIO driver already: the
+ * library binds no drivers (see ioasid-vfio-bind in tools/ioasid). On
+ * failure nothing opened is left open. Close the fd to unbind the device.
  *
  * Return: the VFIO device fd (>= 0), bound to @ioasid_fd, or -errno: as
- * for ioasid_vfio_pci_bind(), ioasid_vfio_cdev_path() and
- * ioasid_vfio_bind(), or open(2) of the cdev. -EBADF if @ioasid_fd is not
- * open, -EINVAL if it is not an ioasid fd, -EBUSY if the device is bound
- * or owned already.
+ * for ioasid_vfio_cdev_path() and ioasid_vfio_bind(), or open(2) of the
+ * cdev. -EBADF if @ioasid_fd is not open, -EINVAL if it is not an ioasid
+ * fd, -EBUSY if the device is bound or owned already.
  */
 LIBIOASID_API int ioasid_vfio_open_pci(const char *pci_addr, int ioasid_fd,
 				       __u64 label, __u32 *out_dev_id);

@@ -2,12 +2,16 @@
 /*
  * libioasid: VFIO devices and ioasid fds.
  *
- * Before a device can join an ioasid fd it must be driven by a VFIO driver
- * and its device cdev (/dev/vfio/devices/vfioN) must be found. Both are
- * sysfs chores that every user would otherwise rewrite; this file does
- * them. Then come the wrappers of the VFIO device ioctls that bind the
- * device to an ioasid fd and attach it to IOASIDs, and
- * ioasid_vfio_open_pci(), which does all of it up to the binding.
+ * A device joins an ioasid fd through its VFIO device cdev,
+ * /dev/vfio/devices/vfioN. This file finds that cdev for a PCI device in
+ * sysfs, wraps the VFIO device ioctls that bind the device to an ioasid
+ * fd and attach it to IOASIDs, and offers ioasid_vfio_open_pci(), which
+ * does the finding, opening and binding in one call.
+ *
+ * It only reads sysfs. Which driver drives a device is the administrator's
+ * choice, made before a program uses the device (with ioasid-vfio-bind(8)
+ * from tools/ioasid, driverctl or libvirt), not something a library does
+ * behind its caller's back.
  *
  * Each sysfs function saves errno, calls a static worker that may let libc
  * clobber it freely, and restores it. The ioctl wrappers leave that to
@@ -28,9 +32,6 @@
 #include "vfio_ioasid.h"
 
 #define PCI_DEVICES_DIR		"/sys/bus/pci/devices"
-#define PCI_DRIVERS_PROBE	"/sys/bus/pci/drivers_probe"
-#define VFIO_PCI_DRIVER		"vfio-pci"
-#define VFIO_PCI_DRIVER_DIR	"/sys/bus/pci/drivers/" VFIO_PCI_DRIVER
 #define VFIO_CDEV_DIR		"/dev/vfio/devices"
 
 /* "ffffffff:ff:1f.7" and its NUL, with room to spare. */
@@ -101,7 +102,7 @@ static int pci_name_canon(const char *addr, char *name, size_t len)
 	return 0;
 }
 
-/* Both public functions answer -ENODEV for a device that is not there. */
+/* A device that is not there is -ENODEV, never -ENOENT. */
 static int pci_dev_dir(const char *name, char *path, size_t len)
 {
 	struct stat st;
@@ -113,62 +114,6 @@ static int pci_dev_dir(const char *name, char *path, size_t len)
 	if (!S_ISDIR(st.st_mode))
 		return -ENODEV;
 	return 0;
-}
-
-/* The bound driver's name, or "" when no driver has the device. */
-static int pci_driver_name(const char *dev_dir, char *drv, size_t len)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	if (snprintf(path, sizeof(path), "%s/driver", dev_dir) >=
-	    (int)sizeof(path))
-		return -ENAMETOOLONG;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0) {
-		if (errno != ENOENT)
-			return -errno;
-		drv[0] = '\0';
-		return 0;
-	}
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (snprintf(drv, len, "%s", base) >= (int)len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/* sysfs takes a store in one write(); a short one means it was refused. */
-static int sysfs_write(const char *path, const char *val)
-{
-	size_t len = strlen(val);
-	ssize_t n;
-	int fd;
-	int ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n != len)
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
-static int sysfs_write_attr(const char *dir, const char *attr,
-			    const char *val)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, attr) >=
-	    (int)sizeof(path))
-		return -ENAMETOOLONG;
-	return sysfs_write(path, val);
 }
 
 /* A vfio-dev/ entry is "vfio" and a decimal number, nothing else. */
@@ -241,69 +186,6 @@ int ioasid_vfio_cdev_path(const char *pci_addr, char *buf, size_t len)
 	int ret;
 
 	ret = vfio_cdev_path(pci_addr, buf, len);
-	errno = saved_errno;
-	return ret;
-}
-
-static int vfio_pci_bind(const char *pci_addr)
-{
-	char name[PCI_NAME_LEN], dev_dir[PATH_MAX], drv[NAME_MAX + 1];
-	int unbound = 0;
-	int ret;
-
-	ret = pci_name_canon(pci_addr, name, sizeof(name));
-	if (ret)
-		return ret;
-	ret = pci_dev_dir(name, dev_dir, sizeof(dev_dir));
-	if (ret)
-		return ret;
-	ret = pci_driver_name(dev_dir, drv, sizeof(drv));
-	if (ret)
-		return ret;
-	if (!strcmp(drv, VFIO_PCI_DRIVER))
-		return 0;
-	/* Check before unbinding anything: without it the device would idle. */
-	if (access(VFIO_PCI_DRIVER_DIR, F_OK))
-		return errno == ENOENT ? -ENXIO : -errno;
-
-	/* The override makes vfio-pci the only driver the reprobe can pick. */
-	ret = sysfs_write_attr(dev_dir, "driver_override", VFIO_PCI_DRIVER);
-	if (ret)
-		return ret;
-	if (drv[0]) {
-		ret = sysfs_write_attr(dev_dir, "driver/unbind", name);
-		if (ret)
-			goto err_override;
-		unbound = 1;
-	}
-	ret = sysfs_write(PCI_DRIVERS_PROBE, name);
-	if (ret)
-		goto err_override;
-
-	/* drivers_probe succeeds even when no driver took the device. */
-	ret = pci_driver_name(dev_dir, drv, sizeof(drv));
-	if (ret)
-		goto err_override;
-	if (strcmp(drv, VFIO_PCI_DRIVER)) {
-		ret = -EIO;
-		goto err_override;
-	}
-	return 0;
-
-err_override:
-	/* Best effort: let the device go back to the driver it had. */
-	sysfs_write_attr(dev_dir, "driver_override", "\n");
-	if (unbound)
-		sysfs_write(PCI_DRIVERS_PROBE, name);
-	return ret;
-}
-
-int ioasid_vfio_pci_bind(const char *pci_addr)
-{
-	int saved_errno = errno;
-	int ret;
-
-	ret = vfio_pci_bind(pci_addr);
 	errno = saved_errno;
 	return ret;
 }
@@ -382,8 +264,8 @@ static int vfio_open_pci(const char *pci_addr, int ioasid_fd, __u64 label,
 	int ret;
 
 	/*
-	 * Refuse what the bind would refuse before any driver is changed for
-	 * it: a malformed address, then an ioasid_fd with the bind's answers,
+	 * Refuse what the bind would refuse before touching the device: a
+	 * malformed address, then an ioasid_fd with the bind's answers,
 	 * -EBADF, or -EINVAL for an open fd that is not an ioasid fd.
 	 */
 	ret = pci_name_canon(pci_addr, name, sizeof(name));
@@ -393,16 +275,12 @@ static int vfio_open_pci(const char *pci_addr, int ioasid_fd, __u64 label,
 	if (ret)
 		return ret == -ENOTTY ? -EINVAL : ret;
 
-	ret = vfio_pci_bind(pci_addr);
-	if (ret)
-		return ret;
 	ret = vfio_cdev_path(pci_addr, path, sizeof(path));
 	if (ret)
 		return ret;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	/* The device stays with vfio-pci on failure: it may be tried again. */
 	ret = ioasid_vfio_bind(fd, ioasid_fd, label, out_dev_id);
 	if (ret) {
 		close(fd);

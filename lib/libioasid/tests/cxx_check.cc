@@ -36,11 +36,10 @@ int main()
 			ioasid_free(fd, id);
 		}
 	}
-	/* Only a device VFIO drives already: nothing here rebinds a driver. */
+	/* Only a device VFIO drives already: the library binds no driver. */
 	if (ioasid_vfio_cdev_path("0000:00:00.0", path, sizeof(path)) == 0) {
 		int vfd;
 
-		ioasid_vfio_pci_bind("0000:00:00.0");
 		vfd = ioasid_vfio_open_pci("0000:00:00.0", fd, 1, &id);
 		if (vfd >= 0) {
 			ioasid_vfio_attach(vfd, id);

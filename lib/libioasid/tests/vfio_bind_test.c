@@ -6,8 +6,9 @@
  *
  * The answers to bad file descriptors are checked everywhere. The rest
  * needs a device that may be handed to vfio-pci: QEMU's edu device
- * (1234:11e8) behind the test VM's emulated IOMMU. A machine without one
- * skips those cases. Each edu case starts from two fresh
+ * (1234:11e8) behind the test VM's emulated IOMMU, which main() hands to
+ * vfio-pci with ioasid-vfio-bind, as an administrator would. A machine
+ * without one skips those cases. Each edu case starts from two fresh
  * ioasid fds and a fresh device fd bound to the first, and closes them
  * all again, so the tests that run later can bind the device themselves.
  */
@@ -433,7 +434,14 @@ int main(void)
 	if (null_fd < 0)
 		tap_bail("open /dev/null: %s", strerror(errno));
 
+	/* The administrator's step: the library binds no drivers. */
 	have_edu = find_pci_device(1, edu, sizeof(edu));
+	if (have_edu) {
+		ret = vfio_pci_bind(edu);
+		if (ret)
+			tap_bail("cannot hand %s to vfio-pci with %s: %s", edu,
+				 VFIO_BIND_TOOL, strerror(-ret));
+	}
 
 	ret = tap_main(cases, TAP_NR_CASES(cases), NULL);
 	close(null_fd);

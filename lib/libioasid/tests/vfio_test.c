@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * libioasid tests: the sysfs helpers ioasid_vfio_cdev_path() and
- * ioasid_vfio_pci_bind().
+ * libioasid tests: ioasid_vfio_cdev_path(), and the ioasid-vfio-bind tool
+ * that hands a PCI device to vfio-pci before a program uses it.
  *
  * Address parsing and the missing-device answers are checked everywhere.
  * The binding itself is checked on QEMU's edu device (1234:11e8), the
@@ -26,21 +26,6 @@
 
 static char edu[NAME_MAX + 1];
 static int have_edu;
-
-static int driver_is(const char *dev, const char *want)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/%s/driver", PCI_DEVICES, dev);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return 0;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	return !strcmp(base ? base + 1 : target, want);
-}
 
 static int read_sysfs(const char *path, char *buf, size_t len)
 {
@@ -83,7 +68,7 @@ static int edu_ready(void)
 		tap_skip(NO_EDU, "needs an edu device");
 		return 0;
 	}
-	return tap_setup(ioasid_vfio_pci_bind(edu), "pci_bind(%s)", edu);
+	return tap_setup(vfio_pci_bind(edu), "hand %s to vfio-pci", edu);
 }
 
 /* Only a well-formed address ever becomes part of a sysfs path. */
@@ -156,34 +141,57 @@ static void upper_case_hex_is_accepted(void)
 	       -ENODEV, "cdev_path accepts upper-case hex");
 }
 
-/* Binding refuses bad and absent addresses before writing sysfs. */
-static void pci_bind_refuses_bad_addresses(void)
+/*
+ * The tool refuses bad and absent addresses before writing sysfs, and
+ * says why.
+ */
+static void bind_tool_refuses_bad_addresses(void)
 {
-	tap_is(ioasid_vfio_pci_bind(NULL), -EINVAL, "pci_bind(NULL) is -EINVAL");
-	tap_is(ioasid_vfio_pci_bind("bogus"), -EINVAL,
-	       "pci_bind of a non-address is -EINVAL");
-	tap_is(ioasid_vfio_pci_bind(ABSENT_ADDR), -ENODEV,
-	       "pci_bind of an absent device is -ENODEV");
+	char err[256];
+	int ret;
+
+	ret = run_vfio_bind_tool(NULL, err, sizeof(err));
+	if (ret == -ENOENT) {
+		tap_skip(VFIO_BIND_TOOL " is not in PATH", "no address");
+		tap_skip(VFIO_BIND_TOOL " is not in PATH", "a non-address");
+		tap_skip(VFIO_BIND_TOOL " is not in PATH", "an absent device");
+		return;
+	}
+	tap_is(ret, 2, "%s with no address is a usage error (exit 2)",
+	       VFIO_BIND_TOOL);
+
+	ret = run_vfio_bind_tool("bogus", err, sizeof(err));
+	tap_ok(ret == 1 && strstr(err, strerror(EINVAL)),
+	       "%s of a non-address fails with EINVAL: exit %d, \"%.*s\"",
+	       VFIO_BIND_TOOL, ret, (int)strcspn(err, "\n"), err);
+
+	ret = run_vfio_bind_tool(ABSENT_ADDR, err, sizeof(err));
+	tap_ok(ret == 1 && strstr(err, strerror(ENODEV)),
+	       "%s of an absent device fails with ENODEV: exit %d, \"%.*s\"",
+	       VFIO_BIND_TOOL, ret, (int)strcspn(err, "\n"), err);
 }
 
-static void pci_bind_binds_edu(void)
+static void bind_tool_binds_edu(void)
 {
+	char err[256];
 	int ret;
 
 	if (!have_edu) {
-		tap_skip(NO_EDU, "pci_bind(edu)");
+		tap_skip(NO_EDU, "%s binds edu to vfio-pci", VFIO_BIND_TOOL);
 		return;
 	}
 	tap_diag("edu device at %s", edu);
 
 	/* The main job: after it, vfio-pci drives the device. */
-	tap_is(ioasid_vfio_pci_bind(edu), 0, "pci_bind(edu)");
+	ret = run_vfio_bind_tool(edu, err, sizeof(err));
+	tap_is(ret, 0, "%s %s", VFIO_BIND_TOOL, edu);
 	tap_ok(driver_is(edu, "vfio-pci"), "edu is now bound to vfio-pci");
 
-	/* Scripts call bind unconditionally; a second call must be a no-op. */
-	ret = ioasid_vfio_pci_bind(edu);
+	/* Scripts call it unconditionally; a second call must be a no-op. */
+	ret = run_vfio_bind_tool(edu, err, sizeof(err));
 	tap_ok(!ret && driver_is(edu, "vfio-pci"),
-	       "pci_bind(edu) again is 0 and keeps vfio-pci: ret %d", ret);
+	       "%s %s again is 0 and keeps vfio-pci: exit %d",
+	       VFIO_BIND_TOOL, edu, ret);
 }
 
 /* A bound device has a cdev, named the way the kernel names it. */
@@ -252,8 +260,8 @@ static const struct tap_case cases[] = {
 	TAP_CASE(errno_kept_on_failure),
 	TAP_CASE(device_without_vfio_is_enodev),
 	TAP_CASE(upper_case_hex_is_accepted),
-	TAP_CASE(pci_bind_refuses_bad_addresses),
-	TAP_CASE(pci_bind_binds_edu),
+	TAP_CASE(bind_tool_refuses_bad_addresses),
+	TAP_CASE(bind_tool_binds_edu),
 	TAP_CASE(edu_cdev_path),
 	TAP_CASE(cdev_path_too_small_is_erange),
 	TAP_CASE(cdev_path_of_short_address),

@@ -10,6 +10,7 @@
  * exactly its old reference count and is no longer pinned, and that the
  * process's pinned-memory counter is back where it was.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -220,6 +221,87 @@ TEST_F(memory, map_bad_input)
 	/* Nothing of all that left a mapping or a pin behind. */
 	check_unmapped(IOVA_BASE, BUF_SIZE);
 	ASSERT_EQ(self->pin0, vm_pinned_kb());
+}
+
+/*
+ * A map that cannot succeed is refused before anything is pinned: with a
+ * source that cannot be pinned at all (no memory there), every check that
+ * needs no pinning still gives its own errno, never EFAULT.
+ */
+TEST_F(memory, map_checks_before_pinning)
+{
+	void *nothing = (void *)PAGE_SIZE;
+	__u32 other;
+
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       PAGE_SIZE);
+	test_err_ioctl_map(EEXIST, self->fd, self->ioasid, nothing, IOVA_BASE,
+			   PAGE_SIZE);
+	test_err_ioctl_map(EEXIST, self->fd, self->ioasid, nothing,
+			   IOVA_BASE - PAGE_SIZE, 1UL << 30);
+	/* Outside the aperture of every mock instance. */
+	if (self->ndev)
+		test_err_ioctl_map(ERANGE, self->fd, self->ioasid, nothing,
+				   1ULL << 60, PAGE_SIZE);
+	/* The same source into a free range does reach the pinning. */
+	test_err_ioctl_map(EFAULT, self->fd, self->ioasid, nothing,
+			   IOVA_BASE + PAGE_SIZE, PAGE_SIZE);
+
+	/* The same holds for an IOASID with no device at all. */
+	test_ioctl_alloc(self->fd, &other);
+	test_ioctl_map(self->fd, other, self->buf, IOVA_BASE, PAGE_SIZE);
+	test_err_ioctl_map(EEXIST, self->fd, other, nothing, IOVA_BASE,
+			   PAGE_SIZE);
+	test_ioctl_unmap(self->fd, other, IOVA_BASE, PAGE_SIZE, PAGE_SIZE);
+	test_ioctl_free(self->fd, other);
+
+	/* A registration overlapping another is refused before pinning. */
+	test_ioctl_register(self->fd, self->buf, 2 * PAGE_SIZE);
+	test_err_ioctl_register(EEXIST, self->fd, (void *)0, 1UL << 40);
+	test_ioctl_unregister(self->fd, self->buf, 2 * PAGE_SIZE);
+	ASSERT_EQ(self->pin0 + PAGE_SIZE / 1024, vm_pinned_kb());
+}
+
+/* Mock devices the test ioctl made, across every fd: ioasid-mock.N.auto */
+static int count_mock_devices(void)
+{
+	DIR *dir = opendir("/sys/bus/platform/devices");
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)))
+		n += !strncmp(de->d_name, "ioasid-mock.", 12);
+	closedir(dir);
+	return n;
+}
+
+/*
+ * A device object whose id cannot be reported is undone whole: the
+ * caller gets EFAULT and no device is left behind, in the fd or the
+ * system.
+ */
+TEST_F(memory, mock_device_add_unreported)
+{
+	struct ioasid_cmd_test *ro;
+	int before = count_mock_devices();
+
+	ASSERT_LE(0, before);
+	ro = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro->size = sizeof(*ro);
+	ro->op = IOASID_TEST_OP_MOCK_DEVICE_ADD;
+	ro->mock_device_add.instance = IOASID_MOCK_INSTANCE_LARGE;
+	ASSERT_EQ(0, mprotect(ro, PAGE_SIZE, PROT_READ));
+	test_err_cmd(EFAULT, ioasid_ioctl(self->fd, IOASID_TEST, ro));
+	ASSERT_EQ(before, count_mock_devices());
+	munmap(ro, PAGE_SIZE);
+	/* The IOASID has only the fixture's devices, so they can leave. */
+	for (unsigned int i = 0; i != self->ndev; i++)
+		test_cmd_detach(self->fd, self->dev[i]);
+	test_ioctl_free(self->fd, self->ioasid);
 }
 
 /* Read-only memory can be mapped for reading, never for device writes. */

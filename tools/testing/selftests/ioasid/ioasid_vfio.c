@@ -555,6 +555,9 @@ TEST_F(vfio, attach_rules)
 	test_attach(fd, self->ioasid);
 	test_err_cmd(EBUSY, _test_attach(fd, self->ioasid));
 	test_err_cmd(ENXIO, _test_detach(fd, self->ioasid + 100));
+	/* 0 is no IOASID: it never stands for "whatever is attached". */
+	test_err_cmd(ENXIO, _test_detach(fd, 0));
+	test_err_cmd(EBUSY, _test_ioctl_free(self->ioasid_fd, self->ioasid));
 	test_detach(fd, self->ioasid);
 	test_ioctl_free(self->ioasid_fd, self->ioasid);
 }

@@ -3,6 +3,7 @@
 # headers installed from the kernel we just built:
 #   build/user/selftests/  kselftests (tools/testing/selftests/ioasid)
 #   build/user/lib/        libioasid and its tests
+#   build/user/stage/      libioasid installed as a package would be
 #   build/user/bin/        the demo and tools
 set -euo pipefail
 
@@ -20,8 +21,23 @@ mkdir -p "$OUT/selftests" "$OUT/bin"
 make -s -C "$KSRC/tools/testing/selftests/ioasid" -j"$JOBS" \
 	OUTPUT="$OUT/selftests" KHDR_INCLUDES="-isystem $HDR" LDFLAGS=-static
 
-make -s -C "$TOP/lib/libioasid" -j"$JOBS" O="$OUT/lib" \
-	KHDR_INCLUDES="-isystem $HDR" all tests
+LIBMAKE=(make -s -C "$TOP/lib/libioasid" O="$OUT/lib" PREFIX=/usr
+	 KHDR_INCLUDES="-isystem $HDR")
+"${LIBMAKE[@]}" -j"$JOBS" all tests
+
+# The consumer test knows libioasid only as installed: its headers and
+# flags come from the staged install through pkg-config, its other headers
+# from the system, none from this tree. vm.sh runs it with the other
+# library tests.
+STAGE=$OUT/stage
+rm -rf "$STAGE"
+"${LIBMAKE[@]}" DESTDIR="$STAGE" install
+consumer_flags=$(PKG_CONFIG_SYSROOT_DIR=$STAGE \
+	PKG_CONFIG_LIBDIR=$STAGE/usr/lib/pkgconfig \
+	pkg-config --static --cflags --libs libioasid)
+# shellcheck disable=SC2086 # the flags are words
+gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/lib/tests/consumer_test" \
+	"$TOP/lib/libioasid/tests/consumer_test.c" $consumer_flags
 
 for src in "$TOP"/tools/ioasid/*.c; do
 	[ -e "$src" ] || continue

@@ -97,5 +97,34 @@ lib_install() {
 }
 check "libioasid installs with versioned symbols, .pc and man pages" lib_install
 
+# The library's names are its own: no symbol it exports (its version map,
+# the functions its header declares) may be an identifier the uAPI header
+# defines: a struct, enum or union tag, an enum constant or a macro.
+lib_names() {
+	local uapi=include/uapi/linux/ioasid.h lib=lib/libioasid
+	local exported defined
+	exported=$( {
+		awk '/global:/ { g = 1; next } /local:/ { g = 0 }
+			g && /;/ { gsub(/[[:space:];]/, ""); print }' \
+			"$lib/libioasid.map"
+		sed -n 's/^LIBIOASID_API[^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' \
+			"$lib/include/libioasid.h"
+	} | sort -u)
+	defined=$( {
+		sed -nE 's/^[[:space:]]*#[[:space:]]*define[[:space:]]+([A-Za-z_][A-Za-z0-9_]*).*/\1/p' \
+			"$uapi"
+		sed -nE 's/.*\<(struct|enum|union)[[:space:]]+([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*\{.*/\2/p' \
+			"$uapi"
+		awk '/^[[:space:]]*enum[^;]*\{/ { e = 1; next } e && /\}/ { e = 0 } e' \
+			"$uapi" |
+			sed -nE 's/^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*(=.*|,)?[[:space:]]*$/\1/p'
+	} | sort -u)
+	[ -n "$exported" ] || echo "no exported names found in $lib"
+	[ -n "$defined" ] || echo "no identifiers found in $uapi"
+	comm -12 <(echo "$exported") <(echo "$defined") |
+		sed 's/^/exported by libioasid and defined by the uAPI: /'
+}
+check "libioasid exports no name the uAPI header defines" lib_names
+
 echo "1..$n"
 echo "@@ end host-checks rc=$((failed != 0))"

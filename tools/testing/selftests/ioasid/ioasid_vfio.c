@@ -676,6 +676,55 @@ TEST_F(vfio, exclusive_iommufd)
 	close(iommufd);
 }
 
+/*
+ * Each binding answers only its own calls: the IOMMUFD_PT ones on an
+ * ioasid-bound device, and ours on an iommufd-bound one, are refused
+ * cleanly (they used to reach a WARN_ON in VFIO's iommufd glue).
+ */
+TEST_F(vfio, foreign_binding_calls_refused)
+{
+	struct vfio_device_attach_iommufd_pt attach_pt = {
+		.argsz = sizeof(attach_pt),
+	};
+	struct vfio_device_detach_iommufd_pt detach_pt = {
+		.argsz = sizeof(detach_pt),
+	};
+	struct vfio_device_unbind_ioasid_fd unbind = {
+		.argsz = sizeof(unbind),
+	};
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	int iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	int fd = self->dev[0].fd;
+
+	ASSERT_LE(0, iommufd);
+	test_cmd(ioasid_ioctl(iommufd, IOMMU_IOAS_ALLOC, &ioas));
+	attach_pt.pt_id = ioas.out_ioas_id;
+
+	test_attach(fd, self->ioasid);
+	test_err_cmd(EINVAL, ioasid_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+					  &attach_pt));
+	test_err_cmd(EINVAL, ioasid_ioctl(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+					  &detach_pt));
+	/* Still attached where it was. */
+	test_err_cmd(EBUSY, _test_attach(fd, self->ioasid));
+	test_detach(fd, self->ioasid);
+
+	/* The same device bound to iommufd refuses every call of ours. */
+	close_device(&self->dev[0]);
+	fd = open(self->dev[0].cdev, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	bind.iommufd = iommufd;
+	test_cmd(ioasid_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	test_cmd(ioasid_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach_pt));
+	test_err_cmd(EINVAL, _test_attach(fd, self->ioasid));
+	test_err_cmd(EINVAL, _test_detach(fd, self->ioasid));
+	test_err_cmd(EINVAL, ioasid_ioctl(fd, VFIO_UNBIND_IOASID_FD, &unbind));
+	test_cmd(ioasid_ioctl(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach_pt));
+	close(fd);
+	close(iommufd);
+}
+
 /* /dev/vfio/GROUP of a device, from its cdev name. */
 static int group_path(const struct test_device *d, char *path, size_t len)
 {

@@ -19,7 +19,8 @@
  *    once.
  *
  * Lock order: ctx->pin_lock (the registration tree) nests with no other
- * lock of ours; pin_user_pages_fast() runs with no lock of ours held.
+ * lock of ours; mmap_lock (the VMA check, pin_user_pages_fast()) is
+ * taken with no lock of ours held.
  */
 #include <linux/capability.h>
 #include <linux/mm.h>
@@ -28,6 +29,9 @@
 #include <uapi/linux/ioasid.h>
 
 #include "ioasid_private.h"
+
+/* Pages pinned or unpinned between two chances to reschedule. */
+#define IOASID_PINNED_BATCH	(SZ_256M >> PAGE_SHIFT)
 
 static int ioasid_pinned_charge(struct mm_struct *mm, unsigned long npages)
 {
@@ -56,9 +60,13 @@ static struct ioasid_pinned *ioasid_pinned_alloc(struct mm_struct *mm,
 	pinned = kzalloc(sizeof(*pinned), GFP_KERNEL_ACCOUNT);
 	if (!pinned)
 		return NULL;
-	/* The size is the user's: fail quietly where it is too large. */
+	/*
+	 * The size is the user's: fail quietly, and without calling the OOM
+	 * killer, where it is too large.
+	 */
 	pinned->pages = kvcalloc(npages, sizeof(*pinned->pages),
-				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN |
+				 __GFP_RETRY_MAYFAIL);
 	if (!pinned->pages) {
 		kfree(pinned);
 		return NULL;
@@ -79,9 +87,40 @@ static void ioasid_pinned_free(struct ioasid_pinned *pinned)
 }
 
 /*
+ * Could every page of [start, last] be pinned, as far as the VMAs tell?
+ * A walk over at most max_map_count VMAs, so that a request over a hole
+ * or device memory fails before a page array sized by the user is
+ * allocated or a page is pinned. pin_user_pages_fast() still decides.
+ */
+static int ioasid_pinned_check_vmas(struct mm_struct *mm, unsigned long start,
+				    unsigned long last, bool writable)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	unsigned long next = start;
+	struct vm_area_struct *vma;
+	int ret = -EFAULT;
+
+	mmap_read_lock(mm);
+	for_each_vma_range(vmi, vma, last + 1) {
+		if (vma->vm_start > next ||
+		    vma->vm_flags & (VM_IO | VM_PFNMAP) ||
+		    (writable && !(vma->vm_flags & VM_WRITE)))
+			break;
+		if (vma->vm_end - 1 >= last) {
+			ret = 0;
+			break;
+		}
+		next = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
  * Pin and charge a user VA range into a new run. Memory that cannot be
  * pinned, such as a VM_PFNMAP or VM_IO mapping of device memory, fails
- * with -EFAULT, as does a range with holes.
+ * with -EFAULT, as does a range with holes; both are found before any
+ * allocation.
  */
 struct ioasid_pinned *ioasid_pinned_create(struct ioasid_ctx *ctx,
 					   unsigned long vaddr,
@@ -95,7 +134,11 @@ struct ioasid_pinned *ioasid_pinned_create(struct ioasid_ctx *ctx,
 	if (current->mm != ctx->mm)
 		return ERR_PTR(-EPERM);
 
-	/* Charge first: a request over the limit allocates nothing. */
+	ret = ioasid_pinned_check_vmas(ctx->mm, vaddr, vaddr + length - 1,
+				       writable);
+	if (ret)
+		return ERR_PTR(ret);
+	/* Charge next: a request over the limit allocates nothing. */
 	ret = ioasid_pinned_charge(ctx->mm, npages);
 	if (ret)
 		return ERR_PTR(ret);
@@ -106,7 +149,7 @@ struct ioasid_pinned *ioasid_pinned_create(struct ioasid_ctx *ctx,
 	}
 
 	while (done < npages) {
-		int batch = min_t(unsigned long, npages - done, SZ_1M);
+		int batch = min(npages - done, IOASID_PINNED_BATCH);
 
 		ret = pin_user_pages_fast(vaddr + done * PAGE_SIZE, batch,
 					  gup_flags, pinned->pages + done);
@@ -135,10 +178,18 @@ static void ioasid_pinned_release(struct kref *kref)
 {
 	struct ioasid_pinned *pinned =
 		container_of(kref, struct ioasid_pinned, users);
+	unsigned long done, batch;
 
-	/* A device may have written any writable page: keep its data. */
-	unpin_user_pages_dirty_lock(pinned->pages, pinned->npages,
-				    pinned->writable);
+	/*
+	 * A device may have written any writable page: keep its data. In
+	 * batches, since a run may hold millions of pages.
+	 */
+	for (done = 0; done < pinned->npages; done += batch) {
+		batch = min(pinned->npages - done, IOASID_PINNED_BATCH);
+		unpin_user_pages_dirty_lock(pinned->pages + done, batch,
+					    pinned->writable);
+		cond_resched();
+	}
 	ioasid_pinned_uncharge(pinned->mm, pinned->npages);
 	ioasid_pinned_free(pinned);
 }

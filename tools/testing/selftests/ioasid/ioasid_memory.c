@@ -257,9 +257,35 @@ TEST_F(memory, map_checks_before_pinning)
 
 	/* A registration overlapping another is refused before pinning. */
 	test_ioctl_register(self->fd, self->buf, 2 * PAGE_SIZE);
-	test_err_ioctl_register(EEXIST, self->fd, (void *)0, 1UL << 40);
+	test_err_ioctl_register(EEXIST, self->fd, self->buf - (1UL << 39),
+				(1UL << 39) + PAGE_SIZE);
 	test_ioctl_unregister(self->fd, self->buf, 2 * PAGE_SIZE);
 	ASSERT_EQ(self->pin0 + PAGE_SIZE / 1024, vm_pinned_kb());
+}
+
+/*
+ * Requests far larger than memory, over holes: refused before any page
+ * array is allocated (such sizes used to reach the allocator's WARN, which
+ * panics a test kernel), and nothing is pinned or charged.
+ */
+TEST_F(memory, huge_requests_over_holes)
+{
+	const unsigned long tib = 1UL << 40;
+	const unsigned long most = (1UL << 47) - 2 * PAGE_SIZE;
+	void *hole = (void *)(1UL << 45);
+	/* The small mock instance has a 39-bit aperture. */
+	int err = self->ndev == 2 ? ERANGE : EFAULT;
+
+	test_err_ioctl_map(err, self->fd, self->ioasid, hole, IOVA_BASE, tib);
+	test_err_ioctl_map(err, self->fd, self->ioasid, (void *)PAGE_SIZE,
+			   IOVA_BASE, most);
+	test_err_ioctl_register(EFAULT, self->fd, hole, tib);
+	test_err_ioctl_register(EFAULT, self->fd, (void *)PAGE_SIZE, most);
+	/* A hole that ends in real memory is no better. */
+	test_err_ioctl_register(EFAULT, self->fd,
+				self->buf + BUF_SIZE - tib, tib);
+	check_unmapped(IOVA_BASE, BUF_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
 }
 
 /* Mock devices the test ioctl made, across every fd: ioasid-mock.N.auto */

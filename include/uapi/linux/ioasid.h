@@ -37,7 +37,9 @@
  * library over this uAPI (libioasid's ``ioasid_alloc()`` and the like)
  * never share a name with a struct.
  *
- * Errors have one meaning each, for every ioctl:
+ * Errors have one meaning each, for every ioctl on the ioasid fd (the
+ * VFIO device ioctls that bind and attach follow VFIO's conventions, where
+ * a bad flag or field is EINVAL):
  *
  * - ``ENOTTY``: not an ioctl of this fd.
  * - ``EFAULT``: a user pointer (the struct itself or one it points to) is
@@ -265,11 +267,12 @@ enum ioasid_dma_map_flags {
  * @iova: where the devices see it
  * @length: bytes to map
  *
- * @vaddr, @iova and @length must be aligned to the lowest bit of
- * &struct ioasid_cmd_get_info.out_pgsize_bitmap (EINVAL), and the IOVA range
- * must lie inside the usable ranges (ERANGE) and overlap no mapping
- * (EEXIST). Unregistered memory is pinned now and charged to the process
- * (see &struct ioasid_cmd_register_memory). Where the memory is backed by huge
+ * @vaddr must be aligned to the CPU page, and @iova and @length to the
+ * lowest bit of &struct ioasid_cmd_get_info.out_pgsize_bitmap (EINVAL).
+ * The IOVA range must lie inside the usable ranges (ERANGE) and overlap
+ * no mapping (EEXIST); all of that is checked before anything is pinned.
+ * Unregistered memory is pinned now and charged to the process (see
+ * &struct ioasid_cmd_register_memory). Where the memory is backed by huge
  * pages (THP or hugetlbfs) and the IOVA is aligned to them, the IOMMU maps
  * them with large pages when it can.
  *

@@ -3,7 +3,13 @@
  * ioasid-vfio-bind: hand PCI devices to vfio-pci, so that a program can
  * open their VFIO device cdevs and bind them to an ioasid fd.
  *
- *   ioasid-vfio-bind PCI_ADDR...
+ *   ioasid-vfio-bind DEVICE...
+ *
+ * A DEVICE is the name of the device's entry in /sys/bus/pci/devices,
+ * "0000:00:04.0" say, taken as it is: the tool does not parse it. A bare
+ * name is all it takes; anything with a '/' in it, "." or ".." is refused
+ * before any device is touched, so an argument cannot reach outside that
+ * directory.
  *
  * Which driver drives a device is the administrator's policy, and needs
  * root; that is why it is a tool and not part of libioasid. For each
@@ -16,13 +22,11 @@
  * Exit status: 0 if every device is bound to vfio-pci, 1 if one is not
  * (the reason is printed), 2 for a usage error.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define PCI_DEVICES_DIR		"/sys/bus/pci/devices"
@@ -30,102 +34,37 @@
 #define VFIO_PCI_DRIVER		"vfio-pci"
 #define VFIO_PCI_DRIVER_DIR	"/sys/bus/pci/drivers/" VFIO_PCI_DRIVER
 
-/* "ffffffff:ff:1f.7" and its NUL, with room to spare. */
-#define PCI_NAME_LEN		32
-
 #define EXIT_NOT_BOUND		1
 #define EXIT_USAGE		2
 
 static const char *prog = "ioasid-vfio-bind";
 
 /*
- * Read one hex field of 1 to 8 digits at *s and step past it. Stricter
- * than strtoul(), which would let signs, spaces and "0x" through into a
- * path we build.
+ * Why @name cannot be an entry of PCI_DEVICES_DIR, or NULL if it can.
+ * Only names that pass are ever opened, and only relative to that
+ * directory.
  */
-static int parse_hex_field(const char **s, unsigned long *val)
+static const char *bad_name(const char *name)
 {
-	const char *p = *s;
-	unsigned long v = 0;
-	int n = 0;
-
-	while (isxdigit((unsigned char)*p)) {
-		if (++n > 8)
-			return -EINVAL;
-		v = v * 16 + (isdigit((unsigned char)*p) ? *p - '0' :
-			      tolower((unsigned char)*p) - 'a' + 10);
-		p++;
-	}
-	if (!n)
-		return -EINVAL;
-	*s = p;
-	*val = v;
-	return 0;
-}
-
-/*
- * Turn "[domain:]bus:dev.fn" into the name sysfs uses. Only names this
- * accepts ever reach a path, so an argument cannot walk out of sysfs.
- */
-static int pci_name_canon(const char *addr, char *name, size_t len)
-{
-	unsigned long field[3], domain, bus, dev, fn;
-	const char *p = addr;
-	int nr = 0;
-	int ret;
-
-	for (;;) {
-		if (nr == 3)
-			return -EINVAL;
-		ret = parse_hex_field(&p, &field[nr++]);
-		if (ret)
-			return ret;
-		if (*p != ':')
-			break;
-		p++;
-	}
-	if (nr < 2 || *p++ != '.')
-		return -EINVAL;
-	ret = parse_hex_field(&p, &fn);
-	if (ret || *p)
-		return -EINVAL;
-
-	domain = nr == 3 ? field[0] : 0;
-	bus = field[nr - 2];
-	dev = field[nr - 1];
-	if (bus > 0xff || dev > 0x1f || fn > 7)
-		return -EINVAL;
-	if (snprintf(name, len, "%04lx:%02lx:%02lx.%lx",
-		     domain, bus, dev, fn) >= (int)len)
-		return -EINVAL;
-	return 0;
-}
-
-/* A device that is not there is -ENODEV. */
-static int pci_dev_dir(const char *name, char *path, size_t len)
-{
-	struct stat st;
-
-	if (snprintf(path, len, "%s/%s", PCI_DEVICES_DIR, name) >= (int)len)
-		return -ENAMETOOLONG;
-	if (stat(path, &st))
-		return errno == ENOENT ? -ENODEV : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENODEV;
-	return 0;
+	if (!name[0])
+		return "the name is empty";
+	if (strchr(name, '/'))
+		return "a name has no '/' in it";
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return "\".\" and \"..\" are not devices";
+	if (strlen(name) > NAME_MAX)
+		return "the name is too long";
+	return NULL;
 }
 
 /* The bound driver's name, or "" when no driver has the device. */
-static int pci_driver_name(const char *dev_dir, char *drv, size_t len)
+static int pci_driver_name(int dev, char *drv, size_t len)
 {
-	char path[PATH_MAX], target[PATH_MAX];
+	char target[PATH_MAX];
 	const char *base;
 	ssize_t n;
 
-	if (snprintf(path, sizeof(path), "%s/driver", dev_dir) >=
-	    (int)sizeof(path))
-		return -ENAMETOOLONG;
-	n = readlink(path, target, sizeof(target) - 1);
+	n = readlinkat(dev, "driver", target, sizeof(target) - 1);
 	if (n < 0) {
 		if (errno != ENOENT)
 			return -errno;
@@ -140,15 +79,18 @@ static int pci_driver_name(const char *dev_dir, char *drv, size_t len)
 	return 0;
 }
 
-/* sysfs takes a store in one write(); a short one means it was refused. */
-static int sysfs_write(const char *path, const char *val)
+/*
+ * Write @val to @path, relative to the directory @dir or AT_FDCWD. sysfs
+ * takes a store in one write(); a short one means it was refused.
+ */
+static int sysfs_write(int dir, const char *path, const char *val)
 {
 	size_t len = strlen(val);
 	ssize_t n;
 	int fd;
 	int ret = 0;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = openat(dir, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, val, len);
@@ -160,82 +102,65 @@ static int sysfs_write(const char *path, const char *val)
 	return ret;
 }
 
-static int sysfs_write_attr(const char *dir, const char *attr,
-			    const char *val)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, attr) >=
-	    (int)sizeof(path))
-		return -ENAMETOOLONG;
-	return sysfs_write(path, val);
-}
-
 /*
- * Bind the device at @pci_addr to vfio-pci. Returns 0 or -errno: -EINVAL
- * for a malformed address, -ENODEV if there is no such device, -ENXIO if
+ * Bind the device @name, an entry of the directory @devices, to vfio-pci.
+ * Returns 0 or -errno: -ENODEV if there is no such device, -ENXIO if
  * vfio-pci is not loaded (nothing changed), -EIO if it refused the device.
  */
-static int vfio_pci_bind(const char *pci_addr)
+static int vfio_pci_bind(int devices, const char *name)
 {
-	char name[PCI_NAME_LEN], dev_dir[PATH_MAX], drv[NAME_MAX + 1];
+	char drv[NAME_MAX + 1];
 	int unbound = 0;
-	int ret;
+	int dev, ret;
 
-	ret = pci_name_canon(pci_addr, name, sizeof(name));
-	if (ret)
-		return ret;
-	ret = pci_dev_dir(name, dev_dir, sizeof(dev_dir));
-	if (ret)
-		return ret;
-	ret = pci_driver_name(dev_dir, drv, sizeof(drv));
-	if (ret)
-		return ret;
-	if (!strcmp(drv, VFIO_PCI_DRIVER))
-		return 0;
+	dev = openat(devices, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dev < 0)
+		return errno == ENOENT || errno == ENOTDIR ? -ENODEV : -errno;
+	ret = pci_driver_name(dev, drv, sizeof(drv));
+	if (ret || !strcmp(drv, VFIO_PCI_DRIVER))
+		goto out;
 	/* Check before unbinding anything: without it the device would idle. */
-	if (access(VFIO_PCI_DRIVER_DIR, F_OK))
-		return errno == ENOENT ? -ENXIO : -errno;
+	if (access(VFIO_PCI_DRIVER_DIR, F_OK)) {
+		ret = errno == ENOENT ? -ENXIO : -errno;
+		goto out;
+	}
 
 	/* The override makes vfio-pci the only driver the reprobe can pick. */
-	ret = sysfs_write_attr(dev_dir, "driver_override", VFIO_PCI_DRIVER);
+	ret = sysfs_write(dev, "driver_override", VFIO_PCI_DRIVER);
 	if (ret)
-		return ret;
+		goto out;
 	if (drv[0]) {
-		ret = sysfs_write_attr(dev_dir, "driver/unbind", name);
+		ret = sysfs_write(dev, "driver/unbind", name);
 		if (ret)
 			goto err_override;
 		unbound = 1;
 	}
-	ret = sysfs_write(PCI_DRIVERS_PROBE, name);
+	ret = sysfs_write(AT_FDCWD, PCI_DRIVERS_PROBE, name);
 	if (ret)
 		goto err_override;
 
 	/* drivers_probe succeeds even when no driver took the device. */
-	ret = pci_driver_name(dev_dir, drv, sizeof(drv));
-	if (ret)
-		goto err_override;
-	if (strcmp(drv, VFIO_PCI_DRIVER)) {
+	ret = pci_driver_name(dev, drv, sizeof(drv));
+	if (!ret && strcmp(drv, VFIO_PCI_DRIVER))
 		ret = -EIO;
-		goto err_override;
-	}
-	return 0;
+	if (!ret)
+		goto out;
 
 err_override:
 	/* Best effort: let the device go back to the driver it had. */
-	sysfs_write_attr(dev_dir, "driver_override", "\n");
+	sysfs_write(dev, "driver_override", "\n");
 	if (unbound)
-		sysfs_write(PCI_DRIVERS_PROBE, name);
+		sysfs_write(AT_FDCWD, PCI_DRIVERS_PROBE, name);
+out:
+	close(dev);
 	return ret;
 }
 
 static const char *why(int err)
 {
 	switch (err) {
-	case EINVAL:
-		return "not a PCI address";
 	case ENODEV:
-		return "no such PCI device";
+		return "no such device in " PCI_DEVICES_DIR;
 	case ENXIO:
 		return "the vfio-pci driver is not loaded";
 	case EIO:
@@ -247,14 +172,16 @@ static const char *why(int err)
 
 static void print_usage(FILE *f)
 {
-	fprintf(f, "usage: %s PCI_ADDR...\n"
-		"Bind each PCI device ([domain:]bus:device.function) to vfio-pci.\n",
-		prog);
+	fprintf(f, "usage: %s DEVICE...\n"
+		"Bind each PCI device to vfio-pci. A DEVICE is its name in %s,\n"
+		"such as 0000:00:04.0.\n",
+		prog, PCI_DEVICES_DIR);
 }
 
 int main(int argc, char **argv)
 {
 	const char *hint;
+	int devices, devices_err = 0;
 	int status = 0;
 	int i, ret;
 
@@ -267,8 +194,26 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* Every argument is checked before any device is touched. */
 	for (i = 1; i < argc; i++) {
-		ret = vfio_pci_bind(argv[i]);
+		hint = bad_name(argv[i]);
+		if (hint) {
+			fprintf(stderr, "%s: \"%s\": not a device name: %s\n",
+				prog, argv[i], hint);
+			status = EXIT_USAGE;
+		}
+	}
+	if (status) {
+		print_usage(stderr);
+		return status;
+	}
+
+	/* No PCI bus in sysfs: every device named is absent. */
+	devices = open(PCI_DEVICES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (devices < 0)
+		devices_err = errno == ENOENT ? -ENODEV : -errno;
+	for (i = 1; i < argc; i++) {
+		ret = devices < 0 ? devices_err : vfio_pci_bind(devices, argv[i]);
 		if (!ret)
 			continue;
 		hint = why(-ret);
@@ -280,5 +225,7 @@ int main(int argc, char **argv)
 				strerror(-ret));
 		status = EXIT_NOT_BOUND;
 	}
+	if (devices >= 0)
+		close(devices);
 	return status;
 }

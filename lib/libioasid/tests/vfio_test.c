@@ -142,27 +142,34 @@ static void upper_case_hex_is_accepted(void)
 }
 
 /*
- * The tool refuses bad and absent addresses before writing sysfs, and
- * says why.
+ * The tool takes a device's sysfs name as it is: anything that is not a
+ * bare name is a usage error before it writes sysfs, and a name with no
+ * device behind it fails and says why.
  */
-static void bind_tool_refuses_bad_addresses(void)
+static void bind_tool_refuses_bad_names(void)
 {
 	char err[256];
 	int ret;
 
 	ret = run_vfio_bind_tool(NULL, err, sizeof(err));
 	if (ret == -ENOENT) {
-		tap_skip(VFIO_BIND_TOOL " is not in PATH", "no address");
-		tap_skip(VFIO_BIND_TOOL " is not in PATH", "a non-address");
+		tap_skip(VFIO_BIND_TOOL " is not in PATH", "no name");
+		tap_skip(VFIO_BIND_TOOL " is not in PATH", "a path");
+		tap_skip(VFIO_BIND_TOOL " is not in PATH", "..");
 		tap_skip(VFIO_BIND_TOOL " is not in PATH", "an absent device");
 		return;
 	}
-	tap_is(ret, 2, "%s with no address is a usage error (exit 2)",
+	tap_is(ret, 2, "%s with no name is a usage error (exit 2)",
 	       VFIO_BIND_TOOL);
 
-	ret = run_vfio_bind_tool("bogus", err, sizeof(err));
-	tap_ok(ret == 1 && strstr(err, strerror(EINVAL)),
-	       "%s of a non-address fails with EINVAL: exit %d, \"%.*s\"",
+	ret = run_vfio_bind_tool("0000:00:00.0/../..", err, sizeof(err));
+	tap_ok(ret == 2 && strstr(err, "not a device name"),
+	       "%s of a path is a usage error: exit %d, \"%.*s\"",
+	       VFIO_BIND_TOOL, ret, (int)strcspn(err, "\n"), err);
+
+	ret = run_vfio_bind_tool("..", err, sizeof(err));
+	tap_ok(ret == 2 && strstr(err, "not a device name"),
+	       "%s of \"..\" is a usage error: exit %d, \"%.*s\"",
 	       VFIO_BIND_TOOL, ret, (int)strcspn(err, "\n"), err);
 
 	ret = run_vfio_bind_tool(ABSENT_ADDR, err, sizeof(err));
@@ -260,7 +267,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE(errno_kept_on_failure),
 	TAP_CASE(device_without_vfio_is_enodev),
 	TAP_CASE(upper_case_hex_is_accepted),
-	TAP_CASE(bind_tool_refuses_bad_addresses),
+	TAP_CASE(bind_tool_refuses_bad_names),
 	TAP_CASE(bind_tool_binds_edu),
 	TAP_CASE(edu_cdev_path),
 	TAP_CASE(cdev_path_too_small_is_erange),

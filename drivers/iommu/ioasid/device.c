@@ -25,9 +25,14 @@
 
 #include "ioasid_private.h"
 
+static bool ioasid_device_has_iommu(struct device *dev)
+{
+	return dev->iommu && dev->iommu->iommu_dev;
+}
+
 static struct iommu_device *ioasid_device_iommu(struct ioasid_device *idev)
 {
-	return idev->dev->iommu ? idev->dev->iommu->iommu_dev : NULL;
+	return idev->dev->iommu->iommu_dev;
 }
 
 /* The group's reserved regions now, as ranges; kfree() the array. */
@@ -235,7 +240,12 @@ struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
 	struct ioasid_device *idev;
 	int ret;
 
-	if (!dev->iommu_group)
+	/*
+	 * An emulated device (an mdev, say) has a group VFIO made up but no
+	 * IOMMU: there is no DMA ownership to claim, and it would DMA
+	 * through an in-kernel access API we do not offer yet.
+	 */
+	if (!dev->iommu_group || !ioasid_device_has_iommu(dev))
 		return ERR_PTR(-ENODEV);
 
 	/*

@@ -128,8 +128,10 @@ struct ioasid_cmd_test {
 #define IOASID_TEST		_IO(IOASID_TYPE, IOASID_CMD_TEST)
 
 /*
- * The mock VFIO devices made at boot, named ioasid-mock-vfio.N in
- * /sys/bus/platform/devices; device N sits behind mock instance N % 2.
+ * The mock VFIO devices made at boot (CONFIG_IOASID_TEST_VFIO), listed in
+ * /sys/bus/platform/devices as ioasid-mock-vfio.N.auto, half behind each
+ * mock instance. Beside them, ioasid-mock-emulated is an emulated VFIO
+ * device (as an mdev is): a VFIO cdev with no IOMMU behind it.
  */
 #define IOASID_MOCK_VFIO_DEVICES	4
 

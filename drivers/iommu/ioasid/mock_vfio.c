@@ -29,6 +29,7 @@
 #include "ioasid_test.h"
 
 #define IOASID_MOCK_VFIO_NAME	"ioasid-mock-vfio"
+#define IOASID_MOCK_EMULATED_NAME	"ioasid-mock-emulated"
 #define IOASID_MOCK_DMA_MAX	SZ_1M
 
 struct ioasid_mock_vfio {
@@ -156,16 +157,35 @@ static const struct vfio_device_ops ioasid_mock_vfio_ops = {
 	.detach_ioas = vfio_iommufd_physical_detach_ioas,
 };
 
+/*
+ * An emulated device, as an mdev is: no IOMMU in front of it, a group
+ * VFIO makes up, and iommufd's in-kernel access in place of DMA. It is
+ * here to prove that /dev/ioasid refuses such devices cleanly.
+ */
+static const struct vfio_device_ops ioasid_mock_vfio_emulated_ops = {
+	.name = IOASID_MOCK_EMULATED_NAME,
+	.ioctl = ioasid_mock_vfio_ioctl,
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+};
+
 static int ioasid_mock_vfio_probe(struct platform_device *pdev)
 {
+	bool emulated = platform_get_device_id(pdev)->driver_data;
 	struct ioasid_mock_vfio *mv;
 	int ret;
 
 	mv = vfio_alloc_device(ioasid_mock_vfio, vdev, &pdev->dev,
-			       &ioasid_mock_vfio_ops);
+			       emulated ? &ioasid_mock_vfio_emulated_ops :
+					  &ioasid_mock_vfio_ops);
 	if (IS_ERR(mv))
 		return PTR_ERR(mv);
-	ret = vfio_register_group_dev(&mv->vdev);
+	if (emulated)
+		ret = vfio_register_emulated_iommu_dev(&mv->vdev);
+	else
+		ret = vfio_register_group_dev(&mv->vdev);
 	if (ret) {
 		vfio_put_device(&mv->vdev);
 		return ret;
@@ -182,8 +202,15 @@ static void ioasid_mock_vfio_remove(struct platform_device *pdev)
 	vfio_put_device(&mv->vdev);
 }
 
+static const struct platform_device_id ioasid_mock_vfio_ids[] = {
+	{ .name = IOASID_MOCK_VFIO_NAME, .driver_data = false },
+	{ .name = IOASID_MOCK_EMULATED_NAME, .driver_data = true },
+	{ }
+};
+
 static struct platform_driver ioasid_mock_vfio_driver = {
 	.driver.name = IOASID_MOCK_VFIO_NAME,
+	.id_table = ioasid_mock_vfio_ids,
 	/* DMA ownership goes to whoever VFIO binds the device to. */
 	.driver_managed_dma = true,
 	.probe = ioasid_mock_vfio_probe,
@@ -191,6 +218,7 @@ static struct platform_driver ioasid_mock_vfio_driver = {
 };
 
 static struct device *ioasid_mock_vfio_devs[IOASID_MOCK_VFIO_DEVICES];
+static struct platform_device *ioasid_mock_vfio_emulated;
 
 /* Built in, it must run after VFIO (a later initcall level). */
 static int __init ioasid_mock_vfio_init(void)
@@ -213,6 +241,13 @@ static int __init ioasid_mock_vfio_init(void)
 		}
 		ioasid_mock_vfio_devs[i] = dev;
 	}
+	ioasid_mock_vfio_emulated =
+		platform_device_register_simple(IOASID_MOCK_EMULATED_NAME,
+						PLATFORM_DEVID_NONE, NULL, 0);
+	if (IS_ERR(ioasid_mock_vfio_emulated)) {
+		ret = PTR_ERR(ioasid_mock_vfio_emulated);
+		goto err_destroy;
+	}
 	return 0;
 
 err_destroy:
@@ -227,6 +262,7 @@ static void __exit ioasid_mock_vfio_exit(void)
 {
 	unsigned int i;
 
+	platform_device_unregister(ioasid_mock_vfio_emulated);
 	for (i = 0; i != ARRAY_SIZE(ioasid_mock_vfio_devs); i++)
 		ioasid_mock_device_destroy(ioasid_mock_vfio_devs[i]);
 	platform_driver_unregister(&ioasid_mock_vfio_driver);

@@ -725,6 +725,37 @@ TEST_F(vfio, foreign_binding_calls_refused)
 	close(iommufd);
 }
 
+/*
+ * An emulated VFIO device (an mdev, say) has a group VFIO made up and no
+ * IOMMU: binding it used to dereference its missing IOMMU with the group
+ * mutex held. It is refused, and works on as before through iommufd.
+ */
+TEST(emulated_device_refused)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	char cdev[PATH_MAX];
+	int vfio_fd, ioasid_fd, iommufd;
+
+	if (find_cdev("/sys/bus/platform/devices/ioasid-mock-emulated", cdev,
+		      sizeof(cdev)))
+		SKIP(return, "no emulated mock VFIO device");
+	ioasid_fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ioasid_fd);
+	vfio_fd = open(cdev, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, vfio_fd);
+	test_err_cmd(ENODEV, _bind(vfio_fd, ioasid_fd, 1, NULL));
+	/* Refused twice the same way: nothing was left half bound. */
+	test_err_cmd(ENODEV, _bind(vfio_fd, ioasid_fd, 1, NULL));
+
+	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, iommufd);
+	bind.iommufd = iommufd;
+	test_cmd(ioasid_ioctl(vfio_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	close(vfio_fd);
+	close(iommufd);
+	close(ioasid_fd);
+}
+
 /* /dev/vfio/GROUP of a device, from its cdev name. */
 static int group_path(const struct test_device *d, char *path, size_t len)
 {

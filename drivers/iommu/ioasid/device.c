@@ -4,26 +4,40 @@
  * iommu_domains that make an attachment real.
  *
  * Creating a device object claims the device's DMA ownership for the fd,
- * so nothing else (a VFIO container, iommufd, another ioasid fd) can drive
+ * once the device is known to have an IOMMU, to snoop CPU caches and to
+ * have isolated MSIs (or the administrator allowed unsafe interrupts), so
+ * nothing else (a VFIO container, iommufd, another ioasid fd) can drive
  * its DMA until the object is destroyed; until attached the device can
  * reach no memory at all.
  *
  * An IOASID keeps one iommu_domain per IOMMU instance it has devices
  * behind: the first device behind an instance creates the domain and the
  * IOASID's mappings are replayed into it before the device is attached;
- * the last device to leave frees it. At attach the group's reserved
- * regions (an MSI window, say) are read and recorded in the IOASID as
- * reserved ranges owned by the device, as the domain's aperture is for
- * the domain; they are dropped again at detach. A device whose reserved
+ * the last device to leave frees it. An instance gets a second domain
+ * only when a device cannot use the first: its driver refuses the attach
+ * with -EINVAL, or the device must have cache snooping forced (VFIO tells
+ * KVM its DMA is coherent) and the first domain does not force it.
+ *
+ * At attach the group's reserved regions (an MSI window, say) are read
+ * and recorded in the IOASID as reserved ranges owned by the device, as
+ * the domain's aperture is for the domain; they are dropped again at
+ * detach. A device whose reserved
  * regions or aperture would cut into an existing mapping is refused with
  * -ERANGE before anything changes.
  *
- * Lock order: idev->attach_lock, then space->lock.
+ * Lock order: ctx->groups_lock alone (under ctx->bind_lock at most);
+ * igroup->lock, then space->lock.
  */
 #include <linux/iommu.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 
 #include "ioasid_private.h"
+
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Bind devices whose MSIs are not isolated (no interrupt remapping): such a device can raise any host interrupt by DMA. Default: refuse them.");
 
 static bool ioasid_device_has_iommu(struct device *dev)
 {
@@ -35,9 +49,15 @@ static struct iommu_device *ioasid_device_iommu(struct ioasid_device *idev)
 	return idev->dev->iommu->iommu_dev;
 }
 
-/* The group's reserved regions now, as ranges; kfree() the array. */
-static int ioasid_device_reserved_ranges(struct ioasid_device *idev,
-					 struct ioasid_range **out)
+/*
+ * What the group reserves now, as ranges no mapping may use (kfree() the
+ * array), and where its software-managed MSI window starts, if it has one
+ * (else 0). A relaxable direct region is only there for a device's boot
+ * firmware, which a user-owned device no longer runs: not reserved.
+ */
+static int ioasid_device_reserved_ranges(struct ioasid_group *igroup,
+					 struct ioasid_range **out,
+					 phys_addr_t *sw_msi_start)
 {
 	struct iommu_resv_region *region, *next;
 	struct ioasid_range *ranges = NULL;
@@ -45,7 +65,8 @@ static int ioasid_device_reserved_ranges(struct ioasid_device *idev,
 	unsigned int n = 0;
 	int ret;
 
-	ret = iommu_get_group_resv_regions(idev->group, &regions);
+	*sw_msi_start = 0;
+	ret = iommu_get_group_resv_regions(igroup->group, &regions);
 	if (ret)
 		goto out_free;
 	list_for_each_entry(region, &regions, list)
@@ -57,6 +78,10 @@ static int ioasid_device_reserved_ranges(struct ioasid_device *idev,
 	}
 	n = 0;
 	list_for_each_entry(region, &regions, list) {
+		if (region->type == IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
+		if (region->type == IOMMU_RESV_SW_MSI && !*sw_msi_start)
+			*sw_msi_start = region->start;
 		ranges[n].start = region->start;
 		ranges[n].last = region->start + region->length - 1;
 		n++;
@@ -95,107 +120,200 @@ static void ioasid_device_domain_free(struct ioasid_domain *domain)
 	kfree(domain);
 }
 
-/*
- * The domain @idev attaches through: the IOASID's for its IOMMU instance,
- * or a new one, filled with every mapping and taken into the IOASID.
- */
-static struct ioasid_domain *
-ioasid_device_get_domain(struct ioasid_device *idev, struct ioasid_space *space)
-{
-	struct ioasid_domain *domain;
-	int ret;
-
-	lockdep_assert_held(&space->lock);
-	domain = ioasid_iova_find_domain(&space->iova,
-					 ioasid_device_iommu(idev));
-	if (domain)
-		return domain;
-
-	domain = ioasid_device_domain_alloc(idev);
-	if (IS_ERR(domain))
-		return domain;
-	ret = ioasid_iova_add_domain(&space->iova, domain);
-	if (ret) {
-		ioasid_device_domain_free(domain);
-		return ERR_PTR(ret);
-	}
-	return domain;
-}
-
 /* Free @domain once no device attaches through it. */
 static void ioasid_device_put_domain(struct ioasid_space *space,
 				     struct ioasid_domain *domain)
 {
 	lockdep_assert_held(&space->lock);
-	if (domain->num_devices)
+	if (domain->num_groups)
 		return;
 	ioasid_iova_remove_domain(&space->iova, domain);
 	ioasid_device_domain_free(domain);
 }
 
-int ioasid_device_attach(struct ioasid_device *idev, struct ioasid_space *space)
+/*
+ * Where the IOMMU translates MSIs (an ARM SMMU, say), the domain needs a
+ * cookie so that the MSI layer maps each doorbell into the software MSI
+ * window, which the device's reserved ranges keep free of mappings.
+ */
+static int ioasid_device_setup_msi(struct ioasid_domain *domain,
+				   phys_addr_t sw_msi_start)
+{
+	int ret;
+
+	if (!sw_msi_start)
+		return 0;
+	ret = iommu_get_msi_cookie(domain->iommu_domain, sw_msi_start);
+	/* Another device of the domain set it up already. */
+	return ret == -EEXIST ? 0 : ret;
+}
+
+/*
+ * A new domain for @idev, forcing cache snooping when @idev needs it,
+ * filled with every mapping and taken into the IOASID.
+ */
+static struct ioasid_domain *
+ioasid_device_new_domain(struct ioasid_device *idev, struct ioasid_space *space)
 {
 	struct ioasid_domain *domain;
-	struct ioasid_range *reserved = NULL;
-	int ret, n;
+	int ret;
 
-	mutex_lock(&idev->attach_lock);
-	if (idev->space) {
-		ret = -EBUSY;
-		goto out_unlock_dev;
+	domain = ioasid_device_domain_alloc(idev);
+	if (IS_ERR(domain))
+		return domain;
+	if (idev->enforce_cc) {
+		/* While it is empty: a driver may refuse once PTEs exist. */
+		ret = -EINVAL;
+		if (!domain->iommu_domain->ops->enforce_cache_coherency ||
+		    !domain->iommu_domain->ops->enforce_cache_coherency(domain->iommu_domain))
+			goto err_free;
+		domain->enforce_cc = true;
 	}
-	n = ioasid_device_reserved_ranges(idev, &reserved);
-	if (n < 0) {
-		ret = n;
-		goto out_unlock_dev;
-	}
-
-	mutex_lock(&space->lock);
-	ret = ioasid_iova_reserve(&space->iova, idev, reserved, n);
+	ret = ioasid_iova_add_domain(&space->iova, domain);
 	if (ret)
-		goto out_unlock_space;
-	domain = ioasid_device_get_domain(idev, space);
-	if (IS_ERR(domain)) {
-		ret = PTR_ERR(domain);
-		goto err_unreserve;
+		goto err_free;
+	return domain;
+
+err_free:
+	ioasid_device_domain_free(domain);
+	return ERR_PTR(ret);
+}
+
+/*
+ * Attach @idev's group through a domain of the IOASID: the first one of
+ * its IOMMU instance that takes it, else a new one. A device that must
+ * have snooping forced skips domains that do not force it; a driver that
+ * finds a domain incompatible with the device (one forcing snooping the
+ * device cannot honour, say) answers -EINVAL, and the next is tried.
+ */
+static struct ioasid_domain *
+ioasid_device_attach_domain(struct ioasid_device *idev,
+			    struct ioasid_space *space, phys_addr_t sw_msi_start)
+{
+	struct iommu_device *iommu = ioasid_device_iommu(idev);
+	struct ioasid_domain *domain = NULL;
+	int ret;
+
+	lockdep_assert_held(&space->lock);
+	while ((domain = ioasid_iova_next_domain(&space->iova, iommu,
+						 domain))) {
+		if (idev->enforce_cc && !domain->enforce_cc)
+			continue;
+		ret = ioasid_device_setup_msi(domain, sw_msi_start);
+		if (!ret)
+			ret = iommu_attach_group(domain->iommu_domain,
+						 idev->igroup->group);
+		if (!ret)
+			return domain;
+		if (ret != -EINVAL)
+			return ERR_PTR(ret);
 	}
-	ret = iommu_attach_group(domain->iommu_domain, idev->group);
+
+	domain = ioasid_device_new_domain(idev, space);
+	if (IS_ERR(domain))
+		return domain;
+	ret = ioasid_device_setup_msi(domain, sw_msi_start);
+	if (!ret)
+		ret = iommu_attach_group(domain->iommu_domain,
+					 idev->igroup->group);
 	if (ret) {
 		ioasid_device_put_domain(space, domain);
-		goto err_unreserve;
+		return ERR_PTR(ret);
 	}
-	domain->num_devices++;
-	space->num_devices++;
-	ioasid_object_hold(&space->obj);
-	idev->space = space;
-	idev->domain = domain;
-	goto out_unlock_space;
+	return domain;
+}
 
-err_unreserve:
-	ioasid_iova_unreserve(&space->iova, idev);
-out_unlock_space:
+/* Attach @idev's whole group to @space: the first device of it to come. */
+static int ioasid_device_attach_group(struct ioasid_device *idev,
+				      struct ioasid_space *space)
+{
+	struct ioasid_group *igroup = idev->igroup;
+	struct ioasid_range *reserved = NULL;
+	struct ioasid_domain *domain;
+	phys_addr_t sw_msi_start;
+	int ret, n;
+
+	lockdep_assert_held(&igroup->lock);
+	n = ioasid_device_reserved_ranges(igroup, &reserved, &sw_msi_start);
+	if (n < 0)
+		return n;
+
+	mutex_lock(&space->lock);
+	ret = ioasid_iova_reserve(&space->iova, igroup, reserved, n);
+	if (ret)
+		goto out_unlock;
+	domain = ioasid_device_attach_domain(idev, space, sw_msi_start);
+	if (IS_ERR(domain)) {
+		ioasid_iova_unreserve(&space->iova, igroup);
+		ret = PTR_ERR(domain);
+		goto out_unlock;
+	}
+	domain->num_groups++;
+	igroup->space = space;
+	igroup->domain = domain;
+out_unlock:
 	mutex_unlock(&space->lock);
 	kfree(reserved);
-out_unlock_dev:
-	mutex_unlock(&idev->attach_lock);
+	return ret;
+}
+
+/*
+ * Attach @idev to @space. Its group goes with it: a device of a group
+ * that is attached already joins that attachment, and only to the same
+ * IOASID (EBUSY otherwise), since the IOMMU translates the group's DMA
+ * as one.
+ */
+int ioasid_device_attach(struct ioasid_device *idev, struct ioasid_space *space)
+{
+	struct ioasid_group *igroup = idev->igroup;
+	int ret = 0;
+
+	mutex_lock(&igroup->lock);
+	if (idev->attached || (igroup->space && igroup->space != space)) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	if (!igroup->space) {
+		ret = ioasid_device_attach_group(idev, space);
+		if (ret)
+			goto out_unlock;
+	}
+	/* A device whose IOMMU can force snooping was promised it. */
+	if (idev->enforce_cc && !igroup->domain->enforce_cc) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	mutex_lock(&space->lock);
+	space->num_devices++;
+	mutex_unlock(&space->lock);
+	ioasid_object_hold(&space->obj);
+	igroup->num_attached++;
+	idev->attached = true;
+out_unlock:
+	mutex_unlock(&igroup->lock);
 	return ret;
 }
 
 static void __ioasid_device_detach(struct ioasid_device *idev)
 {
-	struct ioasid_space *space = idev->space;
-	struct ioasid_domain *domain = idev->domain;
+	struct ioasid_group *igroup = idev->igroup;
+	struct ioasid_space *space = igroup->space;
 
-	lockdep_assert_held(&idev->attach_lock);
+	lockdep_assert_held(&igroup->lock);
 	mutex_lock(&space->lock);
-	/* Back to the blocking domain: the device reaches nothing. */
-	iommu_detach_group(domain->iommu_domain, idev->group);
-	domain->num_devices--;
-	ioasid_device_put_domain(space, domain);
-	ioasid_iova_unreserve(&space->iova, idev);
 	space->num_devices--;
-	idev->space = NULL;
-	idev->domain = NULL;
+	if (!--igroup->num_attached) {
+		struct ioasid_domain *domain = igroup->domain;
+
+		/* Back to the blocking domain: the group reaches nothing. */
+		iommu_detach_group(domain->iommu_domain, igroup->group);
+		domain->num_groups--;
+		ioasid_device_put_domain(space, domain);
+		ioasid_iova_unreserve(&space->iova, igroup);
+		igroup->space = NULL;
+		igroup->domain = NULL;
+	}
+	idev->attached = false;
 	mutex_unlock(&space->lock);
 
 	ioasid_object_put(&space->obj);
@@ -206,12 +324,12 @@ int ioasid_device_detach(struct ioasid_device *idev, u32 ioasid)
 {
 	int ret = -ENXIO;
 
-	mutex_lock(&idev->attach_lock);
-	if (idev->space && idev->space->obj.id == ioasid) {
+	mutex_lock(&idev->igroup->lock);
+	if (idev->attached && idev->igroup->space->obj.id == ioasid) {
 		__ioasid_device_detach(idev);
 		ret = 0;
 	}
-	mutex_unlock(&idev->attach_lock);
+	mutex_unlock(&idev->igroup->lock);
 	return ret;
 }
 
@@ -220,13 +338,59 @@ int ioasid_device_detach_any(struct ioasid_device *idev)
 {
 	int ret = -ENXIO;
 
-	mutex_lock(&idev->attach_lock);
-	if (idev->space) {
+	mutex_lock(&idev->igroup->lock);
+	if (idev->attached) {
 		__ioasid_device_detach(idev);
 		ret = 0;
 	}
-	mutex_unlock(&idev->attach_lock);
+	mutex_unlock(&idev->igroup->lock);
 	return ret;
+}
+
+/* The fd's view of @dev's group, shared by its devices on the fd. */
+static struct ioasid_group *ioasid_device_get_group(struct ioasid_ctx *ctx,
+						    struct device *dev)
+{
+	struct iommu_group *group = iommu_group_get(dev);
+	struct ioasid_group *igroup;
+
+	mutex_lock(&ctx->groups_lock);
+	list_for_each_entry(igroup, &ctx->groups, link) {
+		if (igroup->group == group) {
+			igroup->users++;
+			iommu_group_put(group);
+			goto out_unlock;
+		}
+	}
+	igroup = kzalloc(sizeof(*igroup), GFP_KERNEL_ACCOUNT);
+	if (!igroup) {
+		iommu_group_put(group);
+		igroup = ERR_PTR(-ENOMEM);
+		goto out_unlock;
+	}
+	igroup->group = group;
+	igroup->users = 1;
+	mutex_init(&igroup->lock);
+	list_add(&igroup->link, &ctx->groups);
+out_unlock:
+	mutex_unlock(&ctx->groups_lock);
+	return igroup;
+}
+
+static void ioasid_device_put_group(struct ioasid_ctx *ctx,
+				    struct ioasid_group *igroup)
+{
+	mutex_lock(&ctx->groups_lock);
+	if (--igroup->users) {
+		mutex_unlock(&ctx->groups_lock);
+		return;
+	}
+	list_del(&igroup->link);
+	mutex_unlock(&ctx->groups_lock);
+	WARN_ON(igroup->space);
+	mutex_destroy(&igroup->lock);
+	iommu_group_put(igroup->group);
+	kfree(igroup);
 }
 
 /*
@@ -237,6 +401,7 @@ int ioasid_device_detach_any(struct ioasid_device *idev)
 struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
 					   struct device *dev)
 {
+	struct ioasid_group *igroup;
 	struct ioasid_device *idev;
 	int ret;
 
@@ -248,6 +413,22 @@ struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
 	if (!dev->iommu_group || !ioasid_device_has_iommu(dev))
 		return ERR_PTR(-ENODEV);
 
+	/* VFIO refuses such devices too; the mappings assume snooping. */
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		return ERR_PTR(-EINVAL);
+
+	/*
+	 * Without interrupt remapping (or an equivalent), a device the user
+	 * drives can DMA-write an MSI message and raise any host interrupt:
+	 * only an administrator can accept that.
+	 */
+	if (!iommu_group_has_isolated_msi(dev->iommu_group)) {
+		if (!allow_unsafe_interrupts)
+			return ERR_PTR(-EPERM);
+		dev_warn(dev,
+			 "bound with MSIs not isolated (ioasid.allow_unsafe_interrupts)\n");
+	}
+
 	/*
 	 * Exclusive: a VFIO container, iommufd or another ioasid fd that owns
 	 * the device's DMA makes this fail, which the core reports as EPERM;
@@ -257,17 +438,29 @@ struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
 	if (ret)
 		return ERR_PTR(ret == -EPERM ? -EBUSY : ret);
 
+	igroup = ioasid_device_get_group(ctx, dev);
+	if (IS_ERR(igroup)) {
+		ret = PTR_ERR(igroup);
+		goto err_release;
+	}
 	idev = ioasid_object_alloc(ctx, struct ioasid_device,
 				   IOASID_OBJ_DEVICE);
 	if (IS_ERR(idev)) {
-		iommu_device_release_dma_owner(dev);
-		return idev;
+		ret = PTR_ERR(idev);
+		goto err_put_group;
 	}
 	idev->ctx = ctx;
+	idev->enforce_cc = device_iommu_capable(dev,
+						IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	idev->dev = get_device(dev);
-	idev->group = iommu_group_get(dev);
-	mutex_init(&idev->attach_lock);
+	idev->igroup = igroup;
 	return idev;
+
+err_put_group:
+	ioasid_device_put_group(ctx, igroup);
+err_release:
+	iommu_device_release_dma_owner(dev);
+	return ERR_PTR(ret);
 }
 
 void ioasid_device_destroy(struct ioasid_object *obj)
@@ -276,10 +469,9 @@ void ioasid_device_destroy(struct ioasid_object *obj)
 		container_of(obj, struct ioasid_device, obj);
 
 	ioasid_device_detach_any(idev);
+	ioasid_device_put_group(idev->ctx, idev->igroup);
 	iommu_device_release_dma_owner(idev->dev);
-	iommu_group_put(idev->group);
 	if (idev->release)
 		idev->release(idev);
 	put_device(idev->dev);
-	mutex_destroy(&idev->attach_lock);
 }

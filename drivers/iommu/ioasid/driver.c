@@ -73,7 +73,8 @@ EXPORT_SYMBOL_NS_GPL(ioasid_revoke_device, IOASID);
  * Return: the binding, or ERR_PTR: -EBADF if @ioasid_fd is not open,
  * -EINVAL if it is not an ioasid fd, -EBUSY if something else owns the
  * device's DMA or it is bound to this fd already, -ENODEV if the device
- * has no IOMMU.
+ * has no IOMMU, -EPERM if its MSIs are not isolated and the administrator
+ * did not set ioasid.allow_unsafe_interrupts.
  */
 struct ioasid_device *ioasid_bind_device(int ioasid_fd, struct device *dev,
 					 u64 label, u32 *out_dev_id)

@@ -6,8 +6,8 @@
  *
  *   main.c    - the fd, the object table, ioctl dispatch     ioasid_object_
  *   space.c   - IOASID objects and their ioctls               ioasid_space_
- *   device.c  - device objects: DMA ownership, attach, and
- *               one iommu_domain per IOMMU instance           ioasid_device_
+ *   device.c  - device objects: DMA ownership, attach, and the
+ *               iommu_domains of each IOMMU instance           ioasid_device_
  *   driver.c  - the API of include/linux/ioasid.h, for drivers
  *               (VFIO) that bind devices on a user's behalf   ioasid_*_device
  *   pinned.c  - pinned user memory, registrations, accounting ioasid_pinned_
@@ -24,11 +24,12 @@
  *
  * Lock order (outer first), listing only nestings that some path takes:
  *   ctx->bind_lock         driver.c: the devices drivers bound
- *   idev->attach_lock      device.c: one device's attachment
+ *   igroup->lock           device.c: one IOMMU group's attachment
  *   space->lock            space.c: an IOASID and its struct ioasid_iova
  *   ctx->objects xa_lock   main.c: innermost, taken by lookups under any
  *                          of the above; never held while an object is
  *                          built or destroyed
+ * ctx->groups_lock (device.c) is taken under ctx->bind_lock only, and
  * ctx->pin_lock (pinned.c, the registrations) nests with none of them,
  * and pin_user_pages_fast() (mmap_lock) is called with none held.
  */
@@ -92,6 +93,8 @@ struct ioasid_ctx {
 	struct mutex bind_lock;		/* protects the two fields below */
 	struct list_head external_devices;
 	bool closed;			/* the file is gone */
+	struct mutex groups_lock;	/* protects @groups */
+	struct list_head groups;	/* struct ioasid_group */
 };
 
 void ioasid_ctx_put(struct ioasid_ctx *ctx);
@@ -176,7 +179,8 @@ struct ioasid_domain {
 	struct list_head link;		/* in iova->domains */
 	struct iommu_domain *iommu_domain;
 	struct iommu_device *iommu;	/* the instance it belongs to */
-	unsigned int num_devices;	/* attached through it */
+	unsigned int num_groups;	/* attached through it */
+	bool enforce_cc;		/* forces cache snooping */
 };
 
 /*
@@ -209,8 +213,9 @@ unsigned int ioasid_iova_usable_ranges(struct ioasid_iova *iova,
 int ioasid_iova_reserve(struct ioasid_iova *iova, const void *owner,
 			const struct ioasid_range *ranges, unsigned int n);
 void ioasid_iova_unreserve(struct ioasid_iova *iova, const void *owner);
-struct ioasid_domain *ioasid_iova_find_domain(struct ioasid_iova *iova,
-					      struct iommu_device *iommu);
+struct ioasid_domain *ioasid_iova_next_domain(struct ioasid_iova *iova,
+					      struct iommu_device *iommu,
+					      struct ioasid_domain *prev);
 int ioasid_iova_add_domain(struct ioasid_iova *iova,
 			   struct ioasid_domain *domain);
 void ioasid_iova_remove_domain(struct ioasid_iova *iova,
@@ -235,11 +240,27 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd);
 
 /* device.c */
+
+/*
+ * An IOMMU group as one fd sees it. The IOMMU attaches groups, not
+ * devices, so a group's devices bound to the fd share one attachment:
+ * one IOASID, one domain, for all of them.
+ */
+struct ioasid_group {
+	struct list_head link;		/* in ctx->groups */
+	struct iommu_group *group;
+	unsigned int users;		/* device objects in it; groups_lock */
+	struct mutex lock;		/* protects the fields below */
+	struct ioasid_space *space;	/* attached to, or NULL */
+	struct ioasid_domain *domain;
+	unsigned int num_attached;	/* devices that asked to attach */
+};
+
 struct ioasid_device {
 	struct ioasid_object obj;
 	struct ioasid_ctx *ctx;
 	struct device *dev;
-	struct iommu_group *group;
+	struct ioasid_group *igroup;
 	/* Called when the device object goes, for whoever created it. */
 	void (*release)(struct ioasid_device *idev);
 
@@ -249,9 +270,13 @@ struct ioasid_device {
 	bool revoked;			/* out of the table, binding still up */
 	struct list_head external_link;	/* in ctx->external_devices */
 
-	struct mutex attach_lock;	/* protects the fields below */
-	struct ioasid_space *space;	/* attached to, or NULL */
-	struct ioasid_domain *domain;
+	/*
+	 * Its IOMMU can force snooping for it, so VFIO tells KVM that its
+	 * DMA is coherent: it only ever attaches to a domain that forces it.
+	 */
+	bool enforce_cc;
+
+	bool attached;			/* asked to attach; igroup->lock */
 };
 
 struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
@@ -269,9 +294,10 @@ void ioasid_driver_revoke_all(struct ioasid_ctx *ctx);
 #ifdef CONFIG_IOASID_TEST
 int ioasid_mock_init(void);
 void ioasid_mock_exit(void);
-struct device *ioasid_mock_device_create(unsigned int instance,
+struct device *ioasid_mock_device_create(unsigned int instance, u32 flags,
 					 const char *name);
 bool ioasid_mock_domain_is_paging(struct iommu_domain *domain);
+bool ioasid_mock_domain_enforces_cc(struct iommu_domain *domain);
 void ioasid_mock_device_destroy(struct device *dev);
 int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
 			  phys_addr_t *phys, size_t *pgsize, int *prot);

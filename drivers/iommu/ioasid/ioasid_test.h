@@ -20,11 +20,21 @@ enum {
 	IOASID_MOCK_INSTANCE_LARGE,
 	/* 2K|64K pages, 39-bit aperture, an MSI window at 0xfee00000 */
 	IOASID_MOCK_INSTANCE_SMALL,
+	/*
+	 * 4K|2M pages, 48-bit aperture, MSIs not isolated (binding needs
+	 * ioasid.allow_unsafe_interrupts), a software-managed MSI window at
+	 * IOASID_MOCK_SW_MSI_START and a relaxable direct-mapped region
+	 */
+	IOASID_MOCK_INSTANCE_SW_MSI,
 	IOASID_MOCK_NUM_INSTANCES,
 };
 
-#define IOASID_MOCK_MSI_START	0xfee00000ULL
-#define IOASID_MOCK_MSI_LAST	0xfeefffffULL
+#define IOASID_MOCK_MSI_START		0xfee00000ULL
+#define IOASID_MOCK_MSI_LAST		0xfeefffffULL
+#define IOASID_MOCK_SW_MSI_START	0x08000000ULL
+#define IOASID_MOCK_SW_MSI_LAST		0x080fffffULL
+#define IOASID_MOCK_RELAXABLE_START	0x10000000ULL
+#define IOASID_MOCK_RELAXABLE_LAST	0x100fffffULL
 
 /**
  * enum ioasid_test_op - what IOASID_TEST does
@@ -36,17 +46,20 @@ enum {
  * @IOASID_TEST_OP_DETACH: detach @dev_id (ENXIO if not attached)
  * @IOASID_TEST_OP_CHECK_MAP: check that each page of @check_map.iova for
  *	@check_map.length translates, in @dev_id's domain, to the page that
- *	backs @check_map.vaddr now, with exactly @check_map.prot (a mask of
- *	&enum ioasid_test_prot). ENOENT if some IOVA does not translate, EIO if it
- *	translates elsewhere or with other permissions. Reports the largest
- *	IOMMU page seen.
+ *	backs @check_map.vaddr now, with exactly the read and write bits of
+ *	@check_map.prot (a mask of &enum ioasid_test_prot), and reports in
+ *	@check_map.out_prot every bit the pages were mapped with. ENOENT if
+ *	some IOVA does not translate, EIO if it translates elsewhere or with
+ *	other permissions. Reports the largest IOMMU page seen.
  * @IOASID_TEST_OP_CHECK_UNMAPPED: ENOENT-free success only if no page of
  *	@check_map.iova for @check_map.length translates (EIO otherwise)
  * @IOASID_TEST_OP_PAGE_REF: the reference count of the page that backs
  *	@page_ref.vaddr, without the reference taken to read it, and whether
  *	it looks DMA-pinned
  * @IOASID_TEST_OP_DEVICE_INFO: which domain @dev_id is attached to, as an
- *	opaque id equal for devices that share one, or 0
+ *	opaque id equal for devices that share one, or 0; whether that
+ *	domain has an MSI cookie (software-managed MSI window), and whether
+ *	it forces cache snooping
  */
 enum ioasid_test_op {
 	IOASID_TEST_OP_MOCK_DEVICE_ADD = 1,
@@ -67,7 +80,28 @@ enum ioasid_test_op {
 enum ioasid_test_prot {
 	IOASID_TEST_PROT_READ = 1 << 0,
 	IOASID_TEST_PROT_WRITE = 1 << 1,
+	IOASID_TEST_PROT_CACHE = 1 << 2,
 };
+
+/**
+ * enum ioasid_mock_device_flags - how a mock device differs
+ * @IOASID_MOCK_DEVICE_NO_ENFORCE_CC: its IOMMU cannot force snooping for
+ *	it (as VT-d without snoop control), and it cannot join a domain that
+ *	forces it
+ * @IOASID_MOCK_DEVICE_NOT_COHERENT: its DMA does not snoop CPU caches
+ * @IOASID_MOCK_DEVICE_SHARE_GROUP: it joins the one IOMMU group its
+ *	instance keeps for devices with this flag, instead of a group of its
+ *	own
+ */
+enum ioasid_mock_device_flags {
+	IOASID_MOCK_DEVICE_NO_ENFORCE_CC = 1 << 0,
+	IOASID_MOCK_DEVICE_NOT_COHERENT = 1 << 1,
+	IOASID_MOCK_DEVICE_SHARE_GROUP = 1 << 2,
+};
+
+#define IOASID_MOCK_DEVICE_FLAGS					\
+	(IOASID_MOCK_DEVICE_NO_ENFORCE_CC | IOASID_MOCK_DEVICE_NOT_COHERENT | \
+	 IOASID_MOCK_DEVICE_SHARE_GROUP)
 
 /**
  * struct ioasid_cmd_test - ioctl(IOASID_TEST)
@@ -78,10 +112,12 @@ enum ioasid_test_prot {
  * @mock_device_add: for MOCK_DEVICE_ADD
  * @mock_device_add.instance: which mock IOMMU
  * @mock_device_add.out_dev_id: the new device object
+ * @mock_device_add.flags: &enum ioasid_mock_device_flags
  * @attach: for ATTACH
  * @attach.ioasid: the IOASID
  * @check_map: for CHECK_MAP and CHECK_UNMAPPED
- * @check_map.prot: expected permissions
+ * @check_map.prot: expected read and write permissions
+ * @check_map.out_prot: every prot bit seen in the range
  * @check_map.iova: first IOVA
  * @check_map.length: bytes to check
  * @check_map.vaddr: user address of the expected memory
@@ -92,6 +128,8 @@ enum ioasid_test_prot {
  * @page_ref.out_pinned: 1 if folio_maybe_dma_pinned()
  * @device_info: for DEVICE_INFO
  * @device_info.out_domain_id: the domain, or 0 if detached
+ * @device_info.out_msi_cookie: 1 if the domain has an MSI cookie
+ * @device_info.out_enforce_cc: 1 if the domain forces cache snooping
  */
 struct ioasid_cmd_test {
 	__u32 size;
@@ -102,13 +140,14 @@ struct ioasid_cmd_test {
 		struct {
 			__u32 instance;
 			__u32 out_dev_id;
+			__u32 flags;
 		} mock_device_add;
 		struct {
 			__u32 ioasid;
 		} attach;
 		struct {
 			__u32 prot;
-			__u32 __reserved;
+			__u32 out_prot;
 			__aligned_u64 iova;
 			__aligned_u64 length;
 			__aligned_u64 vaddr;
@@ -121,6 +160,8 @@ struct ioasid_cmd_test {
 		} page_ref;
 		struct {
 			__aligned_u64 out_domain_id;
+			__u32 out_msi_cookie;
+			__u32 out_enforce_cc;
 		} device_info;
 	};
 };

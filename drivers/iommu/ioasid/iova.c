@@ -471,13 +471,18 @@ void ioasid_iova_unreserve(struct ioasid_iova *iova, const void *owner)
 	}
 }
 
-struct ioasid_domain *ioasid_iova_find_domain(struct ioasid_iova *iova,
-					      struct iommu_device *iommu)
+/* The domain of IOMMU instance @iommu after @prev (NULL: the first). */
+struct ioasid_domain *ioasid_iova_next_domain(struct ioasid_iova *iova,
+					      struct iommu_device *iommu,
+					      struct ioasid_domain *prev)
 {
 	struct ioasid_domain *domain;
 
 	lockdep_assert_held(iova->lock);
-	list_for_each_entry(domain, &iova->domains, link)
+	domain = prev ? list_next_entry(prev, link) :
+			list_first_entry(&iova->domains, struct ioasid_domain,
+					 link);
+	list_for_each_entry_from(domain, &iova->domains, link)
 		if (domain->iommu == iommu)
 			return domain;
 	return NULL;

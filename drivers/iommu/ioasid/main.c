@@ -350,6 +350,8 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	mutex_init(&ctx->pin_lock);
 	mutex_init(&ctx->bind_lock);
 	INIT_LIST_HEAD(&ctx->external_devices);
+	mutex_init(&ctx->groups_lock);
+	INIT_LIST_HEAD(&ctx->groups);
 	ctx->registrations = RB_ROOT_CACHED;
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
@@ -364,7 +366,9 @@ static void ioasid_ctx_free(struct kref *ref)
 	struct ioasid_ctx *ctx = container_of(ref, struct ioasid_ctx, ref);
 
 	WARN_ON(!list_empty(&ctx->external_devices));
+	WARN_ON(!list_empty(&ctx->groups));
 	xa_destroy(&ctx->objects);
+	mutex_destroy(&ctx->groups_lock);
 	mutex_destroy(&ctx->bind_lock);
 	mutex_destroy(&ctx->pin_lock);
 	kfree(ctx);

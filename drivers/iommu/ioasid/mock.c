@@ -17,11 +17,17 @@
  * address, size and permissions. Unmapping any part of a large page drops
  * all of it, as hardware does.
  *
+ * Instances also differ in how MSIs reach the CPU: LARGE and SMALL
+ * devices get an irq domain marked IRQ_DOMAIN_FLAG_ISOLATED_MSI, as
+ * devices behind interrupt remapping do; SW_MSI devices get none and a
+ * software-managed MSI window, as on an ARM SMMU without isolation.
+ *
  * Lock order: the xarray's own lock only; the owner of a domain (for
  * /dev/ioasid, space->lock) serializes its map and unmap.
  */
 #include <linux/bitfield.h>
 #include <linux/iommu.h>
+#include <linux/irqdomain.h>
 #include <linux/platform_device.h>
 #include <linux/property.h>
 #include <linux/slab.h>
@@ -37,18 +43,45 @@ struct ioasid_mock_iommu {
 	struct fwnode_handle *fwnode;
 	unsigned long pgsize_bitmap;
 	u64 aperture_last;
-	bool msi_window;
+	/* What its devices' reserved regions look like. */
+	enum iommu_resv_type msi_type;	/* 0: no MSI window */
+	u64 msi_start, msi_last;
+	bool relaxable_direct;
+	/*
+	 * Whether its devices' MSIs are isolated, as interrupt remapping
+	 * isolates them: through an MSI irq domain that says so.
+	 */
+	bool msi_isolated;
+	struct irq_domain *msi_domain;
+	/* Where devices with IOASID_MOCK_DEVICE_SHARE_GROUP go. */
+	struct iommu_group *shared_group;
 };
+
+/* Serializes the making of a shared group; the core probes in parallel. */
+static DEFINE_MUTEX(ioasid_mock_group_lock);
 
 static struct ioasid_mock_iommu ioasid_mock_iommus[IOASID_MOCK_NUM_INSTANCES] = {
 	[IOASID_MOCK_INSTANCE_LARGE] = {
 		.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G,
 		.aperture_last = BIT_ULL(48) - 1,
+		.msi_isolated = true,
 	},
 	[IOASID_MOCK_INSTANCE_SMALL] = {
 		.pgsize_bitmap = SZ_2K | SZ_64K,
 		.aperture_last = BIT_ULL(39) - 1,
-		.msi_window = true,
+		.msi_type = IOMMU_RESV_MSI,
+		.msi_start = IOASID_MOCK_MSI_START,
+		.msi_last = IOASID_MOCK_MSI_LAST,
+		.msi_isolated = true,
+	},
+	/* ARM-like: MSIs are translated by the IOMMU, not isolated. */
+	[IOASID_MOCK_INSTANCE_SW_MSI] = {
+		.pgsize_bitmap = SZ_4K | SZ_2M,
+		.aperture_last = BIT_ULL(48) - 1,
+		.msi_type = IOMMU_RESV_SW_MSI,
+		.msi_start = IOASID_MOCK_SW_MSI_START,
+		.msi_last = IOASID_MOCK_SW_MSI_LAST,
+		.relaxable_direct = true,
 	},
 };
 
@@ -56,19 +89,33 @@ struct ioasid_mock_domain {
 	struct iommu_domain domain;
 	struct ioasid_mock_iommu *mock;
 	struct xarray ptes;
+	/* Every DMA snoops, whatever its PTE says; see enforce_cc. */
+	bool enforce_cc;
 };
 
-/* A PTE: physical address in units, log2 of the page size, prot bits. */
-#define MOCK_PTE_PROT		GENMASK(1, 0)
-#define MOCK_PTE_SHIFT		GENMASK(7, 2)
-#define MOCK_PTE_UNIT		GENMASK(60, 8)
+static u32 ioasid_mock_device_flags(struct device *dev)
+{
+	u32 *flags = dev_get_platdata(dev);
+
+	return flags ? *flags : 0;
+}
+
+/*
+ * A PTE: physical address in units, log2 of the page size, and the prot
+ * bits it was mapped with (IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE), so a
+ * test sees exactly what the subsystem asked for.
+ */
+#define MOCK_PTE_PROT		GENMASK(2, 0)
+#define MOCK_PTE_SHIFT		GENMASK(8, 3)
+#define MOCK_PTE_UNIT		GENMASK(61, 9)
 
 static void *ioasid_mock_pte(phys_addr_t phys, size_t pgsize, int prot)
 {
 	return xa_mk_value(FIELD_PREP(MOCK_PTE_UNIT, phys >> MOCK_UNIT_SHIFT) |
 			   FIELD_PREP(MOCK_PTE_SHIFT, __ffs(pgsize)) |
-			   FIELD_PREP(MOCK_PTE_PROT,
-				      prot & (IOMMU_READ | IOMMU_WRITE)));
+			   FIELD_PREP(MOCK_PTE_PROT, prot & (IOMMU_READ |
+							     IOMMU_WRITE |
+							     IOMMU_CACHE)));
 }
 
 static size_t ioasid_mock_pte_size(void *pte)
@@ -175,11 +222,37 @@ static phys_addr_t ioasid_mock_iova_to_phys(struct iommu_domain *domain,
 static int ioasid_mock_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
+	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
+
 	/* A domain belongs to the instance that made it, as in hardware. */
-	if (ioasid_mock_to_domain(domain)->mock != ioasid_mock_of(dev))
+	if (md->mock != ioasid_mock_of(dev))
+		return -EINVAL;
+	/* As VT-d without snoop control: such a device cannot join. */
+	if (md->enforce_cc && ioasid_mock_device_flags(dev) &
+			      IOASID_MOCK_DEVICE_NO_ENFORCE_CC)
 		return -EINVAL;
 	return 0;
 }
+
+/*
+ * Like a VT-d second-level table: snooping can be forced only before
+ * anything is mapped, since existing PTEs were written without it.
+ */
+static bool ioasid_mock_enforce_cc(struct iommu_domain *domain)
+{
+	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
+
+	if (!md->enforce_cc && !xa_empty(&md->ptes))
+		return false;
+	md->enforce_cc = true;
+	return true;
+}
+
+bool ioasid_mock_domain_enforces_cc(struct iommu_domain *domain)
+{
+	return ioasid_mock_to_domain(domain)->enforce_cc;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_domain_enforces_cc, IOASID_TEST);
 
 static void ioasid_mock_domain_free(struct iommu_domain *domain)
 {
@@ -194,6 +267,7 @@ static const struct iommu_domain_ops ioasid_mock_domain_ops = {
 	.map_pages = ioasid_mock_map_pages,
 	.unmap_pages = ioasid_mock_unmap_pages,
 	.iova_to_phys = ioasid_mock_iova_to_phys,
+	.enforce_cache_coherency = ioasid_mock_enforce_cc,
 	.free = ioasid_mock_domain_free,
 };
 
@@ -245,6 +319,31 @@ static struct iommu_device *ioasid_mock_probe_device(struct device *dev)
 	return mock ? &mock->iommu : ERR_PTR(-ENODEV);
 }
 
+/*
+ * A group of its own, or, for a device that asks, the one group its
+ * instance keeps for such devices: as devices behind one PCIe switch
+ * without ACS share a group.
+ */
+static struct iommu_group *ioasid_mock_device_group(struct device *dev)
+{
+	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
+	struct iommu_group *group;
+
+	if (!(ioasid_mock_device_flags(dev) & IOASID_MOCK_DEVICE_SHARE_GROUP))
+		return generic_device_group(dev);
+	mutex_lock(&ioasid_mock_group_lock);
+	if (!mock->shared_group) {
+		group = iommu_group_alloc();
+		if (IS_ERR(group))
+			goto out_unlock;
+		mock->shared_group = group;
+	}
+	group = iommu_group_ref_get(mock->shared_group);
+out_unlock:
+	mutex_unlock(&ioasid_mock_group_lock);
+	return group;
+}
+
 static int ioasid_mock_def_domain_type(struct device *dev)
 {
 	return IOMMU_DOMAIN_IDENTITY;
@@ -256,27 +355,50 @@ static void ioasid_mock_get_resv_regions(struct device *dev,
 	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
 	struct iommu_resv_region *region;
 
-	if (!mock || !mock->msi_window)
+	if (!mock)
 		return;
-	region = iommu_alloc_resv_region(IOASID_MOCK_MSI_START,
-					 IOASID_MOCK_MSI_LAST -
-					 IOASID_MOCK_MSI_START + 1,
-					 0, IOMMU_RESV_MSI, GFP_KERNEL);
-	if (region)
-		list_add_tail(&region->list, head);
+	if (mock->msi_type) {
+		region = iommu_alloc_resv_region(mock->msi_start,
+						 mock->msi_last -
+						 mock->msi_start + 1,
+						 IOMMU_WRITE, mock->msi_type,
+						 GFP_KERNEL);
+		if (region)
+			list_add_tail(&region->list, head);
+	}
+	if (mock->relaxable_direct) {
+		region = iommu_alloc_resv_region(IOASID_MOCK_RELAXABLE_START,
+						 IOASID_MOCK_RELAXABLE_LAST -
+						 IOASID_MOCK_RELAXABLE_START + 1,
+						 IOMMU_READ | IOMMU_WRITE,
+						 IOMMU_RESV_DIRECT_RELAXABLE,
+						 GFP_KERNEL);
+		if (region)
+			list_add_tail(&region->list, head);
+	}
 }
 
-/* VFIO insists on coherent DMA; the mock is as coherent as the CPU. */
+/* Coherent, and able to force snooping, unless the device says no. */
 static bool ioasid_mock_capable(struct device *dev, enum iommu_cap cap)
 {
-	return cap == IOMMU_CAP_CACHE_COHERENCY;
+	u32 flags = ioasid_mock_device_flags(dev);
+
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+		return !(flags & IOASID_MOCK_DEVICE_NOT_COHERENT);
+	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
+		return !(flags & (IOASID_MOCK_DEVICE_NOT_COHERENT |
+				  IOASID_MOCK_DEVICE_NO_ENFORCE_CC));
+	default:
+		return false;
+	}
 }
 
 static const struct iommu_ops ioasid_mock_ops = {
 	.owner = THIS_MODULE,
 	.capable = ioasid_mock_capable,
 	.probe_device = ioasid_mock_probe_device,
-	.device_group = generic_device_group,
+	.device_group = ioasid_mock_device_group,
 	.def_domain_type = ioasid_mock_def_domain_type,
 	.domain_alloc_paging = ioasid_mock_domain_alloc_paging,
 	.get_resv_regions = ioasid_mock_get_resv_regions,
@@ -291,19 +413,26 @@ bool ioasid_mock_domain_is_paging(struct iommu_domain *domain)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_domain_is_paging, IOASID_TEST);
 
-/* A platform device behind mock @instance; a driver named @name may bind. */
-struct device *ioasid_mock_device_create(unsigned int instance,
+/*
+ * A platform device behind mock @instance, with &enum ioasid_mock_device_flags
+ * @flags; a driver named @name may bind.
+ */
+struct device *ioasid_mock_device_create(unsigned int instance, u32 flags,
 					 const char *name)
 {
 	struct platform_device *pdev;
 	int ret;
 
-	if (instance >= ARRAY_SIZE(ioasid_mock_iommus))
+	if (instance >= ARRAY_SIZE(ioasid_mock_iommus) ||
+	    flags & ~IOASID_MOCK_DEVICE_FLAGS)
 		return ERR_PTR(-EINVAL);
 
 	pdev = platform_device_alloc(name, PLATFORM_DEVID_AUTO);
 	if (!pdev)
 		return ERR_PTR(-ENOMEM);
+	ret = platform_device_add_data(pdev, &flags, sizeof(flags));
+	if (ret)
+		goto err_put;
 	/*
 	 * Name the mock instance before the core probes the device, under
 	 * the lock firmware code holds for the same step.
@@ -314,6 +443,7 @@ struct device *ioasid_mock_device_create(unsigned int instance,
 	mutex_unlock(&iommu_probe_device_lock);
 	if (ret)
 		goto err_put;
+	dev_set_msi_domain(&pdev->dev, ioasid_mock_iommus[instance].msi_domain);
 	ret = platform_device_add(pdev);
 	if (ret)
 		goto err_put;
@@ -335,11 +465,50 @@ void ioasid_mock_device_destroy(struct device *dev)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_destroy, IOASID_TEST);
 
+/* An irq domain that raises nothing; it only tells who isolates MSIs. */
+static const struct irq_domain_ops ioasid_mock_msi_domain_ops = {};
+
+static int ioasid_mock_msi_domain_add(struct ioasid_mock_iommu *mock,
+				      unsigned int index)
+{
+	struct fwnode_handle *fwnode;
+
+	if (!mock->msi_isolated)
+		return 0;
+	fwnode = irq_domain_alloc_named_id_fwnode("ioasid-mock-msi", index);
+	if (!fwnode)
+		return -ENOMEM;
+	mock->msi_domain = irq_domain_create_linear(fwnode, 0,
+						    &ioasid_mock_msi_domain_ops,
+						    mock);
+	if (!mock->msi_domain) {
+		irq_domain_free_fwnode(fwnode);
+		return -ENOMEM;
+	}
+	mock->msi_domain->flags |= IRQ_DOMAIN_FLAG_ISOLATED_MSI;
+	return 0;
+}
+
+static void ioasid_mock_msi_domain_remove(struct ioasid_mock_iommu *mock)
+{
+	struct fwnode_handle *fwnode;
+
+	if (!mock->msi_domain)
+		return;
+	fwnode = mock->msi_domain->fwnode;
+	irq_domain_remove(mock->msi_domain);
+	irq_domain_free_fwnode(fwnode);
+	mock->msi_domain = NULL;
+}
+
 static void ioasid_mock_iommu_remove(struct ioasid_mock_iommu *mock)
 {
+	if (mock->shared_group)
+		iommu_group_put(mock->shared_group);
 	iommu_device_unregister(&mock->iommu);
 	iommu_device_sysfs_remove(&mock->iommu);
 	fwnode_remove_software_node(mock->fwnode);
+	ioasid_mock_msi_domain_remove(mock);
 }
 
 static int ioasid_mock_iommu_add(struct ioasid_mock_iommu *mock,
@@ -347,9 +516,14 @@ static int ioasid_mock_iommu_add(struct ioasid_mock_iommu *mock,
 {
 	int ret;
 
+	ret = ioasid_mock_msi_domain_add(mock, index);
+	if (ret)
+		return ret;
 	mock->fwnode = fwnode_create_software_node(NULL, NULL);
-	if (IS_ERR(mock->fwnode))
-		return PTR_ERR(mock->fwnode);
+	if (IS_ERR(mock->fwnode)) {
+		ret = PTR_ERR(mock->fwnode);
+		goto err_msi;
+	}
 	mock->iommu.fwnode = mock->fwnode;
 	/* The core links each probed device to its IOMMU in sysfs. */
 	ret = iommu_device_sysfs_add(&mock->iommu, NULL, NULL,
@@ -365,6 +539,8 @@ err_sysfs:
 	iommu_device_sysfs_remove(&mock->iommu);
 err_fwnode:
 	fwnode_remove_software_node(mock->fwnode);
+err_msi:
+	ioasid_mock_msi_domain_remove(mock);
 	return ret;
 }
 

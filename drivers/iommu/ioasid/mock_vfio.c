@@ -229,11 +229,16 @@ static int __init ioasid_mock_vfio_init(void)
 	ret = platform_driver_register(&ioasid_mock_vfio_driver);
 	if (ret)
 		return ret;
-	/* Two behind each instance: enough to share and to differ. */
+	/*
+	 * Two behind each of the instances whose MSIs are isolated: enough
+	 * to share and to differ, and bindable without unsafe interrupts.
+	 */
 	for (i = 0; i != ARRAY_SIZE(ioasid_mock_vfio_devs); i++) {
+		unsigned int instance = i % 2 ? IOASID_MOCK_INSTANCE_SMALL :
+						IOASID_MOCK_INSTANCE_LARGE;
 		struct device *dev;
 
-		dev = ioasid_mock_device_create(i % IOASID_MOCK_NUM_INSTANCES,
+		dev = ioasid_mock_device_create(instance, 0,
 						IOASID_MOCK_VFIO_NAME);
 		if (IS_ERR(dev)) {
 			ret = PTR_ERR(dev);

@@ -174,7 +174,9 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 					      TASK_SIZE - 1, &vlast);
 	if (ret)
 		return ret;
-	prot = (cmd->flags & IOASID_DMA_MAP_READ ? IOMMU_READ : 0) |
+	/* Every device we bind is coherent; the mappings say so. */
+	prot = IOMMU_CACHE |
+	       (cmd->flags & IOASID_DMA_MAP_READ ? IOMMU_READ : 0) |
 	       (write ? IOMMU_WRITE : 0);
 
 	space = ioasid_space_get(ctx, cmd->ioasid);

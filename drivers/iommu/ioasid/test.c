@@ -8,8 +8,9 @@
  * ioasid_device_create() as devices a driver binds; only the struct
  * device is test-specific.
  *
- * Lock order: none of its own; it reads a device's domain under
- * idev->attach_lock.
+ * Lock order: none of its own; it reads a device's domain under its
+ * group's lock. A device reports its group's domain whether or not it
+ * asked to attach itself, since that is where its DMA goes.
  */
 #include <linux/hash.h>
 #include <linux/iommu.h>
@@ -22,6 +23,7 @@
 
 static_assert(IOASID_TEST_PROT_READ == IOMMU_READ);
 static_assert(IOASID_TEST_PROT_WRITE == IOMMU_WRITE);
+static_assert(IOASID_TEST_PROT_CACHE == IOMMU_CACHE);
 
 static void ioasid_test_mock_release(struct ioasid_device *idev)
 {
@@ -36,6 +38,7 @@ static int ioasid_test_mock_device_add(struct ioasid_ucmd *ucmd,
 	int ret;
 
 	dev = ioasid_mock_device_create(cmd->mock_device_add.instance,
+					cmd->mock_device_add.flags,
 					"ioasid-mock");
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
@@ -98,13 +101,14 @@ static int ioasid_test_check_map(struct ioasid_device *idev,
 {
 	u64 iova = cmd->check_map.iova, end;
 	size_t largest = 0;
+	int seen = 0;
 	int ret = 0;
 
 	if (check_add_overflow(iova, cmd->check_map.length, &end))
 		return -EOVERFLOW;
 
-	mutex_lock(&idev->attach_lock);
-	if (!idev->domain) {
+	mutex_lock(&idev->igroup->lock);
+	if (!idev->igroup->domain) {
 		ret = -ENXIO;
 		goto out_unlock;
 	}
@@ -114,8 +118,8 @@ static int ioasid_test_check_map(struct ioasid_device *idev,
 		size_t pgsize;
 		int prot;
 
-		ret = ioasid_mock_translate(idev->domain->iommu_domain, iova,
-					    &phys, &pgsize, &prot);
+		ret = ioasid_mock_translate(idev->igroup->domain->iommu_domain,
+					    iova, &phys, &pgsize, &prot);
 		if (!expect_mapped) {
 			if (!ret) {
 				ret = -EIO;
@@ -133,15 +137,18 @@ static int ioasid_test_check_map(struct ioasid_device *idev,
 			ret = -EFAULT;
 			break;
 		}
-		if (page_to_phys(page) != phys || prot != cmd->check_map.prot)
+		seen |= prot;
+		if (page_to_phys(page) != phys ||
+		    (prot & (IOMMU_READ | IOMMU_WRITE)) != cmd->check_map.prot)
 			ret = -EIO;
 		put_page(page);
 		if (ret)
 			break;
 	}
 out_unlock:
-	mutex_unlock(&idev->attach_lock);
+	mutex_unlock(&idev->igroup->lock);
 	cmd->check_map.out_pgsize = largest;
+	cmd->check_map.out_prot = seen;
 	return ret;
 }
 
@@ -164,14 +171,24 @@ static int ioasid_test_page_ref(struct ioasid_cmd_test *cmd)
 static void ioasid_test_device_info(struct ioasid_device *idev,
 				    struct ioasid_cmd_test *cmd)
 {
+	bool cookie = false, enforce_cc = false;
 	u64 id = 0;
 
-	mutex_lock(&idev->attach_lock);
-	/* An opaque id: equal for devices that share a domain. */
-	if (idev->domain)
-		id = (u64)hash_ptr(idev->domain->iommu_domain, 63) + 1;
-	mutex_unlock(&idev->attach_lock);
+	mutex_lock(&idev->igroup->lock);
+	if (idev->igroup->domain) {
+		struct iommu_domain *domain = idev->igroup->domain->iommu_domain;
+
+		/* An opaque id: equal for devices that share a domain. */
+		id = (u64)hash_ptr(domain, 63) + 1;
+		cookie = domain->iova_cookie;
+		/* Ask the mock itself, not what device.c believes. */
+		enforce_cc = ioasid_mock_domain_is_paging(domain) &&
+			     ioasid_mock_domain_enforces_cc(domain);
+	}
+	mutex_unlock(&idev->igroup->lock);
 	cmd->device_info.out_domain_id = id;
+	cmd->device_info.out_msi_cookie = cookie;
+	cmd->device_info.out_enforce_cc = enforce_cc;
 }
 
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)

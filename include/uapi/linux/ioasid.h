@@ -66,7 +66,10 @@
  * - ``EFAULT``: also, user memory to pin is not there or cannot be pinned,
  *   such as a VM_PFNMAP or VM_IO mapping of device memory.
  * - ``EPERM``: memory ioctls come from a process other than the one that
- *   opened the fd; user addresses are only meaningful in the opener.
+ *   opened the fd; user addresses are only meaningful in the opener. Also,
+ *   binding a device whose MSIs are not isolated (no interrupt
+ *   remapping) while the ioasid.allow_unsafe_interrupts module parameter
+ *   is off.
  */
 
 enum {

@@ -9,7 +9,8 @@
 #   vm.sh shell           an interactive shell in the VM
 #   vm.sh bench           the benchmarks on the perf kernel
 #
-# The VM is q35 with an emulated VT-d and two edu devices under TCG. It
+# The VM is q35 with an emulated VT-d (with interrupt remapping, so the
+# devices' MSIs are isolated) and two edu devices under TCG. It
 # always powers itself off; a hard timeout (VM_TIMEOUT seconds) backs that.
 set -euo pipefail
 
@@ -55,9 +56,6 @@ printf 'MODE=%s\nTESTS="%s"\n' "$MODE" "$TESTS" > "$root/etc/ioasid-run.conf"
 
 append="console=ttyS0 intel_iommu=on panic_on_warn=1 panic=-1 oops=panic"
 append+=" kasan.fault=panic nokaslr"
-# The VM has no interrupt remapping; let iommufd bind devices anyway, so
-# the tests can show it and /dev/ioasid refusing each other's devices.
-append+=" iommufd.allow_unsafe_interrupts=1"
 [ "$MODE" = check ] || append+=" quiet"
 
 # The benchmark maps 1 GiB at a time, THP included.
@@ -65,7 +63,7 @@ mem=2G
 [ "$MODE" = bench ] && mem=3G
 
 qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m $mem
-      -device intel-iommu -device edu -device edu
+      -device intel-iommu,intremap=on -device edu -device edu
       -kernel "$KOBJ/arch/x86/boot/bzImage" -initrd "$RUN/initramfs.cpio.gz"
       -append "$append" -display none -no-reboot -monitor none)
 

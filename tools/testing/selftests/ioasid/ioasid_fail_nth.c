@@ -8,8 +8,11 @@
  * fixture checks pinned pages and VmPin after every run, and kmemleak
  * checks kernel memory after the suite.
  */
+#include <dirent.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <linux/vfio.h>
 
 #include "ioasid_utils.h"
 
@@ -45,7 +48,10 @@ struct sweep_state {
 	__u32 ref0[BUF_PAGES];
 	__u32 ioasid;
 	__u32 dev;
+	__u32 other_dev;
 	int build_fd;
+	char cdev[PATH_MAX];
+	int vfio_fd;
 };
 
 /*
@@ -352,6 +358,146 @@ TEST_F(fail_nth, attach_with_replay)
 
 	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_SMALL,
 				 &self->st.dev);
+	sweep(_metadata, &self->st, &ops);
+}
+
+/*
+ * A device of the other mock instance is attached already: the attach
+ * makes a second domain and replays into it, and a failure anywhere in
+ * that leaves the first domain exactly as it was.
+ */
+static void setup_other_instance(struct __test_metadata *_metadata,
+				 struct sweep_state *st)
+{
+	setup_two_mappings(_metadata, st);
+	test_cmd_attach(st->fd, st->other_dev, st->ioasid);
+}
+
+static void check_attach_other_instance(struct __test_metadata *_metadata,
+					struct sweep_state *st, int ret)
+{
+	check_attach(_metadata, st, ret);
+	test_cmd_check_map(st->fd, st->other_dev, IOVA_BASE, st->buf,
+			   BUF_SIZE / 2, MOCK_PROT_RW);
+	test_cmd_check_map(st->fd, st->other_dev, 4 * IOVA_BASE,
+			   st->buf + BUF_SIZE / 2, BUF_SIZE / 2, MOCK_PROT_RW);
+	ASSERT_NE(test_domain_of(st->fd, st->dev),
+		  test_domain_of(st->fd, st->other_dev));
+}
+
+static void undo_attach_other_instance(struct __test_metadata *_metadata,
+				       struct sweep_state *st, int ret)
+{
+	test_cmd_detach(st->fd, st->other_dev);
+	undo_attach(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, attach_with_replay_two_instances)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_other_instance,
+		.op = op_attach,
+		.check = check_attach_other_instance,
+		.undo = undo_attach_other_instance,
+	};
+
+	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_SMALL,
+				 &self->st.dev);
+	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_LARGE,
+				 &self->st.other_dev);
+	sweep(_metadata, &self->st, &ops);
+}
+
+/* The VFIO cdev of the first mock VFIO device, as the system lists it. */
+static int find_mock_vfio_cdev(char *cdev, size_t len)
+{
+	const char *prefix = "ioasid-mock-vfio.";
+	char path[PATH_MAX];
+	struct dirent *de, *vde;
+	DIR *dir, *vdir;
+	int ret = -ENODEV;
+
+	dir = opendir("/sys/bus/platform/devices");
+	if (!dir)
+		return -errno;
+	while (ret && (de = readdir(dir))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/bus/platform/devices/%s/vfio-dev", de->d_name);
+		vdir = opendir(path);
+		if (!vdir)
+			continue;
+		while ((vde = readdir(vdir)))
+			if (!strncmp(vde->d_name, "vfio", 4)) {
+				snprintf(cdev, len, "/dev/vfio/devices/%s",
+					 vde->d_name);
+				ret = 0;
+				break;
+			}
+		closedir(vdir);
+	}
+	closedir(dir);
+	return ret;
+}
+
+static int vfio_bind_attach(int vfio_fd, int ioasid_fd, __u32 ioasid)
+{
+	struct vfio_device_bind_ioasid_fd bind = {
+		.argsz = sizeof(bind),
+		.ioasid_fd = ioasid_fd,
+		.device_label = 0x5eed,
+	};
+	struct vfio_device_attach_ioasid attach = {
+		.argsz = sizeof(attach),
+		.ioasid = ioasid,
+	};
+
+	if (ioctl(vfio_fd, VFIO_BIND_IOASID_FD, &bind))
+		return -errno;
+	if (ioctl(vfio_fd, VFIO_ATTACH_IOASID, &attach))
+		return -errno;
+	return 0;
+}
+
+/* Open, bind and attach a VFIO device, all with a failure armed. */
+static int op_vfio_bind_attach(struct sweep_state *st)
+{
+	st->vfio_fd = open(st->cdev, O_RDWR | O_CLOEXEC);
+	if (st->vfio_fd < 0)
+		return -errno;
+	return vfio_bind_attach(st->vfio_fd, st->fd, st->ioasid);
+}
+
+/*
+ * Whatever step failed, closing the device fd gives everything back: a
+ * fresh open binds and attaches again at once, so no ownership, binding
+ * or attachment was left behind.
+ */
+static void undo_vfio_bind_attach(struct __test_metadata *_metadata,
+				  struct sweep_state *st, int ret)
+{
+	if (st->vfio_fd >= 0)
+		close(st->vfio_fd);
+	st->vfio_fd = open(st->cdev, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, st->vfio_fd);
+	ASSERT_EQ(0, vfio_bind_attach(st->vfio_fd, st->fd, st->ioasid));
+	close(st->vfio_fd);
+	st->vfio_fd = -1;
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, vfio_bind_attach)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_mapped,
+		.op = op_vfio_bind_attach,
+		.undo = undo_vfio_bind_attach,
+	};
+
+	if (find_mock_vfio_cdev(self->st.cdev, sizeof(self->st.cdev)))
+		SKIP(return, "no mock VFIO device");
+	self->st.vfio_fd = -1;
 	sweep(_metadata, &self->st, &ops);
 }
 

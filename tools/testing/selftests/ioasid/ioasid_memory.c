@@ -944,4 +944,285 @@ TEST_F(memory, close_with_everything_live)
 	/* The teardown closes the fd and checks every page. */
 }
 
+/*
+ * A device whose MSIs nothing isolates (the SW_MSI mock instance, as on
+ * an ARM SMMU without isolated MSIs, or any IOMMU without interrupt
+ * remapping) could raise host interrupts by DMA: binding it takes the
+ * administrator's ioasid.allow_unsafe_interrupts. Once bound, its domain
+ * gets an MSI cookie and its software MSI window is kept free of
+ * mappings; its relaxable direct region is not reserved.
+ */
+#define UNSAFE_PARAM "/sys/module/ioasid/parameters/allow_unsafe_interrupts"
+
+FIXTURE(unsafe_msi) {
+	int fd;
+	__u32 ioasid;
+};
+
+FIXTURE_SETUP(unsafe_msi)
+{
+	self->fd = open_ioasid();
+	ASSERT_LE(0, self->fd);
+	if (!have_test_ioctl(self->fd))
+		SKIP(return, "kernel without CONFIG_IOASID_TEST");
+	ASSERT_EQ(0, write_file(UNSAFE_PARAM, "0"));
+	test_ioctl_alloc(self->fd, &self->ioasid);
+}
+
+FIXTURE_TEARDOWN(unsafe_msi)
+{
+	write_file(UNSAFE_PARAM, "0");
+	close(self->fd);
+}
+
+TEST_F(unsafe_msi, refused_unless_allowed)
+{
+	struct ioasid_iova_range ranges[8];
+	struct ioasid_cmd_get_info info;
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_DEVICE_INFO,
+	};
+	__u32 dev, isolated;
+	void *buf;
+
+	test_err_cmd(EPERM,
+		     _test_cmd_mock_device_add(self->fd,
+					       IOASID_MOCK_INSTANCE_SW_MSI,
+					       &dev));
+	/* Devices with isolated MSIs need no override. */
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_LARGE,
+				 &isolated);
+
+	ASSERT_EQ(0, write_file(UNSAFE_PARAM, "1"));
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_SW_MSI, &dev);
+	ASSERT_EQ(0, write_file(UNSAFE_PARAM, "0"));
+	/* The override is read at bind: a bound device stays usable. */
+	test_cmd_attach(self->fd, dev, self->ioasid);
+
+	cmd.dev_id = dev;
+	test_cmd(_test_cmd_mock(self->fd, &cmd));
+	ASSERT_EQ(1, cmd.device_info.out_msi_cookie);
+
+	test_ioctl_get_info(self->fd, self->ioasid, &info, ranges, 8);
+	ASSERT_EQ(2, info.num_iova_ranges);
+	ASSERT_EQ(IOASID_MOCK_SW_MSI_START - 1, ranges[0].last);
+	ASSERT_EQ(IOASID_MOCK_SW_MSI_LAST + 1, ranges[1].start);
+
+	buf = mmap(NULL, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	test_err_ioctl_map(ERANGE, self->fd, self->ioasid, buf,
+			   IOASID_MOCK_SW_MSI_START, PAGE_SIZE);
+	test_ioctl_map(self->fd, self->ioasid, buf,
+		       IOASID_MOCK_RELAXABLE_START, 2 * PAGE_SIZE);
+	test_cmd_check_map(self->fd, dev, IOASID_MOCK_RELAXABLE_START, buf,
+			   2 * PAGE_SIZE, MOCK_PROT_RW);
+	test_ioctl_unmap(self->fd, self->ioasid, IOASID_MOCK_RELAXABLE_START,
+			 2 * PAGE_SIZE, 2 * PAGE_SIZE);
+
+	/* No MSI cookie where the IOMMU does not translate MSIs. */
+	test_cmd_attach(self->fd, isolated, self->ioasid);
+	cmd.dev_id = isolated;
+	test_cmd(_test_cmd_mock(self->fd, &cmd));
+	ASSERT_NE(cmd.device_info.out_domain_id, test_domain_of(self->fd, dev));
+	ASSERT_EQ(0, cmd.device_info.out_msi_cookie);
+	munmap(buf, 2 * PAGE_SIZE);
+}
+
+/*
+ * Cache coherency. Every mapping asks for snooping (IOMMU_CACHE). A
+ * device whose IOMMU can force snooping is one VFIO reports to KVM as
+ * coherent, so it only ever sits in a domain that forces it; a device
+ * that cannot honour that gets a domain of its own (the driver refuses
+ * the shared one with EINVAL and the next is tried); a device that does
+ * not snoop at all is refused.
+ */
+FIXTURE(device_kinds) {
+	int fd;
+	__u32 ioasid;
+	void *buf;
+};
+
+FIXTURE_SETUP(device_kinds)
+{
+	self->fd = open_ioasid();
+	ASSERT_LE(0, self->fd);
+	if (!have_test_ioctl(self->fd))
+		SKIP(return, "kernel without CONFIG_IOASID_TEST");
+	test_ioctl_alloc(self->fd, &self->ioasid);
+	self->buf = mmap(NULL, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 1, 4 * PAGE_SIZE);
+}
+
+FIXTURE_TEARDOWN(device_kinds)
+{
+	close(self->fd);
+}
+
+static int mock_device_add_flags(int fd, __u32 instance, __u32 flags,
+				 __u32 *dev_id)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_MOCK_DEVICE_ADD,
+		.mock_device_add = { .instance = instance, .flags = flags },
+	};
+	int ret = _test_cmd_mock(fd, &cmd);
+
+	if (!ret)
+		*dev_id = cmd.mock_device_add.out_dev_id;
+	return ret;
+}
+
+/* Whether @dev's domain forces snooping, as the mock itself sees it. */
+static int domain_enforces_cc(int fd, __u32 dev)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_DEVICE_INFO,
+		.dev_id = dev,
+	};
+
+	if (_test_cmd_mock(fd, &cmd))
+		return -1;
+	return cmd.device_info.out_enforce_cc;
+}
+
+TEST_F(device_kinds, snooping_forced_where_promised)
+{
+	const __u32 no_enforce = IOASID_MOCK_DEVICE_NO_ENFORCE_CC;
+	struct ioasid_cmd_test check = {
+		.op = IOASID_TEST_OP_CHECK_MAP,
+		.check_map = {
+			.prot = MOCK_PROT_RW,
+			.iova = IOVA_BASE,
+			.length = 4 * PAGE_SIZE,
+			.vaddr = (uintptr_t)self->buf,
+		},
+	};
+	__u32 enforcing, other, weak, second;
+
+	test_err_cmd(EINVAL,
+		     mock_device_add_flags(self->fd,
+					   IOASID_MOCK_INSTANCE_LARGE,
+					   IOASID_MOCK_DEVICE_NOT_COHERENT,
+					   &weak));
+	test_err_cmd(EINVAL,
+		     mock_device_add_flags(self->fd,
+					   IOASID_MOCK_INSTANCE_LARGE, 1 << 7,
+					   &weak));
+
+	test_cmd(mock_device_add_flags(self->fd, IOASID_MOCK_INSTANCE_LARGE,
+				       0, &enforcing));
+	test_cmd(mock_device_add_flags(self->fd, IOASID_MOCK_INSTANCE_LARGE,
+				       0, &other));
+	test_cmd(mock_device_add_flags(self->fd, IOASID_MOCK_INSTANCE_LARGE,
+				       no_enforce, &weak));
+
+	test_cmd_attach(self->fd, enforcing, self->ioasid);
+	ASSERT_EQ(1, domain_enforces_cc(self->fd, enforcing));
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       4 * PAGE_SIZE);
+	check.dev_id = enforcing;
+	test_cmd(_test_cmd_mock(self->fd, &check));
+	ASSERT_EQ(MOCK_PROT_RW | IOASID_TEST_PROT_CACHE,
+		  check.check_map.out_prot);
+
+	/* Refused by the forcing domain: a domain of its own, replayed. */
+	test_cmd_attach(self->fd, weak, self->ioasid);
+	ASSERT_EQ(0, domain_enforces_cc(self->fd, weak));
+	ASSERT_NE(test_domain_of(self->fd, enforcing),
+		  test_domain_of(self->fd, weak));
+	test_cmd_check_map(self->fd, weak, IOVA_BASE, self->buf,
+			   4 * PAGE_SIZE, MOCK_PROT_RW);
+	/* A capable device joins the forcing domain, not the other. */
+	test_cmd_attach(self->fd, other, self->ioasid);
+	ASSERT_EQ(test_domain_of(self->fd, enforcing),
+		  test_domain_of(self->fd, other));
+
+	/*
+	 * The other order: the weak device's domain cannot be made to
+	 * force snooping under its mappings, so the capable device gets
+	 * a new domain that does.
+	 */
+	test_cmd_detach(self->fd, enforcing);
+	test_cmd_detach(self->fd, other);
+	test_ioctl_alloc(self->fd, &second);
+	test_cmd_detach(self->fd, weak);
+	test_cmd_attach(self->fd, weak, second);
+	test_ioctl_map(self->fd, second, self->buf, IOVA_BASE, PAGE_SIZE);
+	test_cmd_attach(self->fd, enforcing, second);
+	ASSERT_EQ(1, domain_enforces_cc(self->fd, enforcing));
+	ASSERT_EQ(0, domain_enforces_cc(self->fd, weak));
+	ASSERT_NE(test_domain_of(self->fd, enforcing),
+		  test_domain_of(self->fd, weak));
+	test_cmd_check_map(self->fd, enforcing, IOVA_BASE, self->buf,
+			   PAGE_SIZE, MOCK_PROT_RW);
+}
+
+/*
+ * Two devices in one IOMMU group are translated as one: attaching either
+ * attaches the group, both go to the same IOASID, and a device reports
+ * the domain its DMA really goes through, asked to attach or not.
+ */
+TEST_F(device_kinds, group_attaches_as_one)
+{
+	const __u32 share = IOASID_MOCK_DEVICE_SHARE_GROUP;
+	struct ioasid_cmd_get_info info;
+	struct ioasid_iova_range range;
+	__u32 first, sibling, stranger, other_ioasid;
+	int other_fd;
+
+	test_cmd(mock_device_add_flags(self->fd, IOASID_MOCK_INSTANCE_LARGE,
+				       share, &first));
+	test_cmd(mock_device_add_flags(self->fd, IOASID_MOCK_INSTANCE_LARGE,
+				       share, &sibling));
+	test_ioctl_alloc(self->fd, &other_ioasid);
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       PAGE_SIZE);
+
+	test_cmd_attach(self->fd, first, self->ioasid);
+	/* The sibling never asked, but its DMA goes there now. */
+	ASSERT_NE(0, test_domain_of(self->fd, sibling));
+	ASSERT_EQ(test_domain_of(self->fd, first),
+		  test_domain_of(self->fd, sibling));
+	test_cmd_check_map(self->fd, sibling, IOVA_BASE, self->buf, PAGE_SIZE,
+			   MOCK_PROT_RW);
+	/* One group, one IOASID. */
+	test_err_cmd(EBUSY, _test_cmd_attach(self->fd, sibling, other_ioasid));
+	test_cmd_attach(self->fd, sibling, self->ioasid);
+	test_err_cmd(EBUSY, _test_cmd_attach(self->fd, sibling,
+					     self->ioasid));
+	test_ioctl_get_info(self->fd, self->ioasid, &info, &range, 1);
+	ASSERT_EQ(2, info.out_num_devices);
+
+	/* The group stays attached while one of its devices is. */
+	test_cmd_detach(self->fd, first);
+	test_err_cmd(ENXIO, _test_cmd_detach(self->fd, first));
+	test_cmd_check_map(self->fd, first, IOVA_BASE, self->buf, PAGE_SIZE,
+			   MOCK_PROT_RW);
+	test_err_ioctl_free(EBUSY, self->fd, self->ioasid);
+
+	/* Another fd cannot take a device of a group this fd owns. */
+	other_fd = open_ioasid();
+	ASSERT_LE(0, other_fd);
+	test_err_cmd(EBUSY,
+		     mock_device_add_flags(other_fd,
+					   IOASID_MOCK_INSTANCE_LARGE, share,
+					   &stranger));
+	close(other_fd);
+
+	test_cmd_detach(self->fd, sibling);
+	ASSERT_EQ(0, test_domain_of(self->fd, first));
+	ASSERT_EQ(0, test_domain_of(self->fd, sibling));
+	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE, PAGE_SIZE,
+			 PAGE_SIZE);
+	test_ioctl_free(self->fd, self->ioasid);
+
+	/* Either device can bring the group to the other IOASID now. */
+	test_cmd_attach(self->fd, sibling, other_ioasid);
+	ASSERT_EQ(test_domain_of(self->fd, first),
+		  test_domain_of(self->fd, sibling));
+}
+
 TEST_HARNESS_MAIN

@@ -49,6 +49,7 @@ struct iommu_domain;
 struct iommu_group;
 struct mm_struct;
 struct page;
+struct user_struct;
 
 /* An inclusive IOVA range, as the layers hand it to each other. */
 struct ioasid_range {
@@ -86,8 +87,13 @@ struct ioasid_ctx {
 	struct kref ref;
 	struct xarray objects;
 	u32 next_id;
-	/* The opener's mm: user addresses are pinned and charged there. */
+	/*
+	 * The mm of the first process that used a memory ioctl: user
+	 * addresses are pinned there, and only there; and that process's
+	 * user, charged for the pins. Both set once, under @pin_lock.
+	 */
 	struct mm_struct *mm;
+	struct user_struct *user;
 	struct mutex pin_lock;		/* protects @registrations */
 	struct rb_root_cached registrations;
 	struct mutex bind_lock;		/* protects the two fields below */
@@ -151,13 +157,14 @@ struct ioasid_pinned {
 	struct kref users;
 	/* User VA range; in ctx->registrations while @registered. */
 	struct interval_tree_node node;
-	struct mm_struct *mm;
+	struct ioasid_ctx *ctx;		/* pinned in ctx->mm, for ctx->user */
 	unsigned long npages;
 	bool registered;
 	bool writable;
 	struct page **pages;
 };
 
+int ioasid_pinned_check_mm(struct ioasid_ctx *ctx);
 struct ioasid_pinned *ioasid_pinned_create(struct ioasid_ctx *ctx,
 					   unsigned long vaddr,
 					   unsigned long length, bool writable);
@@ -301,6 +308,8 @@ bool ioasid_mock_domain_enforces_cc(struct iommu_domain *domain);
 void ioasid_mock_device_destroy(struct device *dev);
 int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
 			  phys_addr_t *phys, size_t *pgsize, int *prot);
+int ioasid_mock_device_dma(struct device *dev, u64 iova, void *buf,
+			   size_t length, bool write);
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd);
 #else
 static inline int ioasid_mock_init(void)

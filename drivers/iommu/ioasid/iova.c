@@ -493,6 +493,11 @@ static void ioasid_iova_update_pgsizes(struct ioasid_iova *iova)
 	unsigned long sizes = ULONG_MAX, align = PAGE_SIZE;
 	struct ioasid_domain *domain;
 
+	/* No domain: nothing but the CPU page constrains a mapping. */
+	if (list_empty(&iova->domains)) {
+		iova->pgsize_bitmap = PAGE_SIZE;
+		return;
+	}
 	/* The CPU page, or the smallest IOMMU page where that is larger. */
 	list_for_each_entry(domain, &iova->domains, link) {
 		sizes &= domain->iommu_domain->pgsize_bitmap;

@@ -20,6 +20,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 #include <linux/uaccess.h>
@@ -353,8 +354,6 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	mutex_init(&ctx->groups_lock);
 	INIT_LIST_HEAD(&ctx->groups);
 	ctx->registrations = RB_ROOT_CACHED;
-	mmgrab(current->mm);
-	ctx->mm = current->mm;
 	filp->private_data = ctx;
 	return 0;
 }
@@ -424,7 +423,10 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	WARN_ON(!xa_empty(&ctx->objects));
 	/* No mapping is left, so every registration is free to go. */
 	ioasid_pinned_unregister_all(ctx);
-	mmdrop(ctx->mm);
+	if (ctx->mm) {
+		mmdrop(ctx->mm);
+		free_uid(ctx->user);
+	}
 	ioasid_ctx_put(ctx);
 	return 0;
 }

@@ -26,6 +26,7 @@
  * /dev/ioasid, space->lock) serializes its map and unmap.
  */
 #include <linux/bitfield.h>
+#include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/irqdomain.h>
 #include <linux/platform_device.h>
@@ -88,10 +89,33 @@ static struct ioasid_mock_iommu ioasid_mock_iommus[IOASID_MOCK_NUM_INSTANCES] = 
 struct ioasid_mock_domain {
 	struct iommu_domain domain;
 	struct ioasid_mock_iommu *mock;
+	/*
+	 * Held for reading across a DMA, for writing by unmap: as an IOTLB
+	 * flush waits for DMA in flight, no page is unmapped (and so
+	 * unpinned) under a DMA that translated it.
+	 */
+	struct rw_semaphore dma_lock;
 	struct xarray ptes;
 	/* Every DMA snoops, whatever its PTE says; see enforce_cc. */
 	bool enforce_cc;
 };
+
+/* Per device: the paging domain it is attached to now, for its DMA. */
+struct ioasid_mock_dev {
+	/* Held for reading across a DMA, for writing by an attach. */
+	struct rw_semaphore lock;
+	struct ioasid_mock_domain *domain;	/* NULL: blocked, identity */
+};
+
+static void ioasid_mock_dev_set_domain(struct device *dev,
+				       struct ioasid_mock_domain *md)
+{
+	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
+
+	down_write(&mdev->lock);
+	mdev->domain = md;
+	up_write(&mdev->lock);
+}
 
 static u32 ioasid_mock_device_flags(struct device *dev)
 {
@@ -193,6 +217,7 @@ static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 	size_t want = pgsize * pgcount, done = 0;
 
+	guard(rwsem_write)(&md->dma_lock);
 	while (done < want) {
 		unsigned long cur = iova + done;
 		void *pte = xa_erase(&md->ptes, cur >> MOCK_UNIT_SHIFT);
@@ -231,6 +256,7 @@ static int ioasid_mock_attach_dev(struct iommu_domain *domain,
 	if (md->enforce_cc && ioasid_mock_device_flags(dev) &
 			      IOASID_MOCK_DEVICE_NO_ENFORCE_CC)
 		return -EINVAL;
+	ioasid_mock_dev_set_domain(dev, md);
 	return 0;
 }
 
@@ -282,6 +308,7 @@ static struct iommu_domain *ioasid_mock_domain_alloc_paging(struct device *dev)
 	if (!md)
 		return ERR_PTR(-ENOMEM);
 	md->mock = mock;
+	init_rwsem(&md->dma_lock);
 	xa_init(&md->ptes);
 	md->domain.pgsize_bitmap = mock->pgsize_bitmap;
 	md->domain.geometry.aperture_start = 0;
@@ -291,10 +318,11 @@ static struct iommu_domain *ioasid_mock_domain_alloc_paging(struct device *dev)
 	return &md->domain;
 }
 
-/* Attaching to these changes nothing a test can observe. */
+/* Blocked, or identity: either way the mock's DMA goes nowhere. */
 static int ioasid_mock_attach_static(struct iommu_domain *domain,
 				     struct device *dev)
 {
+	ioasid_mock_dev_set_domain(dev, NULL);
 	return 0;
 }
 
@@ -315,9 +343,90 @@ static struct iommu_domain ioasid_mock_blocked_domain = {
 static struct iommu_device *ioasid_mock_probe_device(struct device *dev)
 {
 	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
+	struct ioasid_mock_dev *mdev;
 
-	return mock ? &mock->iommu : ERR_PTR(-ENODEV);
+	if (!mock)
+		return ERR_PTR(-ENODEV);
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+	init_rwsem(&mdev->lock);
+	dev_iommu_priv_set(dev, mdev);
+	return &mock->iommu;
 }
+
+static void ioasid_mock_release_device(struct device *dev)
+{
+	kfree(dev_iommu_priv_get(dev));
+}
+
+/* Translate one page-or-less chunk for a DMA of the given direction. */
+static int ioasid_mock_dma_translate(struct ioasid_mock_domain *md, u64 iova,
+				     bool write, phys_addr_t *phys)
+{
+	size_t pgsize;
+	int prot;
+
+	if (ioasid_mock_translate(&md->domain, iova, phys, &pgsize, &prot))
+		return -EIO;
+	if (!(prot & (write ? IOMMU_WRITE : IOMMU_READ)))
+		return -EIO;
+	return 0;
+}
+
+/*
+ * Make @dev DMA @length bytes at @iova, to memory from @buf (@write) or
+ * from memory into @buf, through the domain it is attached to now. Every
+ * page is translated and its permission checked before a byte moves: a
+ * DMA that would fault anywhere moves nothing and fails with EIO, as a
+ * device stopped by the IOMMU would. Neither an attach nor an unmap can
+ * come in between.
+ */
+int ioasid_mock_device_dma(struct device *dev, u64 iova, void *buf,
+			   size_t length, bool write)
+{
+	struct ioasid_mock_domain *md;
+	struct ioasid_mock_dev *mdev;
+	u64 end = iova + length, at;
+	size_t done;
+	int ret = 0;
+
+	/* No IOMMU in front of it (an emulated device): nothing to reach. */
+	if (!ioasid_mock_of(dev))
+		return -EIO;
+	mdev = dev_iommu_priv_get(dev);
+	guard(rwsem_read)(&mdev->lock);
+	md = mdev->domain;
+	if (!md)
+		return -EIO;
+	guard(rwsem_read)(&md->dma_lock);
+	for (at = iova; at < end; at = min(end, (at | (PAGE_SIZE - 1)) + 1)) {
+		phys_addr_t phys;
+
+		ret = ioasid_mock_dma_translate(md, at, write, &phys);
+		if (ret)
+			return ret;
+	}
+	for (done = 0; done < length;) {
+		size_t chunk = min_t(u64, length - done,
+				     PAGE_SIZE - ((iova + done) & ~PAGE_MASK));
+		phys_addr_t phys;
+		void *va;
+
+		ret = ioasid_mock_dma_translate(md, iova + done, write, &phys);
+		if (WARN_ON(ret))
+			return ret;
+		va = kmap_local_page(pfn_to_page(PHYS_PFN(phys)));
+		if (write)
+			memcpy(va + offset_in_page(phys), buf + done, chunk);
+		else
+			memcpy(buf + done, va + offset_in_page(phys), chunk);
+		kunmap_local(va);
+		done += chunk;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_dma, IOASID_TEST);
 
 /*
  * A group of its own, or, for a device that asks, the one group its
@@ -398,6 +507,7 @@ static const struct iommu_ops ioasid_mock_ops = {
 	.owner = THIS_MODULE,
 	.capable = ioasid_mock_capable,
 	.probe_device = ioasid_mock_probe_device,
+	.release_device = ioasid_mock_release_device,
 	.device_group = ioasid_mock_device_group,
 	.def_domain_type = ioasid_mock_def_domain_type,
 	.domain_alloc_paging = ioasid_mock_domain_alloc_paging,

@@ -11,15 +11,11 @@
  * VFIO_BIND_IOASID_FD exactly as they would a PCI device under vfio-pci.
  *
  * The device can do one thing: DMA. IOASID_MOCK_VFIO_DMA, issued on its
- * VFIO device fd, reads or writes a range of IOVA. Every page is
- * translated through the domain the IOMMU core has the device attached to,
- * with its permissions checked, before a byte moves: a DMA that would
- * fault anywhere moves nothing and fails with EIO, as a device stopped by
- * the IOMMU would.
+ * VFIO device fd, reads or writes a range of IOVA through the mock IOMMU
+ * (ioasid_mock_device_dma()), as the device's hardware would.
  *
  * Lock order: none of its own; VFIO's dev_set lock around open and close.
  */
-#include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -36,28 +32,13 @@ struct ioasid_mock_vfio {
 	struct vfio_device vdev;
 };
 
-/* Translate one page-or-less chunk for a DMA of the given direction. */
-static int ioasid_mock_vfio_translate(struct iommu_domain *domain, u64 iova,
-				      bool write, phys_addr_t *phys)
-{
-	size_t pgsize;
-	int prot;
-
-	if (ioasid_mock_translate(domain, iova, phys, &pgsize, &prot))
-		return -EIO;
-	if (!(prot & (write ? IOMMU_WRITE : IOMMU_READ)))
-		return -EIO;
-	return 0;
-}
-
 static int ioasid_mock_vfio_dma(struct vfio_device *vdev,
 				struct ioasid_mock_vfio_dma __user *arg)
 {
-	struct iommu_domain *domain;
 	struct ioasid_mock_vfio_dma dma;
-	u64 iova, end, done;
 	bool write;
 	u8 *bounce;
+	u64 end;
 	int ret;
 
 	if (copy_from_user(&dma, arg, sizeof(dma)))
@@ -69,21 +50,6 @@ static int ioasid_mock_vfio_dma(struct vfio_device *vdev,
 		return -EINVAL;
 	write = dma.flags & IOASID_MOCK_VFIO_DMA_WRITE;
 
-	/* Only a paging domain of the mock translates; anything else blocks. */
-	domain = iommu_get_domain_for_dev(vdev->dev);
-	if (!domain || !ioasid_mock_domain_is_paging(domain))
-		return -EIO;
-
-	/* Check the whole range first, so a fault moves nothing. */
-	for (iova = dma.iova; iova < end;
-	     iova = min(end, (iova | (PAGE_SIZE - 1)) + 1)) {
-		phys_addr_t phys;
-
-		ret = ioasid_mock_vfio_translate(domain, iova, write, &phys);
-		if (ret)
-			return ret;
-	}
-
 	bounce = kvmalloc(dma.length, GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
@@ -92,27 +58,10 @@ static int ioasid_mock_vfio_dma(struct vfio_device *vdev,
 		ret = -EFAULT;
 		goto out_free;
 	}
-	for (done = 0; done < dma.length;) {
-		u64 chunk = min_t(u64, dma.length - done,
-				  PAGE_SIZE - ((dma.iova + done) & ~PAGE_MASK));
-		phys_addr_t phys;
-		void *va;
-
-		ret = ioasid_mock_vfio_translate(domain, dma.iova + done, write,
-						 &phys);
-		if (ret)
-			goto out_free;
-		va = kmap_local_page(pfn_to_page(PHYS_PFN(phys)));
-		if (write)
-			memcpy(va + offset_in_page(phys), bounce + done, chunk);
-		else
-			memcpy(bounce + done, va + offset_in_page(phys), chunk);
-		kunmap_local(va);
-		done += chunk;
-	}
-	ret = 0;
-	if (!write && copy_to_user(u64_to_user_ptr(dma.uptr), bounce,
-				   dma.length))
+	ret = ioasid_mock_device_dma(vdev->dev, dma.iova, bounce, dma.length,
+				     write);
+	if (!ret && !write && copy_to_user(u64_to_user_ptr(dma.uptr), bounce,
+					   dma.length))
 		ret = -EFAULT;
 out_free:
 	kvfree(bounce);

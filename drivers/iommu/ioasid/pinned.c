@@ -3,10 +3,13 @@
  * Pinned user memory and its accounting.
  *
  * A struct ioasid_pinned is a run of user pages pinned together, long
- * term, and charged together to the fd owner's mm->pinned_vm (VmPin in
- * /proc/PID/status), which RLIMIT_MEMLOCK bounds unless the caller has
- * CAP_IPC_LOCK. Each page it holds was pinned by it alone and is unpinned
- * by it alone, exactly once, when the run is released or cut.
+ * term, and charged together. The charge goes to the user (uid) of the
+ * process the fd is bound to, in user->locked_vm, which RLIMIT_MEMLOCK
+ * bounds unless the caller has CAP_IPC_LOCK: per user, as io_uring does,
+ * so that N processes of one user get one limit between them, not N.
+ * It also shows in that process's mm->pinned_vm (VmPin in
+ * /proc/PID/status). Each page a run holds was pinned by it alone and is
+ * unpinned by it alone, exactly once, when the run is released or cut.
  *
  * Two kinds exist:
  *  - registered runs come from IOASID_REGISTER_MEMORY and live in the
@@ -25,6 +28,7 @@
 #include <linux/capability.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <uapi/linux/ioasid.h>
 
@@ -33,24 +37,28 @@
 /* Pages pinned or unpinned between two chances to reschedule. */
 #define IOASID_PINNED_BATCH	(SZ_256M >> PAGE_SHIFT)
 
-static int ioasid_pinned_charge(struct mm_struct *mm, unsigned long npages)
+static int ioasid_pinned_charge(struct ioasid_ctx *ctx, unsigned long npages)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	u64 pinned = atomic64_add_return(npages, &mm->pinned_vm);
+	unsigned long locked;
 
-	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
-		atomic64_sub(npages, &mm->pinned_vm);
+	locked = atomic_long_add_return(npages, &ctx->user->locked_vm);
+	if (locked > limit && !capable(CAP_IPC_LOCK)) {
+		atomic_long_sub(npages, &ctx->user->locked_vm);
 		return -ENOMEM;
 	}
+	atomic64_add(npages, &ctx->mm->pinned_vm);
 	return 0;
 }
 
-static void ioasid_pinned_uncharge(struct mm_struct *mm, unsigned long npages)
+static void ioasid_pinned_uncharge(struct ioasid_ctx *ctx,
+				   unsigned long npages)
 {
-	atomic64_sub(npages, &mm->pinned_vm);
+	atomic64_sub(npages, &ctx->mm->pinned_vm);
+	atomic_long_sub(npages, &ctx->user->locked_vm);
 }
 
-static struct ioasid_pinned *ioasid_pinned_alloc(struct mm_struct *mm,
+static struct ioasid_pinned *ioasid_pinned_alloc(struct ioasid_ctx *ctx,
 						 unsigned long vaddr,
 						 unsigned long npages,
 						 bool writable)
@@ -72,7 +80,7 @@ static struct ioasid_pinned *ioasid_pinned_alloc(struct mm_struct *mm,
 		return NULL;
 	}
 	kref_init(&pinned->users);
-	pinned->mm = mm;
+	pinned->ctx = ctx;
 	pinned->node.start = vaddr;
 	pinned->node.last = vaddr + npages * PAGE_SIZE - 1;
 	pinned->npages = npages;
@@ -84,6 +92,32 @@ static void ioasid_pinned_free(struct ioasid_pinned *pinned)
 {
 	kvfree(pinned->pages);
 	kfree(pinned);
+}
+
+/*
+ * User addresses mean something in one mm only: the first that used a
+ * memory ioctl of the fd binds it, whoever opened the fd, so a privileged
+ * helper may open /dev/ioasid and pass the fd to the VMM. Any other
+ * process gets EPERM, which keeps a forked child (or anyone the fd was
+ * passed to later) away from the memory the fd pins.
+ */
+int ioasid_pinned_check_mm(struct ioasid_ctx *ctx)
+{
+	/* Pairs with the release below: a bound ->mm has its ->user. */
+	struct mm_struct *mm = smp_load_acquire(&ctx->mm);
+
+	if (!mm) {
+		mutex_lock(&ctx->pin_lock);
+		if (!ctx->mm) {
+			mmgrab(current->mm);
+			ctx->user = get_uid(current_user());
+			/* ->user first: see the acquire above. */
+			smp_store_release(&ctx->mm, current->mm);
+		}
+		mm = ctx->mm;
+		mutex_unlock(&ctx->pin_lock);
+	}
+	return mm == current->mm ? 0 : -EPERM;
 }
 
 /*
@@ -131,18 +165,19 @@ struct ioasid_pinned *ioasid_pinned_create(struct ioasid_ctx *ctx,
 	struct ioasid_pinned *pinned;
 	int ret;
 
-	if (current->mm != ctx->mm)
-		return ERR_PTR(-EPERM);
+	ret = ioasid_pinned_check_mm(ctx);
+	if (ret)
+		return ERR_PTR(ret);
 
 	ret = ioasid_pinned_check_vmas(ctx->mm, vaddr, vaddr + length - 1,
 				       writable);
 	if (ret)
 		return ERR_PTR(ret);
 	/* Charge next: a request over the limit allocates nothing. */
-	ret = ioasid_pinned_charge(ctx->mm, npages);
+	ret = ioasid_pinned_charge(ctx, npages);
 	if (ret)
 		return ERR_PTR(ret);
-	pinned = ioasid_pinned_alloc(ctx->mm, vaddr, npages, writable);
+	pinned = ioasid_pinned_alloc(ctx, vaddr, npages, writable);
 	if (!pinned) {
 		ret = -ENOMEM;
 		goto err_uncharge;
@@ -170,7 +205,7 @@ err_unpin:
 	unpin_user_pages(pinned->pages, done);
 	ioasid_pinned_free(pinned);
 err_uncharge:
-	ioasid_pinned_uncharge(ctx->mm, npages);
+	ioasid_pinned_uncharge(ctx, npages);
 	return ERR_PTR(ret);
 }
 
@@ -190,7 +225,7 @@ static void ioasid_pinned_release(struct kref *kref)
 					    pinned->writable);
 		cond_resched();
 	}
-	ioasid_pinned_uncharge(pinned->mm, pinned->npages);
+	ioasid_pinned_uncharge(pinned->ctx, pinned->npages);
 	ioasid_pinned_free(pinned);
 }
 
@@ -217,7 +252,7 @@ struct ioasid_pinned *ioasid_pinned_cut(struct ioasid_pinned *pinned,
 	if (WARN_ON(pinned->registered || !index || index >= pinned->npages))
 		return ERR_PTR(-EINVAL);
 
-	rest = ioasid_pinned_alloc(pinned->mm,
+	rest = ioasid_pinned_alloc(pinned->ctx,
 				   pinned->node.start + index * PAGE_SIZE,
 				   tail, pinned->writable);
 	if (!rest)
@@ -231,6 +266,7 @@ struct ioasid_pinned *ioasid_pinned_cut(struct ioasid_pinned *pinned,
 /*
  * The registration that holds all of [vaddr, vaddr + length), with a
  * reference, or NULL when there is none and the caller must pin its own.
+ * The caller has passed ioasid_pinned_check_mm().
  */
 struct ioasid_pinned *ioasid_pinned_find_registered(struct ioasid_ctx *ctx,
 						    unsigned long vaddr,
@@ -260,6 +296,8 @@ int ioasid_pinned_register_ioctl(struct ioasid_ucmd *ucmd)
 
 	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
 				      &last);
+	if (!ret)
+		ret = ioasid_pinned_check_mm(ctx);
 	if (ret)
 		return ret;
 	/* An overlap is refused before anything is pinned... */
@@ -300,6 +338,8 @@ int ioasid_pinned_unregister_ioctl(struct ioasid_ucmd *ucmd)
 
 	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
 				      &last);
+	if (!ret)
+		ret = ioasid_pinned_check_mm(ctx);
 	if (ret)
 		return ret;
 

@@ -179,6 +179,11 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 	       (cmd->flags & IOASID_DMA_MAP_READ ? IOMMU_READ : 0) |
 	       (write ? IOMMU_WRITE : 0);
 
+	/* The source is user memory: only the fd's process may name it. */
+	ret = ioasid_pinned_check_mm(ctx);
+	if (ret)
+		return ret;
+
 	space = ioasid_space_get(ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);

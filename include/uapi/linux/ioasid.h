@@ -54,7 +54,8 @@
  * - ``EBUSY``: the object is still in use, by another object or by a
  *   concurrent ioctl on it; retry once those are gone.
  * - ``ENOMEM``: the kernel could not allocate memory for the request, or
- *   pinning it would take the process past RLIMIT_MEMLOCK.
+ *   pinning it would take the user past RLIMIT_MEMLOCK (counted per user,
+ *   over all their processes and fds).
  * - ``ENOSPC``: the id space of this fd is exhausted.
  * - ``EEXIST``: the range overlaps an existing mapping or registration.
  * - ``EOVERFLOW``: an address plus a length wraps around, or runs past the
@@ -65,8 +66,10 @@
  *   mapping outside the ranges that device can use.
  * - ``EFAULT``: also, user memory to pin is not there or cannot be pinned,
  *   such as a VM_PFNMAP or VM_IO mapping of device memory.
- * - ``EPERM``: memory ioctls come from a process other than the one that
- *   opened the fd; user addresses are only meaningful in the opener. Also,
+ * - ``EPERM``: a memory ioctl (REGISTER_MEMORY, UNREGISTER_MEMORY,
+ *   DMA_MAP: those that name user addresses) comes from a process other
+ *   than the first one that used a memory ioctl on the fd, which the fd
+ *   is bound to from then on; user addresses mean nothing elsewhere. Also,
  *   binding a device whose MSIs are not isolated (no interrupt
  *   remapping) while the ioasid.allow_unsafe_interrupts module parameter
  *   is off.
@@ -223,9 +226,10 @@ struct ioasid_cmd_get_info {
  * @vaddr: start of the user memory, page aligned
  * @length: its length in bytes, page aligned and non-zero
  *
- * REGISTER pins the range once, writable, and charges it once to the
- * process's pinned memory (VmPin), which RLIMIT_MEMLOCK bounds unless the
- * process has CAP_IPC_LOCK. A later IOASID_DMA_MAP whose source lies
+ * REGISTER pins the range once, writable, and charges it once: to the
+ * user's locked memory, which RLIMIT_MEMLOCK bounds over all their
+ * processes unless the process has CAP_IPC_LOCK, and to the process's
+ * pinned memory (VmPin). A later IOASID_DMA_MAP whose source lies
  * entirely inside one registration uses those pins: no pin and no charge
  * of its own, however many IOASIDs map the memory. A map whose source is
  * not inside a single registration pins its own pages, even where it

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
@@ -286,6 +287,74 @@ TEST_F(memory, huge_requests_over_holes)
 				self->buf + BUF_SIZE - tib, tib);
 	check_unmapped(IOVA_BASE, BUF_SIZE);
 	ASSERT_EQ(self->pin0, vm_pinned_kb());
+}
+
+/*
+ * In a child: become an unprivileged user (no CAP_IPC_LOCK) with a
+ * 16-page RLIMIT_MEMLOCK, register @pages pages of fresh memory on @fd,
+ * and return the answer.
+ */
+static int register_as_nobody(int fd, unsigned int pages)
+{
+	struct rlimit limit = {
+		.rlim_cur = 16 * PAGE_SIZE,
+		.rlim_max = 16 * PAGE_SIZE,
+	};
+	void *mem;
+
+	if (setrlimit(RLIMIT_MEMLOCK, &limit) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		return -EPERM - 1000;
+	mem = mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (mem == MAP_FAILED)
+		return -ENOMEM - 1000;
+	return _test_ioctl_register(fd, mem, pages * PAGE_SIZE,
+				    IOASID_REGISTER_MEMORY);
+}
+
+/*
+ * RLIMIT_MEMLOCK bounds a user, not a process: two processes of one
+ * unprivileged user, each with its own fd, share one limit.
+ */
+TEST_F(memory, memlock_limit_per_user)
+{
+	int first_fd = open_ioasid(), second_fd = open_ioasid();
+	int ready[2], done[2], status;
+	pid_t first, second;
+	char byte = 0;
+
+	ASSERT_LE(0, first_fd);
+	ASSERT_LE(0, second_fd);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
+	first = fork();
+	ASSERT_LE(0, first);
+	if (!first) {
+		int ret = register_as_nobody(first_fd, 12);
+
+		if (write(ready[1], &byte, 1) != 1 ||
+		    read(done[0], &byte, 1) != 1)
+			_exit(2);
+		_exit(ret != 0);
+	}
+	ASSERT_EQ(1, read(ready[0], &byte, 1));
+
+	/* 12 pages of 16 are taken: 8 more are refused, 4 fit. */
+	second = fork();
+	ASSERT_LE(0, second);
+	if (!second) {
+		if (register_as_nobody(second_fd, 8) != -ENOMEM)
+			_exit(1);
+		_exit(register_as_nobody(second_fd, 4) != 0);
+	}
+	ASSERT_EQ(second, waitpid(second, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(1, write(done[1], &byte, 1));
+	ASSERT_EQ(first, waitpid(first, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	close(first_fd);
+	close(second_fd);
 }
 
 /* Mock devices the test ioctl made, across every fd: ioasid-mock.N.auto */
@@ -811,19 +880,106 @@ TEST_F(memory, memlock_limit)
 }
 
 /* The fd belongs to the process that opened it; user memory too. */
+/*
+ * Once a process has used the fd's memory, a forked child holding the fd
+ * can neither map nor register nor unregister it: EPERM for each, even
+ * for memory already registered. It may unmap, which names no memory.
+ */
 TEST_F(memory, other_process_refused)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int status;
 
+	test_ioctl_register(self->fd, self->buf, 4 * PAGE_SIZE);
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       PAGE_SIZE);
+	pid = fork();
 	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(_test_ioctl_map(self->fd, self->ioasid, self->buf,
-				      IOVA_BASE, PAGE_SIZE, MAP_RW) == -EPERM ?
-		      0 : 1);
+	if (!pid) {
+		int bad = 0;
+
+		bad |= _test_ioctl_map(self->fd, self->ioasid, self->buf,
+				       IOVA_BASE * 2, PAGE_SIZE, MAP_RW) != -EPERM;
+		bad |= _test_ioctl_map(self->fd, self->ioasid,
+				       self->buf + 8 * PAGE_SIZE, IOVA_BASE * 4,
+				       PAGE_SIZE, MAP_RW) != -EPERM;
+		bad |= _test_ioctl_register(self->fd, self->buf + 8 * PAGE_SIZE,
+					    PAGE_SIZE,
+					    IOASID_REGISTER_MEMORY) != -EPERM;
+		bad |= _test_ioctl_register(self->fd, self->buf, 4 * PAGE_SIZE,
+					    IOASID_UNREGISTER_MEMORY) != -EPERM;
+		bad |= _test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE,
+					 PAGE_SIZE, 0, NULL) != 0;
+		_exit(bad);
+	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	check_unmapped(IOVA_BASE, PAGE_SIZE);
+	check_unmapped(IOVA_BASE, 8 * IOVA_BASE);
+	/* Still the parent's: it may go on using it. */
+	test_ioctl_unregister(self->fd, self->buf, 4 * PAGE_SIZE);
+	test_ioctl_map(self->fd, self->ioasid, self->buf, IOVA_BASE,
+		       PAGE_SIZE);
+}
+
+/*
+ * The libvirt pattern: a helper process opens /dev/ioasid and passes the
+ * fd over a unix socket. The VMM that uses it first pins and is charged,
+ * whoever opened it.
+ */
+TEST_F(memory, fd_passed_over_unix_socket)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {};
+	struct msghdr msg = {
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	int sv[2], status, fd;
+	__u32 ioasid;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char byte = 0;
+		struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+		int helper_fd = open_ioasid();
+
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &helper_fd, sizeof(int));
+		_exit(helper_fd < 0 || sendmsg(sv[1], &msg, 0) != 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	{
+		char byte;
+		struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		ASSERT_EQ(1, recvmsg(sv[0], &msg, 0));
+	}
+	cmsg = CMSG_FIRSTHDR(&msg);
+	ASSERT_NE(NULL, cmsg);
+	ASSERT_EQ(SCM_RIGHTS, cmsg->cmsg_type);
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	close(sv[0]);
+	close(sv[1]);
+
+	/* The opener is gone; this process binds the fd by using it. */
+	test_ioctl_alloc(fd, &ioasid);
+	test_ioctl_register(fd, self->buf, 2 * PAGE_SIZE);
+	ASSERT_EQ(self->pin0 + 2 * PAGE_SIZE / 1024, vm_pinned_kb());
+	test_ioctl_map(fd, ioasid, self->buf, IOVA_BASE, 2 * PAGE_SIZE);
+	test_ioctl_unmap(fd, ioasid, IOVA_BASE, 2 * PAGE_SIZE, 2 * PAGE_SIZE);
+	close(fd);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
 }
 
 /*
@@ -1215,6 +1371,10 @@ TEST_F(device_kinds, group_attaches_as_one)
 	test_cmd_detach(self->fd, sibling);
 	ASSERT_EQ(0, test_domain_of(self->fd, first));
 	ASSERT_EQ(0, test_domain_of(self->fd, sibling));
+	/* With no domain left, as before the first attach. */
+	test_ioctl_get_info(self->fd, self->ioasid, &info, &range, 1);
+	ASSERT_EQ(0, info.out_num_devices);
+	ASSERT_EQ(PAGE_SIZE, info.out_pgsize_bitmap);
 	test_ioctl_unmap(self->fd, self->ioasid, IOVA_BASE, PAGE_SIZE,
 			 PAGE_SIZE);
 	test_ioctl_free(self->fd, self->ioasid);

@@ -325,6 +325,16 @@ static int op_attach(struct sweep_state *st)
 	return _test_cmd_attach(st->fd, st->dev, st->ioasid);
 }
 
+/* Both of setup_two_mappings()'s mappings, in @dev's page table. */
+static void check_two_mappings(struct __test_metadata *_metadata,
+			       struct sweep_state *st, __u32 dev)
+{
+	test_cmd_check_map(st->fd, dev, IOVA_BASE, st->buf, BUF_SIZE / 2,
+			   MOCK_PROT_RW);
+	test_cmd_check_map(st->fd, dev, 4 * IOVA_BASE,
+			   st->buf + BUF_SIZE / 2, BUF_SIZE / 2, MOCK_PROT_RW);
+}
+
 /* Attached with every mapping replayed, or not attached at all. */
 static void check_attach(struct __test_metadata *_metadata,
 			 struct sweep_state *st, int ret)
@@ -333,10 +343,7 @@ static void check_attach(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, test_domain_of(st->fd, st->dev));
 		return;
 	}
-	test_cmd_check_map(st->fd, st->dev, IOVA_BASE, st->buf, BUF_SIZE / 2,
-			   MOCK_PROT_RW);
-	test_cmd_check_map(st->fd, st->dev, 4 * IOVA_BASE,
-			   st->buf + BUF_SIZE / 2, BUF_SIZE / 2, MOCK_PROT_RW);
+	check_two_mappings(_metadata, st, st->dev);
 }
 
 static void undo_attach(struct __test_metadata *_metadata,
@@ -377,10 +384,7 @@ static void check_attach_other_instance(struct __test_metadata *_metadata,
 					struct sweep_state *st, int ret)
 {
 	check_attach(_metadata, st, ret);
-	test_cmd_check_map(st->fd, st->other_dev, IOVA_BASE, st->buf,
-			   BUF_SIZE / 2, MOCK_PROT_RW);
-	test_cmd_check_map(st->fd, st->other_dev, 4 * IOVA_BASE,
-			   st->buf + BUF_SIZE / 2, BUF_SIZE / 2, MOCK_PROT_RW);
+	check_two_mappings(_metadata, st, st->other_dev);
 	ASSERT_NE(test_domain_of(st->fd, st->dev),
 		  test_domain_of(st->fd, st->other_dev));
 }

@@ -345,50 +345,6 @@ struct fuzz {
 	unsigned long ioctls, checks, skipped;
 };
 
-/* xorshift64*: fast, and enough for picking calls. */
-static __u64 rnd(struct fuzz *f)
-{
-	f->rng ^= f->rng >> 12;
-	f->rng ^= f->rng << 25;
-	f->rng ^= f->rng >> 27;
-	return f->rng * 0x2545f4914f6cdd1dULL;
-}
-
-/* Uniform in [0, n), for 0 < n < 2^32. */
-static unsigned int below(struct fuzz *f, unsigned int n)
-{
-	return ((rnd(f) >> 32) * n) >> 32;
-}
-
-static bool one_in(struct fuzz *f, unsigned int n)
-{
-	return !below(f, n);
-}
-
-static const char *errno_name(int err)
-{
-	static const struct {
-		int err;
-		const char *name;
-	} names[] = {
-		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EIO, "EIO" },
-		{ ENXIO, "ENXIO" }, { E2BIG, "E2BIG" }, { EBADF, "EBADF" },
-		{ ENOMEM, "ENOMEM" }, { EFAULT, "EFAULT" }, { EBUSY, "EBUSY" },
-		{ EEXIST, "EEXIST" }, { ENODEV, "ENODEV" },
-		{ EINVAL, "EINVAL" }, { ENOTTY, "ENOTTY" }, { ENOSPC, "ENOSPC" },
-		{ ERANGE, "ERANGE" }, { EOPNOTSUPP, "EOPNOTSUPP" },
-		{ EOVERFLOW, "EOVERFLOW" },
-	};
-	unsigned int i;
-
-	if (!err)
-		return "ok";
-	for (i = 0; i != ARRAY_SIZE(names); i++)
-		if (names[i].err == err)
-			return names[i].name;
-	return "an unexpected errno";
-}
-
 /* A TAP comment that survives the harness's _exit(). */
 static void __printf(1, 2) note(const char *fmt, ...)
 {
@@ -546,9 +502,12 @@ static struct model_page *page_at(struct fuzz *f, int slot, __u64 iova)
 	return &f->spaces[slot].page[r->first + (iova - r->base) / PAGE_SIZE];
 }
 
-/* Mapped pages of @slot in [start, last]. */
-static unsigned long count_mapped(struct fuzz *f, int slot, __u64 start,
-				  __u64 last)
+/*
+ * Mapped pages of @slot in [start, last], unmapped in the model too if
+ * @unmap: one walk, so what a check counts is what an unmap removes.
+ */
+static unsigned long model_walk(struct fuzz *f, int slot, __u64 start,
+				__u64 last, bool unmap)
 {
 	unsigned long n = 0;
 	unsigned int i, lo, hi;
@@ -556,10 +515,28 @@ static unsigned long count_mapped(struct fuzz *f, int slot, __u64 start,
 	for (i = 0; i != NR_REGIONS; i++) {
 		if (!region_clip(&regions[i], start, last, &lo, &hi))
 			continue;
-		for (; lo != hi; lo++)
-			n += f->spaces[slot].page[regions[i].first + lo].vpage >= 0;
+		for (; lo != hi; lo++) {
+			struct model_page *p =
+				&f->spaces[slot].page[regions[i].first + lo];
+
+			if (p->vpage < 0)
+				continue;
+			n++;
+			if (!unmap)
+				continue;
+			if (p->reg >= 0)
+				f->regs[p->reg].users--;
+			p->vpage = -1;
+		}
 	}
 	return n;
+}
+
+/* Mapped pages of @slot in [start, last]. */
+static unsigned long count_mapped(struct fuzz *f, int slot, __u64 start,
+				  __u64 last)
+{
+	return model_walk(f, slot, start, last, false);
 }
 
 /* Is a device behind mock instance @inst attached to @slot? */
@@ -701,25 +678,7 @@ static void push_dead_id(struct fuzz *f, __u32 id)
 static unsigned long model_unmap(struct fuzz *f, int slot, __u64 start,
 				 __u64 last)
 {
-	unsigned long n = 0;
-	unsigned int i, lo, hi;
-
-	for (i = 0; i != NR_REGIONS; i++) {
-		if (!region_clip(&regions[i], start, last, &lo, &hi))
-			continue;
-		for (; lo != hi; lo++) {
-			struct model_page *p =
-				&f->spaces[slot].page[regions[i].first + lo];
-
-			if (p->vpage < 0)
-				continue;
-			if (p->reg >= 0)
-				f->regs[p->reg].users--;
-			p->vpage = -1;
-			n++;
-		}
-	}
-	return n;
+	return model_walk(f, slot, start, last, true);
 }
 
 static void model_space_clear(struct fuzz *f, int slot)
@@ -915,12 +874,12 @@ static union fuzz_arg *arg_reset(struct fuzz *f, unsigned int call)
 /* A number that is no ioctl of ours. */
 static unsigned long bad_nr(struct fuzz *f, unsigned int call)
 {
-	switch (below(f, 4)) {
+	switch (rng_below(&f->rng, 4)) {
 	case 0:
 		/* In our range, but unassigned and kept so. */
 		return _IO(IOASID_TYPE, 0x3e);
 	case 1:
-		return _IO(IOASID_TYPE, 0x40 + below(f, 0xc0));
+		return _IO(IOASID_TYPE, 0x40 + rng_below(&f->rng, 0xc0));
 	case 2:
 		return _IO('x', _IOC_NR(calls[call].req));
 	default:
@@ -934,14 +893,14 @@ static unsigned long bad_nr(struct fuzz *f, unsigned int call)
 static int mangle(struct fuzz *f, union fuzz_arg *a)
 {
 	const struct call_desc *d = &calls[f->call];
-	unsigned int m = below(f, NR_MANGLES + 2), extra;
+	unsigned int m = rng_below(&f->rng, NR_MANGLES + 2), extra;
 
 	/* LONG twice as often: it is the one that reaches the handler. */
 	if (m >= NR_MANGLES)
 		m = MANGLE_LONG;
 	f->mangles = 1U << m;
-	if (m < MANGLE_BAD_PTR && one_in(f, 4)) {
-		extra = below(f, 4);
+	if (m < MANGLE_BAD_PTR && rng_one_in(&f->rng, 4)) {
+		extra = rng_below(&f->rng, 4);
 		extra = extra == 0 ? MANGLE_SHORT : extra == 1 ?
 			MANGLE_LONG_DIRTY : extra == 2 ? MANGLE_FLAGS :
 			MANGLE_RESERVED;
@@ -950,27 +909,30 @@ static int mangle(struct fuzz *f, union fuzz_arg *a)
 			f->mangles |= 1U << extra;
 	}
 	if (f->mangles & 1U << MANGLE_SHORT) {
-		a->map.size = below(f, d->min_size);
+		a->map.size = rng_below(&f->rng, d->min_size);
 	} else if (f->mangles & (1U << MANGLE_LONG |
 				 1U << MANGLE_LONG_DIRTY)) {
-		a->map.size = d->size + 1 + below(f, ARG_ROOM - d->size);
+		a->map.size = d->size + 1 +
+			      rng_below(&f->rng, ARG_ROOM - d->size);
 		if (f->mangles & 1U << MANGLE_LONG_DIRTY)
-			a->bytes[d->size + below(f, a->map.size - d->size)] =
-				1 + below(f, 255);
+			a->bytes[d->size + rng_below(&f->rng, a->map.size -
+							 d->size)] =
+				1 + rng_below(&f->rng, 255);
 	}
 	if (f->mangles & 1U << MANGLE_FLAGS) {
 		__u32 bit;
 
 		do {
-			bit = 1U << below(f, 32);
+			bit = 1U << rng_below(&f->rng, 32);
 		} while (bit & d->valid_flags);
 		a->map.flags |= bit;
 	}
 	if (f->mangles & 1U << MANGLE_RESERVED && d->reserved)
-		*(__u32 *)(a->bytes + d->reserved) = 1 + below(f, ~0U);
+		*(__u32 *)(a->bytes + d->reserved) =
+			1 + rng_below(&f->rng, ~0U);
 	if (m == MANGLE_BAD_PTR) {
-		f->ptr = below(f, 3) == 0 ? NULL : below(f, 2) ? (void *)16 :
-			 (void *)f->guard;
+		f->ptr = rng_below(&f->rng, 3) == 0 ? NULL :
+			 rng_below(&f->rng, 2) ? (void *)16 : (void *)f->guard;
 	} else if (m == MANGLE_STRADDLE) {
 		/* size and flags end the page; the rest is not readable. */
 		f->ptr = f->arg_page + PAGE_SIZE - 8;
@@ -1007,7 +969,7 @@ static bool issue(struct fuzz *f, unsigned int op, int expect, bool may_mangle,
 {
 	union fuzz_arg *a = (void *)f->arg_page;
 
-	if (may_mangle && one_in(f, 6)) {
+	if (may_mangle && rng_one_in(&f->rng, 6)) {
 		int early = mangle(f, a);
 
 		if (early)
@@ -1027,33 +989,33 @@ static bool issue(struct fuzz *f, unsigned int op, int expect, bool may_mangle,
 /* An id that names no IOASID (for device ops: no device). */
 static __u32 unknown_id(struct fuzz *f, bool for_device)
 {
-	unsigned int i = below(f, 6);
+	unsigned int i = rng_below(&f->rng, 6);
 
 	if (i == 0)
 		return 0;
 	if (i == 1)
-		return below(f, 2) ? 0x7fffffff : 0xffffffff;
+		return rng_below(&f->rng, 2) ? 0x7fffffff : 0xffffffff;
 	if (i == 2) {
 		/* The other kind of object: the wrong type is unknown. */
 		if (for_device) {
-			unsigned int s = below(f, NR_SPACES);
+			unsigned int s = rng_below(&f->rng, NR_SPACES);
 
 			if (f->spaces[s].id)
 				return f->spaces[s].id;
 		} else {
-			return f->devs[below(f, NR_DEVS)].id;
+			return f->devs[rng_below(&f->rng, NR_DEVS)].id;
 		}
 	}
 	/* Freed or deleted ids are not reused. */
-	return f->dead_ids[below(f, NR_DEAD_IDS)];
+	return f->dead_ids[rng_below(&f->rng, NR_DEAD_IDS)];
 }
 
 /* A live IOASID slot, mostly; -1 with an unknown id sometimes. */
 static int pick_space(struct fuzz *f, __u32 *id)
 {
-	unsigned int s = below(f, NR_SPACES), i;
+	unsigned int s = rng_below(&f->rng, NR_SPACES), i;
 
-	if (!one_in(f, 24)) {
+	if (!rng_one_in(&f->rng, 24)) {
 		for (i = 0; i != NR_SPACES; i++, s = (s + 1) % NR_SPACES) {
 			if (f->spaces[s].id) {
 				*id = f->spaces[s].id;
@@ -1068,7 +1030,7 @@ static int pick_space(struct fuzz *f, __u32 *id)
 /* A live registration, or NULL if there is none. */
 static const struct model_reg *pick_reg(struct fuzz *f)
 {
-	unsigned int i, r = below(f, BUF_PAGES);
+	unsigned int i, r = rng_below(&f->rng, BUF_PAGES);
 
 	for (i = 0; i != BUF_PAGES; i++, r = (r + 1) % BUF_PAGES)
 		if (f->regs[r].live)
@@ -1078,9 +1040,9 @@ static const struct model_reg *pick_reg(struct fuzz *f)
 
 static const struct region *pick_region(struct fuzz *f)
 {
-	if (below(f, 8) < 5)
+	if (rng_below(&f->rng, 8) < 5)
 		return &regions[MAIN_REGION];
-	return &regions[below(f, NR_REGIONS)];
+	return &regions[rng_below(&f->rng, NR_REGIONS)];
 }
 
 /* A length for a range that may run far past any window. */
@@ -1088,9 +1050,9 @@ static __u64 wild_length(struct fuzz *f)
 {
 	static const unsigned int shifts[] = { 21, 30, 32, 40, 47, 63 };
 
-	if (one_in(f, 8))
+	if (rng_one_in(&f->rng, 8))
 		return -PAGE_SIZE;
-	return 1ULL << shifts[below(f, ARRAY_SIZE(shifts))];
+	return 1ULL << shifts[rng_below(&f->rng, ARRAY_SIZE(shifts))];
 }
 
 /* --- The ops --- */
@@ -1134,48 +1096,52 @@ static int predict_map(struct fuzz *f, const struct map_req *r)
 static void gen_map(struct fuzz *f, struct map_req *r)
 {
 	const struct region *rg = pick_region(f);
-	unsigned int n = 1 + below(f, rg->npages < 8 ? rg->npages : 8);
+	unsigned int n = 1 + rng_below(&f->rng,
+				       rg->npages < 8 ? rg->npages : 8);
 	const struct model_reg *g = pick_reg(f);
 	static const __u32 flags[] = {
 		IOASID_DMA_MAP_READ, IOASID_DMA_MAP_WRITE, MAP_RW, MAP_RW,
 	};
 
 	r->slot = pick_space(f, &r->ioasid);
-	r->iova = rg->base + below(f, rg->npages - n + 1) * PAGE_SIZE;
+	r->iova = rg->base + rng_below(&f->rng, rg->npages - n + 1) * PAGE_SIZE;
 	r->len = n * PAGE_SIZE;
-	r->flags = flags[below(f, ARRAY_SIZE(flags))];
+	r->flags = flags[rng_below(&f->rng, ARRAY_SIZE(flags))];
 	/* Half the time from inside a registration, if there is one. */
-	if (g && one_in(f, 2)) {
+	if (g && rng_one_in(&f->rng, 2)) {
 		int span = g->npages - (int)n + 1;
 
-		r->vpage = g->first + (int)below(f, span > 1 ? span : 1);
+		r->vpage = g->first +
+			   (int)rng_below(&f->rng, span > 1 ? span : 1);
 	} else {
-		r->vpage = (int)below(f, BUF_PAGES + 2 * GUARD_PAGES - n + 1) -
-			   GUARD_PAGES;
+		r->vpage = (int)rng_below(&f->rng, BUF_PAGES + 2 * GUARD_PAGES -
+						   n + 1) - GUARD_PAGES;
 	}
 	r->vaddr = (uintptr_t)f->buf + r->vpage * PAGE_SIZE;
 
 	/* Now break it, sometimes in several ways at once. */
-	if (one_in(f, 3)) {
-		if (one_in(f, 8))
+	if (rng_one_in(&f->rng, 3)) {
+		if (rng_one_in(&f->rng, 8))
 			r->flags = 0;
-		if (one_in(f, 8))
-			r->vaddr += 1 + below(f, PAGE_SIZE - 1);
-		if (one_in(f, 8))
-			r->iova += one_in(f, 2) ? PAGE_SIZE / 2 :
-				   1 + below(f, PAGE_SIZE - 1);
-		if (one_in(f, 8))
-			r->len = one_in(f, 2) ? 0 : r->len + 1 +
-					below(f, PAGE_SIZE - 1);
-		if (one_in(f, 6))
+		if (rng_one_in(&f->rng, 8))
+			r->vaddr += 1 + rng_below(&f->rng, PAGE_SIZE - 1);
+		if (rng_one_in(&f->rng, 8))
+			r->iova += rng_one_in(&f->rng, 2) ? PAGE_SIZE / 2 :
+				   1 + rng_below(&f->rng, PAGE_SIZE - 1);
+		if (rng_one_in(&f->rng, 8))
+			r->len = rng_one_in(&f->rng, 2) ? 0 : r->len + 1 +
+					rng_below(&f->rng, PAGE_SIZE - 1);
+		if (rng_one_in(&f->rng, 6))
 			r->len = wild_length(f);
-		if (one_in(f, 8))
-			r->iova = rnd(f) & -PAGE_SIZE;
-		if (one_in(f, 10))
-			r->vaddr = one_in(f, 2) ? PAGE_SIZE : 1ULL << 63;
-		if (f->vaddr_last && one_in(f, 10)) {
+		if (rng_one_in(&f->rng, 8))
+			r->iova = rng_next(&f->rng) & -PAGE_SIZE;
+		if (rng_one_in(&f->rng, 10))
+			r->vaddr = rng_one_in(&f->rng, 2) ? PAGE_SIZE :
+							   1ULL << 63;
+		if (f->vaddr_last && rng_one_in(&f->rng, 10)) {
 			/* Ending past TASK_SIZE, or exactly at it. */
-			unsigned int k = 1 + below(f, 4), j = below(f, 3);
+			unsigned int k = 1 + rng_below(&f->rng, 4);
+			unsigned int j = rng_below(&f->rng, 3);
 
 			r->vaddr = f->vaddr_last + 1 - k * PAGE_SIZE;
 			r->len = (k + j) * PAGE_SIZE;
@@ -1211,7 +1177,7 @@ static bool op_map(struct fuzz *f)
 		return false;
 	if (ret) {
 		/* A refused map changed nothing: look now and then. */
-		if (r.slot >= 0 && one_in(f, 8) &&
+		if (r.slot >= 0 && rng_one_in(&f->rng, 8) &&
 		    region_holding(r.iova, r.iova + r.len - 1))
 			return check_range(f, r.slot, r.iova,
 					   r.iova + r.len - 1);
@@ -1244,26 +1210,26 @@ static bool op_unmap(struct fuzz *f)
 
 	slot = pick_space(f, &ioasid);
 	/* From a page of the window, maybe past its end. */
-	iova = rg->base + below(f, rg->npages) * PAGE_SIZE;
-	len = (1 + below(f, 12)) * PAGE_SIZE;
-	if (one_in(f, 16)) {
+	iova = rg->base + rng_below(&f->rng, rg->npages) * PAGE_SIZE;
+	len = (1 + rng_below(&f->rng, 12)) * PAGE_SIZE;
+	if (rng_one_in(&f->rng, 16)) {
 		flags = IOASID_DMA_UNMAP_ALL;
 		iova = 0;
 		len = 0;
-		if (one_in(f, 4))
+		if (rng_one_in(&f->rng, 4))
 			iova = PAGE_SIZE;
-		if (one_in(f, 4))
+		if (rng_one_in(&f->rng, 4))
 			len = PAGE_SIZE;
-	} else if (one_in(f, 3)) {
-		if (one_in(f, 6))
-			iova += one_in(f, 2) ? PAGE_SIZE / 2 :
-				1 + below(f, PAGE_SIZE - 1);
-		if (one_in(f, 6))
-			len = one_in(f, 2) ? 0 : len + 1 +
-				below(f, PAGE_SIZE - 1);
-		if (one_in(f, 4))
+	} else if (rng_one_in(&f->rng, 3)) {
+		if (rng_one_in(&f->rng, 6))
+			iova += rng_one_in(&f->rng, 2) ? PAGE_SIZE / 2 :
+				1 + rng_below(&f->rng, PAGE_SIZE - 1);
+		if (rng_one_in(&f->rng, 6))
+			len = rng_one_in(&f->rng, 2) ? 0 : len + 1 +
+				rng_below(&f->rng, PAGE_SIZE - 1);
+		if (rng_one_in(&f->rng, 4))
 			len = wild_length(f);
-		if (one_in(f, 8))
+		if (rng_one_in(&f->rng, 8))
 			iova = 0;
 	}
 
@@ -1309,22 +1275,23 @@ static void gen_user_range(struct fuzz *f, __s64 v, __s64 n, __u64 *vaddr,
 {
 	*vaddr = (uintptr_t)f->buf + v * PAGE_SIZE;
 	*len = n * PAGE_SIZE;
-	if (!one_in(f, 4))
+	if (!rng_one_in(&f->rng, 4))
 		return;
-	if (one_in(f, 6))
-		*vaddr += 1 + below(f, PAGE_SIZE - 1);
-	if (one_in(f, 6))
-		*len = one_in(f, 2) ? 0 : *len + 1 + below(f, PAGE_SIZE - 1);
-	if (one_in(f, 5))
+	if (rng_one_in(&f->rng, 6))
+		*vaddr += 1 + rng_below(&f->rng, PAGE_SIZE - 1);
+	if (rng_one_in(&f->rng, 6))
+		*len = rng_one_in(&f->rng, 2) ? 0 :
+		       *len + 1 + rng_below(&f->rng, PAGE_SIZE - 1);
+	if (rng_one_in(&f->rng, 5))
 		*len = wild_length(f);
-	if (one_in(f, 8))
-		*vaddr = one_in(f, 2) ? PAGE_SIZE : 1ULL << 63;
-	if (f->vaddr_last && one_in(f, 8)) {
+	if (rng_one_in(&f->rng, 8))
+		*vaddr = rng_one_in(&f->rng, 2) ? PAGE_SIZE : 1ULL << 63;
+	if (f->vaddr_last && rng_one_in(&f->rng, 8)) {
 		/* Past TASK_SIZE: never exactly at it, that would pin. */
-		unsigned int k = 1 + below(f, 4);
+		unsigned int k = 1 + rng_below(&f->rng, 4);
 
 		*vaddr = f->vaddr_last + 1 - k * PAGE_SIZE;
-		*len = (k + 1 + below(f, 2)) * PAGE_SIZE;
+		*len = (k + 1 + rng_below(&f->rng, 2)) * PAGE_SIZE;
 	}
 }
 
@@ -1343,8 +1310,8 @@ static int user_range_errno(struct fuzz *f, __u64 vaddr, __u64 len,
 static bool op_register(struct fuzz *f)
 {
 	union fuzz_arg *a = arg_reset(f, CALL_REGISTER);
-	__s64 n = 1 + below(f, 16);
-	__s64 v = (int)below(f, BUF_PAGES + 2 * GUARD_PAGES - n + 1) -
+	__s64 n = 1 + rng_below(&f->rng, 16);
+	__s64 v = (int)rng_below(&f->rng, BUF_PAGES + 2 * GUARD_PAGES - n + 1) -
 		  GUARD_PAGES;
 	__u64 vaddr, len, last, buf = (uintptr_t)f->buf;
 	int expect, ret, i;
@@ -1383,17 +1350,18 @@ static bool op_unregister(struct fuzz *f)
 {
 	union fuzz_arg *a = arg_reset(f, CALL_UNREGISTER);
 	const struct model_reg *g = pick_reg(f);
-	__s64 v = (int)below(f, BUF_PAGES) - 1, n = 1 + below(f, 8);
+	__s64 v = (int)rng_below(&f->rng, BUF_PAGES) - 1;
+	__s64 n = 1 + rng_below(&f->rng, 8);
 	__u64 vaddr, len, last, buf = (uintptr_t)f->buf;
 	int expect, ret, i, match = -1;
 
 	/* Mostly a registration, or one off by a page. */
-	if (g && !one_in(f, 4)) {
+	if (g && !rng_one_in(&f->rng, 4)) {
 		v = g->first;
 		n = g->npages;
-		if (one_in(f, 4)) {
-			v += one_in(f, 2) ? 1 : -1;
-			n += below(f, 3) - 1;
+		if (rng_one_in(&f->rng, 4)) {
+			v += rng_one_in(&f->rng, 2) ? 1 : -1;
+			n += rng_below(&f->rng, 3) - 1;
 			if (n < 1)
 				n = 1;
 		}
@@ -1483,11 +1451,11 @@ static bool dev_blocked(struct fuzz *f, int d, int slot)
 static bool op_attach(struct fuzz *f)
 {
 	union fuzz_arg *a = arg_reset(f, CALL_TEST);
-	int d = below(f, NR_DEVS), slot, expect, ret;
+	int d = rng_below(&f->rng, NR_DEVS), slot, expect, ret;
 	__u32 id, dev_id = f->devs[d].id;
 
 	slot = pick_space(f, &id);
-	if (one_in(f, 24))
+	if (rng_one_in(&f->rng, 24))
 		dev_id = unknown_id(f, true);
 	if (dev_id != f->devs[d].id || slot < 0)
 		expect = -ENOENT;
@@ -1513,7 +1481,7 @@ static bool op_attach(struct fuzz *f)
 static bool op_detach(struct fuzz *f)
 {
 	union fuzz_arg *a = arg_reset(f, CALL_TEST);
-	int d = below(f, NR_DEVS), expect, ret;
+	int d = rng_below(&f->rng, NR_DEVS), expect, ret;
 	struct ioasid_cmd_test cmd = {
 		.op = IOASID_TEST_OP_CHECK_UNMAPPED,
 		.check_map = { .iova = regions[MAIN_REGION].base,
@@ -1521,7 +1489,7 @@ static bool op_detach(struct fuzz *f)
 	};
 	__u32 dev_id = f->devs[d].id;
 
-	if (one_in(f, 24))
+	if (rng_one_in(&f->rng, 24))
 		dev_id = unknown_id(f, true);
 	expect = dev_id != f->devs[d].id ? -ENOENT :
 		 f->devs[d].space < 0 ? -ENXIO : 0;
@@ -1546,8 +1514,9 @@ static bool op_get_info(struct fuzz *f)
 	union fuzz_arg *a = arg_reset(f, CALL_INFO);
 	static const unsigned int rooms[] = { 0, 1, 2, NR_RANGES };
 	struct ioasid_iova_range want[NR_RANGES];
-	unsigned int room = rooms[below(f, ARRAY_SIZE(rooms))], n = 0, i;
-	bool bad_ptr = one_in(f, 16);
+	unsigned int room = rooms[rng_below(&f->rng, ARRAY_SIZE(rooms))];
+	unsigned int n = 0, i;
+	bool bad_ptr = rng_one_in(&f->rng, 16);
 	int slot, expect, ret;
 	__u64 pgsizes;
 	__u32 id;
@@ -1604,7 +1573,7 @@ static bool op_version(struct fuzz *f)
 	__u32 ext, want;
 	int ret;
 
-	if (one_in(f, 2)) {
+	if (rng_one_in(&f->rng, 2)) {
 		a = arg_reset(f, CALL_VERSION);
 		if (!issue(f, OP_VERSION, 0, true, &ret))
 			return false;
@@ -1613,7 +1582,8 @@ static bool op_version(struct fuzz *f)
 		return true;
 	}
 	a = arg_reset(f, CALL_EXTENSION);
-	ext = below(f, 4) ? below(f, 3) : (__u32)rnd(f) | 0x1000;
+	ext = rng_below(&f->rng, 4) ? rng_below(&f->rng, 3) :
+					(__u32)rng_next(&f->rng) | 0x1000;
 	want = ext == IOASID_EXT_DMA_MAP || ext == IOASID_EXT_PARTIAL_UNMAP;
 	a->ext.extension = ext;
 	a->ext.out_supported = 7;
@@ -1628,19 +1598,21 @@ static bool op_version(struct fuzz *f)
 static bool op_test_misc(struct fuzz *f)
 {
 	union fuzz_arg *a = arg_reset(f, CALL_TEST);
-	int d = below(f, NR_DEVS), expect, ret;
+	int d = rng_below(&f->rng, NR_DEVS), expect, ret;
 
-	switch (below(f, 4)) {
+	switch (rng_below(&f->rng, 4)) {
 	case 0:
 		/* Not an op: a device's answer, after the device lookup. */
-		a->test.op = one_in(f, 2) ? 0 : 1000 + below(f, 1000);
-		a->test.dev_id = one_in(f, 2) ? f->devs[d].id :
+		a->test.op = rng_one_in(&f->rng, 2) ? 0 :
+			      1000 + rng_below(&f->rng, 1000);
+		a->test.dev_id = rng_one_in(&f->rng, 2) ? f->devs[d].id :
 				 unknown_id(f, true);
 		expect = a->test.dev_id == f->devs[d].id ? -EOPNOTSUPP : -ENOENT;
 		break;
 	case 1:
 		a->test.op = IOASID_TEST_OP_MOCK_DEVICE_ADD;
-		a->test.mock_device_add.instance = 0x100 + below(f, 1000);
+		a->test.mock_device_add.instance =
+			0x100 + rng_below(&f->rng, 1000);
 		expect = -EINVAL;
 		break;
 	case 2:
@@ -1667,7 +1639,7 @@ static bool op_test_misc(struct fuzz *f)
 static bool op_readd(struct fuzz *f)
 {
 	union fuzz_arg *a = arg_reset(f, CALL_TEST);
-	int d = below(f, NR_DEVS), ret;
+	int d = rng_below(&f->rng, NR_DEVS), ret;
 
 	a->test.op = IOASID_TEST_OP_DEVICE_DEL;
 	a->test.dev_id = f->devs[d].id;
@@ -1707,7 +1679,7 @@ static const struct {
 
 static bool run_op(struct fuzz *f)
 {
-	unsigned int w = below(f, 1024), i;
+	unsigned int w = rng_below(&f->rng, 1024), i;
 
 	for (i = 0; i != ARRAY_SIZE(ops) - 1 && w >= ops[i].weight; i++)
 		w -= ops[i].weight;
@@ -1882,7 +1854,7 @@ TEST_F_TIMEOUT(fuzz, model, FUZZ_TIMEOUT)
 		}
 		ok = run_op(f);
 		if (ok && !(f->op % CHECK_PINS_EVERY))
-			ok = check_pins(f, below(f, BUF_PAGES));
+			ok = check_pins(f, rng_below(&f->rng, BUF_PAGES));
 		if (ok && !(f->op % CHECK_VMPIN_EVERY))
 			ok = check_vmpin(f);
 		if (ok && !(f->op % CHECK_ALL_EVERY))

@@ -10,7 +10,6 @@
  * exactly its old reference count and is no longer pinned, and that the
  * process's pinned-memory counter is back where it was.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -355,21 +354,6 @@ TEST_F(memory, memlock_limit_per_user)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	close(first_fd);
 	close(second_fd);
-}
-
-/* Mock devices the test ioctl made, across every fd: ioasid-mock.N.auto */
-static int count_mock_devices(void)
-{
-	DIR *dir = opendir("/sys/bus/platform/devices");
-	struct dirent *de;
-	int n = 0;
-
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir)))
-		n += !strncmp(de->d_name, "ioasid-mock.", 12);
-	closedir(dir);
-	return n;
 }
 
 /*
@@ -929,7 +913,11 @@ TEST_F(memory, other_process_refused)
 TEST_F(memory, fd_passed_over_unix_socket)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {};
+	char byte = 0;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
 		.msg_control = cbuf,
 		.msg_controllen = sizeof(cbuf),
 	};
@@ -942,12 +930,8 @@ TEST_F(memory, fd_passed_over_unix_socket)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		char byte = 0;
-		struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 		int helper_fd = open_ioasid();
 
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
 		cmsg = CMSG_FIRSTHDR(&msg);
 		cmsg->cmsg_level = SOL_SOCKET;
 		cmsg->cmsg_type = SCM_RIGHTS;
@@ -957,14 +941,7 @@ TEST_F(memory, fd_passed_over_unix_socket)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	{
-		char byte;
-		struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		ASSERT_EQ(1, recvmsg(sv[0], &msg, 0));
-	}
+	ASSERT_EQ(1, recvmsg(sv[0], &msg, 0));
 	cmsg = CMSG_FIRSTHDR(&msg);
 	ASSERT_NE(NULL, cmsg);
 	ASSERT_EQ(SCM_RIGHTS, cmsg->cmsg_type);

@@ -204,49 +204,6 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* xorshift64* */
-static __u64 rnd(struct worker *w)
-{
-	w->rng ^= w->rng >> 12;
-	w->rng ^= w->rng << 25;
-	w->rng ^= w->rng >> 27;
-	return w->rng * 0x2545f4914f6cdd1dULL;
-}
-
-static unsigned int below(struct worker *w, unsigned int n)
-{
-	return ((rnd(w) >> 32) * n) >> 32;
-}
-
-static bool one_in(struct worker *w, unsigned int n)
-{
-	return !below(w, n);
-}
-
-static const char *errno_name(int err)
-{
-	static const struct {
-		int err;
-		const char *name;
-	} names[] = {
-		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EIO, "EIO" },
-		{ ENXIO, "ENXIO" }, { E2BIG, "E2BIG" }, { EBADF, "EBADF" },
-		{ ENOMEM, "ENOMEM" }, { EFAULT, "EFAULT" }, { EBUSY, "EBUSY" },
-		{ EEXIST, "EEXIST" }, { ENODEV, "ENODEV" },
-		{ EINVAL, "EINVAL" }, { ENOTTY, "ENOTTY" }, { ENOSPC, "ENOSPC" },
-		{ ERANGE, "ERANGE" }, { EOPNOTSUPP, "EOPNOTSUPP" },
-		{ EOVERFLOW, "EOVERFLOW" },
-	};
-	unsigned int i;
-
-	if (!err)
-		return "ok";
-	for (i = 0; i != ARRAY_SIZE(names); i++)
-		if (names[i].err == err)
-			return names[i].name;
-	return "an unexpected errno";
-}
-
 /* Record the first failure and stop every thread; false, for return. */
 static bool __printf(2, 3) fail(struct worker *w, const char *fmt, ...)
 {
@@ -311,27 +268,30 @@ static bool __printf(5, 6) answer_is(struct worker *w, unsigned int op,
 
 static __u32 shared_id(struct worker *w)
 {
-	return atomic_load(&w->s->ids[below(w, NR_SHARED_IDS)]);
+	return atomic_load(&w->s->ids[rng_below(&w->rng, NR_SHARED_IDS)]);
 }
 
 static __u32 shared_dev(struct worker *w)
 {
-	return atomic_load(&w->s->devs[below(w, NR_SHARED_DEVS)]);
+	return atomic_load(&w->s->devs[rng_below(&w->rng, NR_SHARED_DEVS)]);
 }
 
 /* A range of the scratch buffer at a random place of the shared window. */
 static void shared_range(struct worker *w, void **va, __u64 *iova,
 			 __u64 *len)
 {
-	unsigned int n = 1 + below(w, 8);
+	unsigned int n = 1 + rng_below(&w->rng, 8);
 
-	*va = w->s->scratch + below(w, SHARED_PAGES - n + 1) * PAGE_SIZE;
+	*va = w->s->scratch +
+	      rng_below(&w->rng, SHARED_PAGES - n + 1) * PAGE_SIZE;
 	*len = n * PAGE_SIZE;
 	/* Across the start of SMALL's MSI window now and then: ERANGE. */
-	if (one_in(w, 16))
-		*iova = IOASID_MOCK_MSI_START - below(w, n + 1) * PAGE_SIZE;
+	if (rng_one_in(&w->rng, 16))
+		*iova = IOASID_MOCK_MSI_START -
+			rng_below(&w->rng, n + 1) * PAGE_SIZE;
 	else
-		*iova = IOVA_BASE + below(w, SHARED_PAGES - n + 1) * PAGE_SIZE;
+		*iova = IOVA_BASE +
+			rng_below(&w->rng, SHARED_PAGES - n + 1) * PAGE_SIZE;
 }
 
 static bool op_shared_alloc(struct worker *w)
@@ -345,7 +305,8 @@ static bool op_shared_alloc(struct worker *w)
 	if (ret)
 		return true;
 	/* Into the pool; the IOASID it pushes out is freed if it can be. */
-	old = atomic_exchange(&w->s->ids[below(w, NR_SHARED_IDS)], id);
+	old = atomic_exchange(&w->s->ids[rng_below(&w->rng, NR_SHARED_IDS)],
+			      id);
 	if (!old)
 		return true;
 	ret = _test_ioctl_free(fd, old);
@@ -373,7 +334,7 @@ static bool op_shared_map(struct worker *w)
 
 	shared_range(w, &va, &iova, &len);
 	ret = _test_ioctl_map(w->s->shared_fd, id, va, iova, len,
-			      flags[below(w, ARRAY_SIZE(flags))]);
+			      flags[rng_below(&w->rng, ARRAY_SIZE(flags))]);
 	return answer_in(w, S_MAP, ret, ERRS(ENOENT, EEXIST, ERANGE),
 			 "map %u iova %#llx+%#llx", id,
 			 (unsigned long long)iova, (unsigned long long)len);
@@ -407,7 +368,7 @@ static bool op_shared_unmap_all(struct worker *w)
 /* Registrations of the shared fd: quarters of the scratch buffer. */
 static bool op_shared_register(struct worker *w, bool reg)
 {
-	unsigned int q = below(w, 4);
+	unsigned int q = rng_below(&w->rng, 4);
 	void *va = w->s->scratch + q * SHARED_PAGES / 4 * PAGE_SIZE;
 	size_t len = SHARED_PAGES / 4 * PAGE_SIZE;
 	int ret;
@@ -445,7 +406,7 @@ static bool op_shared_get_info(struct worker *w)
 
 static bool op_shared_mock_add(struct worker *w)
 {
-	__u32 inst = below(w, 2) ? IOASID_MOCK_INSTANCE_LARGE :
+	__u32 inst = rng_below(&w->rng, 2) ? IOASID_MOCK_INSTANCE_LARGE :
 				   IOASID_MOCK_INSTANCE_SMALL;
 	__u32 dev, old;
 	int ret;
@@ -456,10 +417,11 @@ static bool op_shared_mock_add(struct worker *w)
 		return false;
 	if (ret)
 		return true;
-	old = atomic_exchange(&w->s->devs[below(w, NR_SHARED_DEVS)], dev);
+	old = atomic_exchange(&w->s->devs[rng_below(&w->rng, NR_SHARED_DEVS)],
+			      dev);
 	if (!old)
 		return true;
-	ret = _test_cmd_dev(w->s->shared_fd, IOASID_TEST_OP_DEVICE_DEL, old, 0);
+	ret = _test_cmd_device_del(w->s->shared_fd, old);
 	return answer_in(w, S_MOCK_DEL, ret, ERRS(ENOENT, EBUSY), "del %u",
 			 old);
 }
@@ -467,8 +429,7 @@ static bool op_shared_mock_add(struct worker *w)
 static bool op_shared_mock_del(struct worker *w)
 {
 	__u32 dev = shared_dev(w);
-	int ret = _test_cmd_dev(w->s->shared_fd, IOASID_TEST_OP_DEVICE_DEL,
-				dev, 0);
+	int ret = _test_cmd_device_del(w->s->shared_fd, dev);
 
 	/*
 	 * Attached or not, unless another call holds it, or a stale id
@@ -513,7 +474,7 @@ static bool op_shared_mock_check(struct worker *w)
 
 	shared_range(w, &va, &iova, &len);
 	ret = _test_cmd_check_map(w->s->shared_fd, dev, iova, va, len,
-				  MOCK_PROT_RW, NULL, one_in(w, 2));
+				  MOCK_PROT_RW, NULL, rng_one_in(&w->rng, 2));
 	return answer_in(w, S_MOCK_CHECK, ret, ERRS(ENOENT, ENXIO, EIO),
 			 "check %u iova %#llx+%#llx", dev,
 			 (unsigned long long)iova, (unsigned long long)len);
@@ -581,11 +542,11 @@ static bool op_priv_map(struct worker *w)
 	static const __u32 flags[] = {
 		IOASID_DMA_MAP_READ, IOASID_DMA_MAP_WRITE, MAP_RW, MAP_RW,
 	};
-	unsigned int p = below(w, PRIV_PAGES), n, i;
-	__u32 fl = flags[below(w, ARRAY_SIZE(flags))];
+	unsigned int p = rng_below(&w->rng, PRIV_PAGES), n, i;
+	__u32 fl = flags[rng_below(&w->rng, ARRAY_SIZE(flags))];
 	int ret, want, reg = p / PRIV_HALF;
 
-	n = 1 + below(w, PRIV_PAGES - p < 8 ? PRIV_PAGES - p : 8);
+	n = 1 + rng_below(&w->rng, PRIV_PAGES - p < 8 ? PRIV_PAGES - p : 8);
 	want = priv_mapped(w, p, n) ? -EEXIST : 0;
 	ret = _test_ioctl_map(w->fd, w->home, w->buf + p * PAGE_SIZE,
 			      IOVA_BASE + p * PAGE_SIZE, n * PAGE_SIZE, fl);
@@ -609,18 +570,19 @@ static bool op_priv_map(struct worker *w)
 
 static bool op_priv_unmap(struct worker *w)
 {
-	unsigned int p = below(w, PRIV_PAGES), n;
+	unsigned int p = rng_below(&w->rng, PRIV_PAGES), n;
 	__u64 unmapped = 0, want;
 	int ret;
 
-	if (one_in(w, 16)) {
+	if (rng_one_in(&w->rng, 16)) {
 		want = priv_mapped(w, 0, PRIV_PAGES) * PAGE_SIZE;
 		ret = _test_ioctl_unmap(w->fd, w->home, 0, 0,
 					IOASID_DMA_UNMAP_ALL, &unmapped);
 		p = 0;
 		n = PRIV_PAGES;
 	} else {
-		n = 1 + below(w, PRIV_PAGES - p < 8 ? PRIV_PAGES - p : 8);
+		n = 1 + rng_below(&w->rng,
+				  PRIV_PAGES - p < 8 ? PRIV_PAGES - p : 8);
 		want = priv_mapped(w, p, n) * PAGE_SIZE;
 		ret = _test_ioctl_unmap(w->fd, w->home,
 					IOVA_BASE + p * PAGE_SIZE,
@@ -638,7 +600,7 @@ static bool op_priv_unmap(struct worker *w)
 
 static bool op_priv_register(struct worker *w, bool reg)
 {
-	unsigned int h = below(w, 2);
+	unsigned int h = rng_below(&w->rng, 2);
 	void *va = w->buf + h * PRIV_HALF * PAGE_SIZE;
 	int ret, want;
 
@@ -681,7 +643,7 @@ static bool op_priv_free(struct worker *w)
 
 static bool op_priv_mock(struct worker *w, unsigned int op)
 {
-	__u32 inst = below(w, 2) ? IOASID_MOCK_INSTANCE_LARGE :
+	__u32 inst = rng_below(&w->rng, 2) ? IOASID_MOCK_INSTANCE_LARGE :
 				   IOASID_MOCK_INSTANCE_SMALL;
 	int ret;
 
@@ -696,8 +658,7 @@ static bool op_priv_mock(struct worker *w, unsigned int op)
 	case P_MOCK_DEL:
 		if (!w->mock)
 			return true;
-		ret = _test_cmd_dev(w->fd, IOASID_TEST_OP_DEVICE_DEL, w->mock,
-				    0);
+		ret = _test_cmd_device_del(w->fd, w->mock);
 		w->mock = 0;
 		w->mock_attached = false;
 		return answer_is(w, op, ret, 0, "del");
@@ -850,7 +811,7 @@ static bool op_vfio_open(struct worker *w, struct vfio_slot *vf, int d)
 
 static bool op_vfio_bind(struct worker *w, struct vfio_slot *vf)
 {
-	bool shared = one_in(w, 3);
+	bool shared = rng_one_in(&w->rng, 3);
 	int ret;
 
 	if (vf->state == VF_CLOSED)
@@ -935,12 +896,12 @@ static bool op_vfio_detach(struct worker *w, struct vfio_slot *vf)
  */
 static bool priv_dma(struct worker *w, struct vfio_slot *vf)
 {
-	unsigned int off = below(w, PRIV_PAGES * PAGE_SIZE), len, i;
-	bool write = one_in(w, 2), allowed;
+	unsigned int off = rng_below(&w->rng, PRIV_PAGES * PAGE_SIZE), len, i;
+	bool write = rng_one_in(&w->rng, 2), allowed;
 	__u8 need = write ? IOASID_DMA_MAP_WRITE : IOASID_DMA_MAP_READ;
 	int ret;
 
-	len = 1 + below(w, 2 * PAGE_SIZE);
+	len = 1 + rng_below(&w->rng, 2 * PAGE_SIZE);
 	if (off + len > PRIV_PAGES * PAGE_SIZE)
 		len = PRIV_PAGES * PAGE_SIZE - off;
 	allowed = vf->attached && !vf->revoked;
@@ -948,7 +909,7 @@ static bool priv_dma(struct worker *w, struct vfio_slot *vf)
 		if (!w->page[i].mapped || !(w->page[i].prot & need))
 			allowed = false;
 	for (i = 0; i < len; i += 8) {
-		__u64 r = rnd(w);
+		__u64 r = rng_next(&w->rng);
 
 		memcpy(w->bounce + i, &r, 8);
 	}
@@ -986,9 +947,10 @@ static bool op_vfio_dma(struct worker *w, struct vfio_slot *vf)
 		return priv_dma(w, vf);
 	case VF_SHARED:
 		/* Into the scratch buffer, if anything is mapped there. */
-		iova = IOVA_BASE + below(w, SHARED_PAGES * PAGE_SIZE);
-		ret = vfio_dma(w, vf->fd, iova, 1 + below(w, PAGE_SIZE),
-			       one_in(w, 2));
+		iova = IOVA_BASE + rng_below(&w->rng, SHARED_PAGES * PAGE_SIZE);
+		ret = vfio_dma(w, vf->fd, iova,
+			       1 + rng_below(&w->rng, PAGE_SIZE),
+			       rng_one_in(&w->rng, 2));
 		return answer_in(w, V_DMA, ret, ERRS(EIO),
 				 "dma at shared %#llx",
 				 (unsigned long long)iova);
@@ -1055,9 +1017,9 @@ static bool vfio_suits(const struct vfio_slot *vf, unsigned int op)
  */
 static int pick_vfio(struct worker *w, unsigned int op)
 {
-	unsigned int n = w->s->nr_cdevs, d = below(w, n), i;
+	unsigned int n = w->s->nr_cdevs, d = rng_below(&w->rng, n), i;
 
-	if (one_in(w, 8))
+	if (rng_one_in(&w->rng, 8))
 		return d;
 	for (i = 0; i != n; i++, d = (d + 1) % n)
 		if (vfio_suits(&w->vf[d], op))
@@ -1108,7 +1070,7 @@ static const unsigned int weights[NR_OPS] = {
 
 static bool run_op(struct worker *w)
 {
-	unsigned int r = below(w, 1000), op;
+	unsigned int r = rng_below(&w->rng, 1000), op;
 
 	for (op = 0; op != NR_OPS - 1 && r >= weights[op]; op++)
 		r -= weights[op];
@@ -1211,21 +1173,6 @@ static unsigned int find_cdevs(char cdev[][PATH_MAX])
 			}
 		closedir(vdir);
 	}
-	closedir(dir);
-	return n;
-}
-
-/* Mock devices of the test ioctl, across every fd: ioasid-mock.N.auto */
-static int count_mock_devices(void)
-{
-	DIR *dir = opendir("/sys/bus/platform/devices");
-	struct dirent *de;
-	int n = 0;
-
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir)))
-		n += !strncmp(de->d_name, "ioasid-mock.", 12);
 	closedir(dir);
 	return n;
 }

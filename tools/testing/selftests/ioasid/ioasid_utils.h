@@ -9,6 +9,7 @@
 #ifndef __SELFTEST_IOASID_UTILS_H
 #define __SELFTEST_IOASID_UTILS_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -221,8 +222,9 @@ static inline int _test_cmd_dev(int fd, __u32 op, __u32 dev_id, __u32 ioasid)
 #define _test_cmd_detach(fd, dev) \
 	_test_cmd_dev(fd, IOASID_TEST_OP_DETACH, dev, 0)
 #define test_cmd_detach(fd, dev) test_cmd(_test_cmd_detach(fd, dev))
-#define test_cmd_device_del(fd, dev) \
-	test_cmd(_test_cmd_dev(fd, IOASID_TEST_OP_DEVICE_DEL, dev, 0))
+#define _test_cmd_device_del(fd, dev) \
+	_test_cmd_dev(fd, IOASID_TEST_OP_DEVICE_DEL, dev, 0)
+#define test_cmd_device_del(fd, dev) test_cmd(_test_cmd_device_del(fd, dev))
 
 static inline int _test_cmd_check_map(int fd, __u32 dev_id, __u64 iova,
 				      void *vaddr, size_t length, __u32 prot,
@@ -308,6 +310,73 @@ static inline int write_file(const char *path, const char *value)
 	n = write(fd, value, strlen(value));
 	close(fd);
 	return n < 0 ? -errno : 0;
+}
+
+/*
+ * Mock devices the test ioctl made, across every fd: ioasid-mock.N.auto.
+ * A count that does not come back down is a device object leaked.
+ */
+static inline int count_mock_devices(void)
+{
+	DIR *dir = opendir("/sys/bus/platform/devices");
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)))
+		n += !strncmp(de->d_name, "ioasid-mock.", 12);
+	closedir(dir);
+	return n;
+}
+
+/* For messages that must name an errno the same way in every test. */
+static inline const char *errno_name(int err)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {
+		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EIO, "EIO" },
+		{ ENXIO, "ENXIO" }, { E2BIG, "E2BIG" }, { EBADF, "EBADF" },
+		{ ENOMEM, "ENOMEM" }, { EFAULT, "EFAULT" }, { EBUSY, "EBUSY" },
+		{ EEXIST, "EEXIST" }, { ENODEV, "ENODEV" },
+		{ EINVAL, "EINVAL" }, { ENOTTY, "ENOTTY" }, { ENOSPC, "ENOSPC" },
+		{ ERANGE, "ERANGE" }, { EOPNOTSUPP, "EOPNOTSUPP" },
+		{ EOVERFLOW, "EOVERFLOW" },
+	};
+	unsigned int i;
+
+	if (!err)
+		return "ok";
+	for (i = 0; i != ARRAY_SIZE(names); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	return "an unexpected errno";
+}
+
+/*
+ * xorshift64*: fast, and enough for picking calls. A seed printed in a
+ * replay line must give the same calls again, so there is one generator
+ * and every randomised test draws from it in the same way.
+ */
+static inline __u64 rng_next(__u64 *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dULL;
+}
+
+/* Uniform in [0, n), for 0 < n < 2^32. */
+static inline unsigned int rng_below(__u64 *state, unsigned int n)
+{
+	return ((rng_next(state) >> 32) * n) >> 32;
+}
+
+static inline bool rng_one_in(__u64 *state, unsigned int n)
+{
+	return !rng_below(state, n);
 }
 
 #endif /* __SELFTEST_IOASID_UTILS_H */

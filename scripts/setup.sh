@@ -2,27 +2,14 @@
 # Install what the build and the VM need, and nothing else.
 #
 # Idempotent: silent when everything is present; says what it installs.
-# Enables bookworm-backports (for linux-source-6.12) by deriving the entry
+# Enables bookworm-backports (for linux-source-6.12, and for QEMU 10, which
+# `make check` fetches through scripts/qemu10.sh) by deriving the entry
 # from the machine's own Debian apt source, so no mirror host is named here.
 set -euo pipefail
 
 PKGS=(build-essential bc flex bison libelf-dev libssl-dev cpio rsync
       xz-utils ccache qemu-system-x86 busybox-static liburing-dev
       pkg-config g++ linux-source-6.12)
-
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "setup: missing Debian packages: ${missing[*]}" >&2
-	echo "setup: run as root, or: sudo apt-get install ${missing[*]}" >&2
-	echo "setup: (linux-source-6.12 comes from bookworm-backports)" >&2
-	exit 1
-fi
 
 # Derive a backports entry from the first Debian source that lists bookworm.
 enable_backports() {
@@ -43,6 +30,26 @@ enable_backports() {
 	echo "setup: enabling bookworm-backports from $uri"
 	echo "deb $uri bookworm-backports main" > "$list"
 }
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	# QEMU 10 needs the backports entry even where linux-source-6.12 came
+	# from elsewhere: as root, add it (scripts/qemu10.sh updates the lists).
+	[ "$(id -u)" -ne 0 ] || (enable_backports) 2>/dev/null || true
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: missing Debian packages: ${missing[*]}" >&2
+	echo "setup: run as root, or: sudo apt-get install ${missing[*]}" >&2
+	echo "setup: (linux-source-6.12 comes from bookworm-backports, as does the QEMU 10" \
+	     "make check fetches)" >&2
+	exit 1
+fi
 
 enable_backports
 echo "setup: installing: ${missing[*]}"

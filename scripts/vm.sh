@@ -8,25 +8,58 @@
 #   vm.sh run             the demo, with the console shown live
 #   vm.sh shell           an interactive shell in the VM
 #   vm.sh bench           the benchmarks on the perf kernel
+#   vm.sh MODE-sm ...     any of these on the second IOMMU, e.g.
+#                         "vm.sh check-sm selftests/ioasid_vfio:-v,edu"
 #
 # The VM is q35 with an emulated VT-d (with interrupt remapping, so the
 # devices' MSIs are isolated) and two edu devices under TCG. It
 # always powers itself off; a hard timeout (VM_TIMEOUT seconds) backs that.
+#
+# The "-sm" modes boot the same kernel and initramfs on QEMU 10
+# (scripts/qemu10.sh) with VT-d in scalable mode and first-stage page
+# tables only (x-flts=on offers no second stage, so the guest's paging
+# domains use the first-stage format), interrupt remapping still on, and
+# the guest told intel_iommu=on,sm_on. Their run directory is
+# build/vm-MODE-sm, so both runs' logs are kept; check-sm also leaves
+# mode.log there: the host's reading of the console, as TAP, of whether
+# the guest really ran in that mode.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 B=$TOP/build
-MODE=${1:?mode: check, run, shell or bench}
+MODE=${1:?mode: check, run, shell or bench, optionally with -sm}
 shift
+BASE=${MODE%-sm}	# what the guest runs
+IOMMU=legacy
+[ "$BASE" != "$MODE" ] && IOMMU=sm
+case $BASE in
+check|run|shell|bench) ;;
+*) echo "vm.sh: unknown mode $MODE" >&2; exit 2 ;;
+esac
 FLAVOUR=test
-[ "$MODE" = bench ] && FLAVOUR=perf
+[ "$BASE" = bench ] && FLAVOUR=perf
 KOBJ=$B/kobj-$FLAVOUR
 USER_OUT=$B/user-$FLAVOUR
 RUN=$B/vm-$MODE
 VM_TIMEOUT=${VM_TIMEOUT:-2400}
 
+# Fetched (or found) before anything is written, so that a missing QEMU 10
+# stops here with scripts/qemu10.sh's word on what to run.
+qemu_bin=(qemu-system-x86_64)
+if [ $IOMMU = sm ]; then
+	qemu_bin=()
+	read -ra qemu_bin < <("$TOP/scripts/qemu10.sh") || true
+	if [ ${#qemu_bin[@]} -eq 0 ]; then
+		echo "vm.sh: $MODE needs QEMU 10 (scripts/qemu10.sh, above)" >&2
+		exit 1
+	fi
+fi
+
 mkdir -p "$RUN"
-rm -f "$RUN/console.log" "$RUN/results.log" "$RUN/qemu-rc" "$RUN/tests"
+rm -f "$RUN/console.log" "$RUN/results.log" "$RUN/qemu-rc" "$RUN/tests" \
+	"$RUN/label" "$RUN/mode.log"
+# summarize.sh prefixes this run's results with the label.
+[ $IOMMU = sm ] && echo sm > "$RUN/label"
 
 # What the guest runs in check mode: every test program, unless named.
 default_tests() {
@@ -51,23 +84,33 @@ cp -r "$USER_OUT/selftests" "$root/tests/"
 mkdir -p "$root/tests/lib"
 [ -d "$USER_OUT/lib/tests" ] && cp -r "$USER_OUT/lib/tests" "$root/tests/lib/"
 cp "$USER_OUT"/bin/* "$root/bin/" 2>/dev/null || true
-printf 'MODE=%s\nTESTS="%s"\n' "$MODE" "$TESTS" > "$root/etc/ioasid-run.conf"
+printf 'MODE=%s\nTESTS="%s"\n' "$BASE" "$TESTS" > "$root/etc/ioasid-run.conf"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$RUN/initramfs.cpio.gz"
 
-append="console=ttyS0 intel_iommu=on panic_on_warn=1 panic=-1 oops=panic"
+# QEMU 10 takes intremap=on with scalable mode and the guest enables IRQ
+# remapping there too (mode.log checks it), so the devices' MSIs stay
+# isolated and neither run needs ioasid.allow_unsafe_interrupts.
+iommu_dev=intel-iommu,intremap=on
+intel_iommu=on
+if [ $IOMMU = sm ]; then
+	iommu_dev+=,x-scalable-mode=on,x-flts=on
+	intel_iommu=on,sm_on
+fi
+
+append="console=ttyS0 intel_iommu=$intel_iommu panic_on_warn=1 panic=-1 oops=panic"
 append+=" kasan.fault=panic nokaslr"
-[ "$MODE" = check ] || append+=" quiet"
+[ "$BASE" = check ] || append+=" quiet"
 
 # The benchmark maps 1 GiB at a time, THP included.
 mem=2G
-[ "$MODE" = bench ] && mem=3G
+[ "$BASE" = bench ] && mem=3G
 
-qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m $mem
-      -device intel-iommu,intremap=on -device edu -device edu
+qemu=("${qemu_bin[@]}" -machine q35 -accel tcg -cpu max -smp 2 -m $mem
+      -device "$iommu_dev" -device edu -device edu
       -kernel "$KOBJ/arch/x86/boot/bzImage" -initrd "$RUN/initramfs.cpio.gz"
       -append "$append" -display none -no-reboot -monitor none)
 
-if [ "$MODE" = shell ]; then
+if [ "$BASE" = shell ]; then
 	exec "${qemu[@]}" -serial mon:stdio -serial null
 fi
 
@@ -77,10 +120,11 @@ echo ">> booting the VM ($MODE, ${VM_TIMEOUT}s limit); console log: ${RUN#"$TOP"
 timeout -k 10 "$VM_TIMEOUT" "${qemu[@]}" \
 	-serial file:"$RUN/console.log" -serial file:"$RUN/results.log" &
 qpid=$!
-if [ "$MODE" = check ]; then
+if [ "$BASE" = check ]; then
 	# Live progress: one line per test result.
 	tail -n +1 -f --pid=$qpid "$RUN/results.log" |
-		grep --line-buffered -E '^(not )?ok [0-9]+ |^@@ begin' || true &
+		grep --line-buffered -E '^(not )?ok [0-9]+ |^@@ begin' |
+		sed -u "s/^/$(cat "$RUN/label" 2>/dev/null | sed 's/.$/&: /')/" || true &
 else
 	tail -n +1 -f --pid=$qpid "$RUN/console.log" &
 fi
@@ -91,15 +135,66 @@ wait $tpid 2>/dev/null || true
 [ $rc -eq 124 ] && echo "vm: timed out after ${VM_TIMEOUT}s" >&2
 
 echo "$rc" > "$RUN/qemu-rc"
+
+# Did the guest run on the IOMMU it was given? The kernel says so in its
+# console: the DMAR unit's capabilities (scalable mode offered, first
+# stage only), intel_iommu=sm_on seen (so, with the unit offering it,
+# scalable mode is used, and with no second stage the paging domains are
+# first-stage: first_level_by_default()), and IRQ remapping enabled.
+# Framed like a test program, for summarize.sh to count.
+mode_log() {
+	local con ecap
+
+	con=$(tr -d '\r' < "$RUN/console.log")
+	ecap=$(sed -n 's/.*DMAR: dmar0: reg_base_addr .* ecap \([0-9a-f]*\).*/\1/p' <<< "$con" |
+		head -n 1)
+	echo "@@ begin iommu_mode"
+	echo "TAP version 13"
+	echo "1..4"
+	if [ -n "$ecap" ]; then
+		echo "# dmar0 ecap 0x$ecap"
+		ecap=$((16#$ecap))
+		# ecap bits (drivers/iommu/intel/iommu.h): SMTS 43, SLTS 46, FLTS 47.
+		tap $(( (ecap >> 43) & 1 )) "the IOMMU offers scalable mode (ecap SMTS)"
+		tap $(( ((ecap >> 47) & 1) && !((ecap >> 46) & 1) )) \
+			"the IOMMU offers first-stage tables only (ecap FLTS, no SLTS)"
+	else
+		tap 0 "the IOMMU offers scalable mode (no DMAR line in the console)"
+		tap 0 "the IOMMU offers first-stage tables only (no DMAR line in the console)"
+	fi
+	tap "$(grep -c 'DMAR: Enable scalable mode if hardware supports' <<< "$con")" \
+		"the guest asked for scalable mode (intel_iommu=on,sm_on)"
+	tap "$(grep -c 'DMAR-IR: Enabled IRQ remapping' <<< "$con")" \
+		"the guest enabled IRQ remapping"
+	# Blocked DMA (if the tests made any) shows the tables' format.
+	echo "# DMA faults on first-stage entries:" \
+	     "$(grep -c 'fault reason .* SM: .* first-level paging entry' <<< "$con")"
+	echo "@@ end iommu_mode rc=0"
+}
+n_tap=0
+tap() {
+	n_tap=$((n_tap + 1))
+	if [ "$1" -gt 0 ]; then
+		echo "ok $n_tap $2"
+	else
+		echo "not ok $n_tap $2"
+	fi
+}
+if [ "$MODE" = check-sm ]; then
+	mode_log > "$RUN/mode.log"
+	grep -E '^(not )?ok |^# ' "$RUN/mode.log" | sed 's/^/sm: /'
+fi
+
 # check.sh judges a test run; other modes are judged on splats alone.
-[ "$MODE" = check ] && exit 0
-if [ "$MODE" = run ] && ! tr -d '\r' < "$RUN/console.log" | grep -q '^demo: PASS'; then
+[ "$BASE" = check ] && exit 0
+if [ "$BASE" = run ] && ! tr -d '\r' < "$RUN/console.log" | grep -q '^demo: PASS'; then
 	echo "run: the demo did not pass; see ${RUN#"$TOP"/}/console.log" >&2
 	exit 1
 fi
-if [ "$MODE" = bench ]; then
-	tr -d '\r' < "$RUN/results.log" | grep '^{' > "$B/bench.json" || true
-	echo ">> $(wc -l < "$B/bench.json") results in ${B#"$TOP"/}/bench.json"
-	[ -s "$B/bench.json" ] || { echo "bench: no results" >&2; exit 1; }
+if [ "$BASE" = bench ]; then
+	json=$B/$MODE.json	# bench.json, or bench-sm.json
+	tr -d '\r' < "$RUN/results.log" | grep '^{' > "$json" || true
+	echo ">> $(wc -l < "$json") results in ${json#"$TOP"/}"
+	[ -s "$json" ] || { echo "bench: no results" >&2; exit 1; }
 fi
 "$TOP/scripts/summarize.sh" --splats-only "$RUN"

@@ -286,6 +286,18 @@ struct ioasid_pinned *ioasid_pinned_find_registered(struct ioasid_ctx *ctx,
 	return pinned;
 }
 
+/* REGISTER and UNREGISTER: a user range, named by the fd's process. */
+static int ioasid_pinned_check_cmd(struct ioasid_ctx *ctx,
+				   struct ioasid_cmd_register_memory *cmd,
+				   u64 *last)
+{
+	int ret;
+
+	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
+				      last);
+	return ret ?: ioasid_pinned_check_mm(ctx);
+}
+
 int ioasid_pinned_register_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_register_memory *cmd = ucmd->cmd;
@@ -294,10 +306,7 @@ int ioasid_pinned_register_ioctl(struct ioasid_ucmd *ucmd)
 	u64 last;
 	int ret;
 
-	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
-				      &last);
-	if (!ret)
-		ret = ioasid_pinned_check_mm(ctx);
+	ret = ioasid_pinned_check_cmd(ctx, cmd, &last);
 	if (ret)
 		return ret;
 	/* An overlap is refused before anything is pinned... */
@@ -336,10 +345,7 @@ int ioasid_pinned_unregister_ioctl(struct ioasid_ucmd *ucmd)
 	u64 last;
 	int ret;
 
-	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
-				      &last);
-	if (!ret)
-		ret = ioasid_pinned_check_mm(ctx);
+	ret = ioasid_pinned_check_cmd(ctx, cmd, &last);
 	if (ret)
 		return ret;
 

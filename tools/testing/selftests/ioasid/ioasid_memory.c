@@ -1115,7 +1115,7 @@ TEST_F(unsafe_msi, refused_unless_allowed)
 	struct ioasid_cmd_test cmd = {
 		.op = IOASID_TEST_OP_DEVICE_INFO,
 	};
-	__u32 dev, isolated;
+	__u32 dev, second, isolated;
 	void *buf;
 
 	test_err_cmd(EPERM,
@@ -1128,11 +1128,19 @@ TEST_F(unsafe_msi, refused_unless_allowed)
 
 	ASSERT_EQ(0, write_file(UNSAFE_PARAM, "1"));
 	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_SW_MSI, &dev);
+	test_cmd_mock_device_add(self->fd, IOASID_MOCK_INSTANCE_SW_MSI, &second);
 	ASSERT_EQ(0, write_file(UNSAFE_PARAM, "0"));
 	/* The override is read at bind: a bound device stays usable. */
 	test_cmd_attach(self->fd, dev, self->ioasid);
 
 	cmd.dev_id = dev;
+	test_cmd(_test_cmd_mock(self->fd, &cmd));
+	ASSERT_EQ(1, cmd.device_info.out_msi_cookie);
+	/* A second device joins the domain and its cookie as they are. */
+	test_cmd_attach(self->fd, second, self->ioasid);
+	ASSERT_EQ(test_domain_of(self->fd, dev),
+		  test_domain_of(self->fd, second));
+	test_cmd_detach(self->fd, second);
 	test_cmd(_test_cmd_mock(self->fd, &cmd));
 	ASSERT_EQ(1, cmd.device_info.out_msi_cookie);
 

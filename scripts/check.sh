@@ -11,14 +11,14 @@ T=${1:-}
 host_log=/dev/null
 runs=("$TOP/build/vm-check")
 
-# The edu cases: ioasid_vfio's edu variant (the harness's -v) and the
-# library's VFIO tests, which bind edu. Less foreign_binding_calls_refused
+# The edu cases: ioasid_vfio's edu variant (the harness's -v), its hot
+# reset test (-t), and the library's VFIO tests, which bind edu. Less foreign_binding_calls_refused
 # (-T, which must come first): it also attaches the device to an iommufd
 # IOAS, and Linux 6.12 gives iommufd's domains second-stage tables always
 # (intel_iommu_domain_alloc_user()), which this IOMMU does not offer: the
 # attach fails with EINVAL ("No second level translation support on
 # dmar0") before the test reaches anything of ours.
-SM_TESTS="selftests/ioasid_vfio:-T,foreign_binding_calls_refused,-v,edu"
+SM_TESTS="selftests/ioasid_vfio:-T,foreign_binding_calls_refused,-v,edu,-t,hot_reset_owned_devices"
 SM_TESTS+=" lib/tests/vfio_test lib/tests/vfio_bind_test"
 
 if [ -z "$T" ]; then

@@ -12,7 +12,8 @@
 #                         "vm.sh check-sm selftests/ioasid_vfio:-v,edu"
 #
 # The VM is q35 with an emulated VT-d (with interrupt remapping, so the
-# devices' MSIs are isolated) and two edu devices under TCG. It
+# devices' MSIs are isolated) and two edu devices under TCG, and a third
+# behind a PCIe root port, the one a bus reset can reach. It
 # always powers itself off; a hard timeout (VM_TIMEOUT seconds) backs that.
 #
 # The "-sm" modes boot the same kernel and initramfs on QEMU 10
@@ -107,6 +108,7 @@ mem=2G
 
 qemu=("${qemu_bin[@]}" -machine q35 -accel tcg -cpu max -smp 2 -m $mem
       -device "$iommu_dev" -device edu -device edu
+      -device pcie-root-port,id=rp1,chassis=1 -device edu,bus=rp1
       -kernel "$KOBJ/arch/x86/boot/bzImage" -initrd "$RUN/initramfs.cpio.gz"
       -append "$append" -display none -no-reboot -monitor none)
 

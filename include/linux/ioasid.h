@@ -27,6 +27,7 @@ int ioasid_attach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 			 u32 user_pasid);
 int ioasid_detach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 			 u32 user_pasid);
+int ioasid_device_owner_id(struct ioasid_device *idev, struct device *dev);
 #else
 static inline struct ioasid_device *
 ioasid_bind_device(int ioasid_fd, struct device *dev, u64 label,
@@ -51,6 +52,12 @@ static inline int ioasid_attach_device(struct ioasid_device *idev,
 
 static inline int ioasid_detach_device(struct ioasid_device *idev,
 				       u32 ioasid, u32 flags, u32 user_pasid)
+{
+	return -ENODEV;
+}
+
+static inline int ioasid_device_owner_id(struct ioasid_device *idev,
+					 struct device *dev)
 {
 	return -ENODEV;
 }

@@ -377,6 +377,27 @@ out_unlock:
 	return igroup;
 }
 
+/* Whether the fd owns the DMA of @dev's IOMMU group through some device. */
+bool ioasid_device_group_owned(struct ioasid_ctx *ctx, struct device *dev)
+{
+	struct iommu_group *group = iommu_group_get(dev);
+	struct ioasid_group *igroup;
+	bool owned = false;
+
+	if (!group)
+		return false;
+	mutex_lock(&ctx->groups_lock);
+	list_for_each_entry(igroup, &ctx->groups, link) {
+		if (igroup->group == group) {
+			owned = true;
+			break;
+		}
+	}
+	mutex_unlock(&ctx->groups_lock);
+	iommu_group_put(group);
+	return owned;
+}
+
 static void ioasid_device_put_group(struct ioasid_ctx *ctx,
 				    struct ioasid_group *igroup)
 {

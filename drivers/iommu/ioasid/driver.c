@@ -218,3 +218,39 @@ int ioasid_detach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_detach_device, IOASID);
+
+/**
+ * ioasid_device_owner_id() - how a device stands towards a binding's fd
+ * @idev: a binding
+ * @dev: any device
+ *
+ * For a driver that acts on devices beyond the one bound (a PCI hot reset
+ * resets a whole slot or bus) and must first know the user owns them.
+ *
+ * Return: @dev's id on @idev's fd if it is bound there too; -ENOENT if it
+ * is not bound but its IOMMU group's DMA is owned by the fd, so no one
+ * else can use it; -ENODEV if the fd does not own it, or @idev was
+ * revoked.
+ */
+int ioasid_device_owner_id(struct ioasid_device *idev, struct device *dev)
+{
+	struct ioasid_ctx *ctx = idev->ctx;
+	struct ioasid_device *other;
+	int ret = -ENODEV;
+
+	mutex_lock(&ctx->bind_lock);
+	if (idev->revoked)
+		goto out_unlock;
+	list_for_each_entry(other, &ctx->external_devices, external_link) {
+		if (other->dev == dev && !other->revoked) {
+			ret = other->obj.id;
+			goto out_unlock;
+		}
+	}
+	if (ioasid_device_group_owned(ctx, dev))
+		ret = -ENOENT;
+out_unlock:
+	mutex_unlock(&ctx->bind_lock);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_device_owner_id, IOASID);

@@ -292,6 +292,7 @@ int ioasid_device_attach(struct ioasid_device *idev,
 			 struct ioasid_space *space);
 int ioasid_device_detach(struct ioasid_device *idev, u32 ioasid);
 int ioasid_device_detach_any(struct ioasid_device *idev);
+bool ioasid_device_group_owned(struct ioasid_ctx *ctx, struct device *dev);
 void ioasid_device_destroy(struct ioasid_object *obj);
 
 /* driver.c */

@@ -835,4 +835,103 @@ TEST_F(vfio, second_process_cannot_attach)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
+/* An edu behind a PCIe root port: the only one that can be bus-reset. */
+static int edu_behind_bridge(char *sysdir, size_t len)
+{
+	char path[PATH_MAX], id[16];
+	struct dirent *de;
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	int ret = -ENODEV;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !strncmp(de->d_name, "0000:00:", 8))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+			 de->d_name);
+		if (read_sysfs(path, id, sizeof(id)) || strcmp(id, "0x11e8"))
+			continue;
+		ret = edu_to_vfio_pci(de->d_name);
+		if (!ret)
+			snprintf(sysdir, len, "/sys/bus/pci/devices/%s",
+				 de->d_name);
+		break;
+	}
+	closedir(dir);
+	return ret;
+}
+
+struct hot_reset_info {
+	struct vfio_pci_hot_reset_info hdr;
+	struct vfio_pci_dependent_device devs[8];
+};
+
+static int hot_reset_info(int fd, struct hot_reset_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->hdr.argsz = sizeof(*info);
+	return ioasid_ioctl(fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info);
+}
+
+/*
+ * A device bound to an ioasid fd can be hot reset (the zero-length form
+ * a cdev uses) when the fd owns every device the reset touches, and the
+ * info call reports its id on that fd. Once unbound it owns nothing:
+ * refused. Afterwards its DMA still goes through the IOASID.
+ */
+TEST(hot_reset_owned_devices)
+{
+	struct vfio_pci_hot_reset reset = { .argsz = sizeof(reset) };
+	struct vfio_device_unbind_ioasid_fd unbind = {
+		.argsz = sizeof(unbind),
+	};
+	struct test_device d = { .fd = -1, .edu = true };
+	struct hot_reset_info info;
+	char sysdir[PATH_MAX];
+	int ioasid_fd, i;
+	__u32 ioasid;
+	__u8 *buf;
+
+	if (edu_behind_bridge(sysdir, sizeof(sysdir)))
+		SKIP(return, "no edu device behind a PCIe root port");
+	ASSERT_EQ(0, find_cdev(sysdir, d.cdev, sizeof(d.cdev)));
+	ioasid_fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ioasid_fd);
+	open_bind(_metadata, &d, ioasid_fd, 0xe0);
+
+	test_cmd(hot_reset_info(d.fd, &info));
+	ASSERT_EQ(1, info.hdr.count);
+	ASSERT_EQ(VFIO_PCI_HOT_RESET_FLAG_DEV_ID |
+		  VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED, info.hdr.flags);
+	ASSERT_EQ(d.dev_id, info.devs[0].devid);
+
+	buf = mmap(NULL, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	for (i = 0; i != COPY_LEN; i++)
+		buf[i] = i * 3 + 5;
+	memset(buf + PAGE_SIZE, 0, PAGE_SIZE);
+	test_ioctl_alloc(ioasid_fd, &ioasid);
+	test_ioctl_map(ioasid_fd, ioasid, buf, IOVA_A, PAGE_SIZE);
+	test_ioctl_map(ioasid_fd, ioasid, buf + PAGE_SIZE, IOVA_B, PAGE_SIZE);
+	test_attach(d.fd, ioasid);
+
+	test_cmd(ioasid_ioctl(d.fd, VFIO_DEVICE_PCI_HOT_RESET, &reset));
+	/* vfio-pci restored its config space; the IOASID still holds it. */
+	test_cmd(device_copy(&d, IOVA_A, IOVA_B, COPY_LEN));
+	ASSERT_EQ(0, memcmp(buf, buf + PAGE_SIZE, COPY_LEN));
+
+	test_cmd(ioasid_ioctl(d.fd, VFIO_UNBIND_IOASID_FD, &unbind));
+	test_err_cmd(EINVAL,
+		     ioasid_ioctl(d.fd, VFIO_DEVICE_PCI_HOT_RESET, &reset));
+	test_cmd(hot_reset_info(d.fd, &info));
+	ASSERT_EQ(VFIO_PCI_HOT_RESET_FLAG_DEV_ID, info.hdr.flags);
+	ASSERT_EQ(VFIO_PCI_DEVID_NOT_OWNED, info.devs[0].devid);
+
+	close_device(&d);
+	close(ioasid_fd);
+	munmap(buf, 2 * PAGE_SIZE);
+}
+
 TEST_HARNESS_MAIN

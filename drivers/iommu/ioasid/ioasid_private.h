@@ -25,7 +25,10 @@
  * Lock order (outer first), listing only nestings that some path takes:
  *   ctx->bind_lock         driver.c: the devices drivers bound
  *   igroup->lock           device.c: one IOMMU group's attachment
- *   space->lock            space.c: an IOASID and its struct ioasid_iova
+ *   space->lock            space.c: an IOASID and its struct ioasid_iova;
+ *                          a parent's before its children's, which are
+ *                          taken with mutex_lock_nested(): nesting is
+ *                          one level deep
  *   ctx->objects xa_lock   main.c: innermost, taken by lookups under any
  *                          of the above; never held while an object is
  *                          built or destroyed
@@ -42,6 +45,7 @@
 #include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
+#include <uapi/linux/ioasid.h>
 
 struct device;
 struct iommu_device;
@@ -161,6 +165,7 @@ struct ioasid_pinned {
 	unsigned long npages;
 	bool registered;
 	bool writable;
+	bool borrowed;			/* extra pins on another run's pages */
 	struct page **pages;
 };
 
@@ -172,6 +177,9 @@ void ioasid_pinned_get(struct ioasid_pinned *pinned);
 void ioasid_pinned_put(struct ioasid_pinned *pinned);
 struct ioasid_pinned *ioasid_pinned_cut(struct ioasid_pinned *pinned,
 					unsigned long index);
+struct ioasid_pinned *ioasid_pinned_borrow(struct ioasid_pinned *from,
+					   unsigned long index,
+					   unsigned long npages, bool writable);
 struct ioasid_pinned *ioasid_pinned_find_registered(struct ioasid_ctx *ctx,
 						    unsigned long vaddr,
 						    unsigned long length);
@@ -199,6 +207,8 @@ struct ioasid_iova {
 	struct rb_root_cached areas;	/* struct ioasid_area, by IOVA */
 	/* struct ioasid_reserved: may overlap each other, never an area */
 	struct rb_root_cached reserved;
+	/* Nested only: the areas again, by the parent IOVA they map */
+	struct rb_root_cached sources;
 	struct list_head domains;	/* struct ioasid_domain */
 	/* Page sizes every domain takes; the lowest is the alignment. */
 	unsigned long pgsize_bitmap;
@@ -211,8 +221,15 @@ int ioasid_iova_check_map(struct ioasid_iova *iova, unsigned long start,
 int ioasid_iova_map(struct ioasid_iova *iova, unsigned long start,
 		    unsigned long length, struct ioasid_pinned *pinned,
 		    unsigned long pinned_index, int iommu_prot);
+int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
+			 unsigned long length, struct ioasid_iova *parent,
+			 unsigned long source, int iommu_prot);
+int ioasid_iova_split(struct ioasid_iova *iova, unsigned long start,
+		      unsigned long last);
 int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 		      unsigned long last, unsigned long *unmapped);
+void ioasid_iova_revoke_source(struct ioasid_iova *iova, unsigned long start,
+			       unsigned long last, unsigned long *revoked);
 int ioasid_iova_check_alignment(struct ioasid_iova *iova, u64 value);
 unsigned int ioasid_iova_usable_ranges(struct ioasid_iova *iova,
 				       struct ioasid_range *ranges,
@@ -232,9 +249,16 @@ void ioasid_iova_remove_domain(struct ioasid_iova *iova,
 struct ioasid_space {
 	struct ioasid_object obj;
 	struct ioasid_ctx *ctx;
-	struct mutex lock;		/* @iova and @num_devices */
+	/* Set at creation: the parent of a nested IOASID, held */
+	struct ioasid_space *parent;
+	enum ioasid_nesting_kind nesting;
+	struct mutex lock;		/* the fields below */
 	struct ioasid_iova iova;
 	unsigned int num_devices;
+	struct list_head children;	/* nested on this one */
+	struct list_head child_link;	/* in parent->children, parent's lock */
+	unsigned int num_children;
+	u64 revoked;			/* bytes parent unmaps took away */
 };
 
 struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
@@ -245,6 +269,7 @@ int ioasid_space_free_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_create_nesting_ioctl(struct ioasid_ucmd *ucmd);
 
 /* device.c */
 

@@ -21,6 +21,13 @@
  * knows nothing of the uAPI: it takes plain ranges, pinned runs and
  * domains, and reports errnos the owner documents.
  *
+ * A software-nested IOASID's areas come from its parent's: each records
+ * its *source*, the parent IOVA it was mapped from, in a second interval
+ * tree, and holds its own pins on the parent's pages (a borrowed run,
+ * pinned.c), so it is cut and freed like any area. When the parent
+ * unmaps a range, every child area whose source meets it goes whole: a
+ * child cut could split a large IOMMU page the parent's cut did not.
+ *
  * Large IOMMU pages are used only inside a huge page (THP or hugetlbfs) of
  * the source memory: each iommu_map() call covers pages that are
  * consecutive within one folio. A partial unmap may cut an area at any
@@ -28,7 +35,8 @@
  * -EINVAL, before anything changes.
  *
  * Lock order: no lock of its own. Every entry point runs under the
- * owner's lock (iova->lock), and the pinned runs it releases take no lock.
+ * owner's lock (iova->lock); a map from a parent holds the parent's lock
+ * too, taken first. The pinned runs it releases take no lock.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -38,6 +46,8 @@
 
 struct ioasid_area {
 	struct interval_tree_node node;	/* IOVA range, in iova->areas */
+	/* Parent IOVA range mapped from, in iova->sources; nested only */
+	struct interval_tree_node source;
 	struct ioasid_pinned *pinned;
 	unsigned long pinned_index;	/* page of @pinned at node.start */
 	int iommu_prot;
@@ -73,6 +83,7 @@ void ioasid_iova_init(struct ioasid_iova *iova, struct mutex *lock)
 	iova->lock = lock;
 	iova->areas = RB_ROOT_CACHED;
 	iova->reserved = RB_ROOT_CACHED;
+	iova->sources = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&iova->domains);
 	iova->pgsize_bitmap = PAGE_SIZE;
 }
@@ -133,6 +144,65 @@ err_unmap:
 	if (iova != start)
 		ioasid_iova_domain_unmap(domain, start, iova - 1);
 	return ret;
+}
+
+static struct ioasid_area *ioasid_iova_area_alloc(unsigned long start,
+						  unsigned long length,
+						  struct ioasid_pinned *pinned,
+						  unsigned long pinned_index,
+						  int iommu_prot)
+{
+	struct ioasid_area *area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+
+	if (!area)
+		return NULL;
+	area->node.start = start;
+	area->node.last = start + length - 1;
+	area->pinned = pinned;
+	area->pinned_index = pinned_index;
+	area->iommu_prot = iommu_prot;
+	return area;
+}
+
+static void ioasid_iova_area_free(struct ioasid_area *area)
+{
+	ioasid_pinned_put(area->pinned);
+	kfree(area);
+}
+
+/* An area of a nested IOASID has a source; no source ends at 0. */
+static bool ioasid_iova_area_has_source(struct ioasid_area *area)
+{
+	return area->source.last;
+}
+
+static void ioasid_iova_area_insert(struct ioasid_iova *iova,
+				   struct ioasid_area *area)
+{
+	interval_tree_insert(&area->node, &iova->areas);
+	if (ioasid_iova_area_has_source(area))
+		interval_tree_insert(&area->source, &iova->sources);
+}
+
+static void ioasid_iova_area_remove(struct ioasid_iova *iova,
+				   struct ioasid_area *area)
+{
+	interval_tree_remove(&area->node, &iova->areas);
+	if (ioasid_iova_area_has_source(area))
+		interval_tree_remove(&area->source, &iova->sources);
+}
+
+/* Out of every domain and both trees, and freed. */
+static void ioasid_iova_area_unmap(struct ioasid_iova *iova,
+				   struct ioasid_area *area)
+{
+	struct ioasid_domain *domain;
+
+	list_for_each_entry(domain, &iova->domains, link)
+		ioasid_iova_domain_unmap(domain, area->node.start,
+					 area->node.last);
+	ioasid_iova_area_remove(iova, area);
+	ioasid_iova_area_free(area);
 }
 
 /* Map @area into every domain, or into none. */
@@ -206,15 +276,10 @@ int ioasid_iova_map(struct ioasid_iova *iova, unsigned long start,
 	if (ret)
 		return ret;
 
-	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+	area = ioasid_iova_area_alloc(start, length, pinned, pinned_index,
+				      iommu_prot);
 	if (!area)
 		return -ENOMEM;
-	area->node.start = start;
-	area->node.last = start + length - 1;
-	area->pinned = pinned;
-	area->pinned_index = pinned_index;
-	area->iommu_prot = iommu_prot;
-
 	ret = ioasid_iova_area_map_all(iova, area);
 	if (ret) {
 		kfree(area);
@@ -222,6 +287,125 @@ int ioasid_iova_map(struct ioasid_iova *iova, unsigned long start,
 	}
 	interval_tree_insert(&area->node, &iova->areas);
 	return 0;
+}
+
+/*
+ * The parent's areas that cover [source, source + length) whole, with no
+ * gap, each granting @iommu_prot's access: ENXIO for a gap, EACCES for
+ * an access refused. Returns the first one.
+ */
+static struct ioasid_area *ioasid_iova_check_source(struct ioasid_iova *parent,
+						    unsigned long source,
+						    unsigned long length,
+						    int iommu_prot)
+{
+	unsigned long last = source + length - 1, next = source;
+	int access = iommu_prot & (IOMMU_READ | IOMMU_WRITE);
+	struct ioasid_area *first, *area;
+
+	first = ioasid_iova_area_first(parent, source, last);
+	for (area = first; area;
+	     area = ioasid_iova_area_next(area, source, last)) {
+		if (area->node.start > next)
+			return ERR_PTR(-ENXIO);
+		if ((area->iommu_prot & access) != access)
+			return ERR_PTR(-EACCES);
+		if (area->node.last >= last)
+			return first;
+		next = area->node.last + 1;
+	}
+	return ERR_PTR(-ENXIO);
+}
+
+/* Undo the first @n areas of a map from a parent. */
+static void ioasid_iova_unmap_new(struct ioasid_iova *iova,
+				  struct ioasid_area **areas, unsigned int n)
+{
+	struct ioasid_domain *domain;
+
+	while (n--) {
+		list_for_each_entry(domain, &iova->domains, link)
+			ioasid_iova_domain_unmap(domain, areas[n]->node.start,
+						 areas[n]->node.last);
+		ioasid_iova_area_free(areas[n]);
+	}
+}
+
+/*
+ * Map @length bytes at @start, in every domain, to what @parent maps at
+ * [source, source + length): one area per parent area met, each with its
+ * own pins on the parent's pages and its source recorded, so a parent
+ * unmap finds it. All or nothing; ENXIO or EACCES as
+ * ioasid_iova_check_source() finds, before anything changes.
+ */
+int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
+			 unsigned long length, struct ioasid_iova *parent,
+			 unsigned long source, int iommu_prot)
+{
+	unsigned long last = source + length - 1, at = source;
+	struct ioasid_area *from, **areas;
+	unsigned int n = 0, max = 0;
+	int ret;
+
+	lockdep_assert_held(parent->lock);
+	lockdep_assert_held(iova->lock);
+	ret = ioasid_iova_check_map(iova, start, length);
+	if (ret)
+		return ret;
+	from = ioasid_iova_check_source(parent, source, length, iommu_prot);
+	if (IS_ERR(from))
+		return PTR_ERR(from);
+	for (; from; from = ioasid_iova_area_next(from, source, last))
+		max++;
+	areas = kcalloc(max, sizeof(*areas), GFP_KERNEL);
+	if (!areas)
+		return -ENOMEM;
+
+	for (from = ioasid_iova_area_first(parent, source, last); from;
+	     from = ioasid_iova_area_next(from, source, last)) {
+		unsigned long piece_last = min(from->node.last, last);
+		unsigned long npages = (piece_last - at + 1) >> PAGE_SHIFT;
+		struct ioasid_pinned *pinned;
+		struct ioasid_area *area;
+
+		pinned = ioasid_pinned_borrow(from->pinned,
+				from->pinned_index +
+				((at - from->node.start) >> PAGE_SHIFT),
+				npages, iommu_prot & IOMMU_WRITE);
+		if (!pinned) {
+			ret = -ENOMEM;
+			goto err_undo;
+		}
+		area = ioasid_iova_area_alloc(start + (at - source),
+					      npages << PAGE_SHIFT, pinned, 0,
+					      iommu_prot);
+		if (!area) {
+			ioasid_pinned_put(pinned);
+			ret = -ENOMEM;
+			goto err_undo;
+		}
+		area->source.start = at;
+		area->source.last = piece_last;
+		ret = ioasid_iova_area_map_all(iova, area);
+		if (ret) {
+			ioasid_iova_area_free(area);
+			goto err_undo;
+		}
+		areas[n++] = area;
+		at = piece_last + 1;
+	}
+
+	while (n--) {
+		interval_tree_insert(&areas[n]->node, &iova->areas);
+		interval_tree_insert(&areas[n]->source, &iova->sources);
+	}
+	kfree(areas);
+	return 0;
+
+err_undo:
+	ioasid_iova_unmap_new(iova, areas, n);
+	kfree(areas);
+	return ret;
 }
 
 /*
@@ -267,11 +451,6 @@ static int ioasid_iova_check_cut(struct ioasid_iova *iova,
 	return 0;
 }
 
-static void ioasid_iova_area_free(struct ioasid_area *area)
-{
-	ioasid_pinned_put(area->pinned);
-	kfree(area);
-}
 
 /*
  * Cut the pages before @at off @area into a new area, which takes over
@@ -304,6 +483,10 @@ static struct ioasid_area *ioasid_iova_area_cut_front(struct ioasid_area *area,
 	}
 	front->node.last = at - 1;
 	area->node.start = at;
+	if (ioasid_iova_area_has_source(front)) {
+		front->source.last = front->source.start + npages * PAGE_SIZE - 1;
+		area->source.start += npages * PAGE_SIZE;
+	}
 	return front;
 }
 
@@ -317,33 +500,30 @@ static int ioasid_iova_split_at(struct ioasid_iova *iova, unsigned long at)
 		return 0;
 
 	/* Cutting changes no mapping: each piece stays mapped where it was. */
-	interval_tree_remove(&area->node, &iova->areas);
+	ioasid_iova_area_remove(iova, area);
 	front = ioasid_iova_area_cut_front(area, at);
 	if (IS_ERR(front)) {
-		interval_tree_insert(&area->node, &iova->areas);
+		ioasid_iova_area_insert(iova, area);
 		return PTR_ERR(front);
 	}
-	interval_tree_insert(&front->node, &iova->areas);
-	interval_tree_insert(&area->node, &iova->areas);
+	ioasid_iova_area_insert(iova, front);
+	ioasid_iova_area_insert(iova, area);
 	return 0;
 }
 
 /*
- * Unmap [start, last]: every area inside goes, an area that sticks out at
- * either end is cut and keeps the part outside. Every check happens
- * before the first change; a failed allocation for the second cut leaves
- * the first, which changed no mapping. Reports the bytes unmapped.
+ * Cut the areas that stick out of [start, last] at either end, so that
+ * every area lies inside the range or outside it. No mapping changes.
+ * EINVAL, before any cut, if one would split a large IOMMU page; a failed
+ * allocation for the second cut leaves the first, which is harmless.
  */
-int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
-		      unsigned long last, unsigned long *unmapped)
+int ioasid_iova_split(struct ioasid_iova *iova, unsigned long start,
+		      unsigned long last)
 {
-	struct ioasid_area *head, *tail, *area, *next;
-	struct ioasid_domain *domain;
+	struct ioasid_area *head, *tail;
 	int ret;
 
 	lockdep_assert_held(iova->lock);
-	*unmapped = 0;
-
 	head = ioasid_iova_area_first(iova, start, start);
 	if (head && head->node.start < start) {
 		ret = ioasid_iova_check_cut(iova, head, start);
@@ -359,6 +539,23 @@ int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 	ret = ioasid_iova_split_at(iova, start);
 	if (!ret && last != ULONG_MAX)
 		ret = ioasid_iova_split_at(iova, last + 1);
+	return ret;
+}
+
+/*
+ * Unmap [start, last]: every area inside goes, an area that sticks out at
+ * either end is cut and keeps the part outside (see ioasid_iova_split(),
+ * whose errors these are; after it succeeded on the range this cannot
+ * fail). Reports the bytes unmapped.
+ */
+int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
+		      unsigned long last, unsigned long *unmapped)
+{
+	struct ioasid_area *area, *next;
+	int ret;
+
+	*unmapped = 0;
+	ret = ioasid_iova_split(iova, start, last);
 	if (ret)
 		return ret;
 
@@ -366,15 +563,34 @@ int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 	for (area = ioasid_iova_area_first(iova, start, last); area;
 	     area = next) {
 		next = ioasid_iova_area_next(area, start, last);
-		list_for_each_entry(domain, &iova->domains, link)
-			ioasid_iova_domain_unmap(domain, area->node.start,
-						 area->node.last);
-		interval_tree_remove(&area->node, &iova->areas);
 		*unmapped += area->node.last - area->node.start + 1;
-		ioasid_iova_area_free(area);
+		ioasid_iova_area_unmap(iova, area);
 		cond_resched();
 	}
 	return 0;
+}
+
+/*
+ * The parent is unmapping [start, last] of its IOVA: remove, whole, every
+ * area mapped from any of it. Reports the bytes removed.
+ */
+void ioasid_iova_revoke_source(struct ioasid_iova *iova, unsigned long start,
+			       unsigned long last, unsigned long *revoked)
+{
+	struct interval_tree_node *node, *next;
+
+	lockdep_assert_held(iova->lock);
+	*revoked = 0;
+	for (node = interval_tree_iter_first(&iova->sources, start, last);
+	     node; node = next) {
+		struct ioasid_area *area =
+			container_of(node, struct ioasid_area, source);
+
+		next = interval_tree_iter_next(node, start, last);
+		*revoked += area->node.last - area->node.start + 1;
+		ioasid_iova_area_unmap(iova, area);
+		cond_resched();
+	}
 }
 
 /* The owner is going: no domain and no reserved range can be left. */

@@ -201,6 +201,7 @@ static bool ioasid_extension_supported(u32 extension)
 	switch (extension) {
 	case IOASID_EXT_DMA_MAP:
 	case IOASID_EXT_PARTIAL_UNMAP:
+	case IOASID_EXT_NESTING_SOFTWARE:
 		return true;
 	default:
 		return false;
@@ -225,6 +226,7 @@ union ioasid_ucmd_buffer {
 	struct ioasid_cmd_register_memory register_memory;
 	struct ioasid_cmd_dma_map dma_map;
 	struct ioasid_cmd_dma_unmap dma_unmap;
+	struct ioasid_cmd_create_nesting create_nesting;
 #ifdef CONFIG_IOASID_TEST
 	struct ioasid_cmd_test test;
 #endif
@@ -287,10 +289,14 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			struct ioasid_cmd_register_memory, length, 0),
 	IOASID_IOCTL_OP_RSVD(IOASID_DMA_MAP, ioasid_space_dma_map_ioctl,
 			     struct ioasid_cmd_dma_map, length,
-			     IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE),
+			     IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE |
+			     IOASID_DMA_MAP_FROM_PARENT),
 	IOASID_IOCTL_OP_RSVD(IOASID_DMA_UNMAP, ioasid_space_dma_unmap_ioctl,
 			     struct ioasid_cmd_dma_unmap, out_unmapped,
 			     IOASID_DMA_UNMAP_ALL),
+	IOASID_IOCTL_OP_RSVD(IOASID_CREATE_NESTING,
+			     ioasid_space_create_nesting_ioctl,
+			     struct ioasid_cmd_create_nesting, __reserved, 0),
 #ifdef CONFIG_IOASID_TEST
 	IOASID_IOCTL_OP(IOASID_TEST, ioasid_test_ioctl,
 			struct ioasid_cmd_test, check_map.out_pgsize, 0),

@@ -20,6 +20,12 @@
  *    registered. Exactly one IOVA area owns each, so a private run is cut
  *    along with its area and the pages no longer mapped are released at
  *    once.
+ *  - borrowed runs are private runs of a software-nested IOASID's areas,
+ *    made from pages some other run holds: each page gets one more pin,
+ *    and no charge, since the memory was charged when first pinned. The
+ *    extra pins make the child area's life its own: a parent cut or
+ *    unmap never has to reach into it, and a page is unpinned only when
+ *    neither uses it.
  *
  * Lock order: ctx->pin_lock (the registration tree) nests with no other
  * lock of ours; mmap_lock (the VMA check, pin_user_pages_fast()) is
@@ -225,7 +231,8 @@ static void ioasid_pinned_release(struct kref *kref)
 					    pinned->writable);
 		cond_resched();
 	}
-	ioasid_pinned_uncharge(pinned->ctx, pinned->npages);
+	if (!pinned->borrowed)
+		ioasid_pinned_uncharge(pinned->ctx, pinned->npages);
 	ioasid_pinned_free(pinned);
 }
 
@@ -258,9 +265,38 @@ struct ioasid_pinned *ioasid_pinned_cut(struct ioasid_pinned *pinned,
 	if (!rest)
 		return ERR_PTR(-ENOMEM);
 	memcpy(rest->pages, pinned->pages + index, tail * sizeof(*rest->pages));
+	rest->borrowed = pinned->borrowed;
 	pinned->npages = index;
 	pinned->node.last = pinned->node.start + index * PAGE_SIZE - 1;
 	return rest;
+}
+
+/*
+ * A private run of @npages pages that @from holds from page @index on,
+ * each pinned once more and charged nothing (a borrowed run), or NULL if
+ * out of memory. The caller holds what keeps @from's pins in place.
+ */
+struct ioasid_pinned *ioasid_pinned_borrow(struct ioasid_pinned *from,
+					   unsigned long index,
+					   unsigned long npages, bool writable)
+{
+	struct ioasid_pinned *pinned;
+	unsigned long i;
+
+	pinned = ioasid_pinned_alloc(from->ctx,
+				     from->node.start + index * PAGE_SIZE,
+				     npages, writable);
+	if (!pinned)
+		return NULL;
+	pinned->borrowed = true;
+	memcpy(pinned->pages, from->pages + index,
+	       npages * sizeof(*pinned->pages));
+	for (i = 0; i != npages; i++) {
+		folio_add_pin(page_folio(pinned->pages[i]));
+		if (!(i % IOASID_PINNED_BATCH))
+			cond_resched();
+	}
+	return pinned;
 }
 
 /*

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * IOASID objects and their ioctls: alloc, free, get-info, DMA map and
- * unmap.
+ * IOASID objects and their ioctls: alloc, create-nesting, free, get-info,
+ * DMA map and unmap.
  *
  * An IOASID is what userspace allocates, attaches devices to and maps
  * memory into. This file owns the object and turns each of its ioctls
@@ -15,7 +15,13 @@
  * then pins with no lock held, then checks again and maps under the lock:
  * a bad request never pins, and a long pin blocks no one.
  *
- * Lock order: space->lock only; pinned.c's lock is taken outside it.
+ * Software nesting: a child IOASID maps from its parent's IOVA, and holds
+ * a reference on the parent, so the parent outlives its children. Parent
+ * and child each keep their own areas; a parent unmap first removes what
+ * every child mapped from the range (iova.c's sources), then its own.
+ *
+ * Lock order: a parent's space->lock, then a child's (lockdep subclass
+ * SINGLE_DEPTH_NESTING); pinned.c's lock is taken outside both.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -40,24 +46,45 @@ void ioasid_space_put(struct ioasid_space *space)
 	ioasid_object_put(&space->obj);
 }
 
-int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
+/*
+ * A new, empty IOASID, nested on @parent if that is not NULL: it takes
+ * over the caller's reference to @parent. Not published yet.
+ */
+static struct ioasid_space *ioasid_space_create(struct ioasid_ctx *ctx,
+						struct ioasid_space *parent,
+						enum ioasid_nesting_kind nesting)
 {
-	struct ioasid_cmd_alloc *cmd = ucmd->cmd;
 	struct ioasid_space *space;
-	int ret;
 
-	space = ioasid_object_alloc(ucmd->ctx, struct ioasid_space,
+	space = ioasid_object_alloc(ctx, struct ioasid_space,
 				    IOASID_OBJ_SPACE);
 	if (IS_ERR(space))
-		return PTR_ERR(space);
-	space->ctx = ucmd->ctx;
+		return space;
+	space->ctx = ctx;
 	mutex_init(&space->lock);
 	ioasid_iova_init(&space->iova, &space->lock);
+	INIT_LIST_HEAD(&space->children);
+	if (parent) {
+		space->parent = parent;
+		space->nesting = nesting;
+		mutex_lock(&parent->lock);
+		list_add_tail(&space->child_link, &parent->children);
+		parent->num_children++;
+		mutex_unlock(&parent->lock);
+	}
+	return space;
+}
 
-	cmd->out_ioasid = space->obj.id;
-	ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+/* Tell the caller the new id, then publish; or leave nothing behind. */
+static int ioasid_space_respond_new(struct ioasid_ucmd *ucmd,
+				    struct ioasid_space *space,
+				    __u32 *out_ioasid, size_t cmd_len)
+{
+	int ret;
+
+	*out_ioasid = space->obj.id;
+	ret = ioasid_ucmd_respond(ucmd, cmd_len);
 	if (ret) {
-		/* The caller never learnt the id: leave nothing behind. */
 		ioasid_object_abort_and_destroy(ucmd->ctx, &space->obj);
 		return ret;
 	}
@@ -65,16 +92,67 @@ int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	return 0;
 }
 
+int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_alloc *cmd = ucmd->cmd;
+	struct ioasid_space *space;
+
+	space = ioasid_space_create(ucmd->ctx, NULL, IOASID_NESTING_NONE);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	return ioasid_space_respond_new(ucmd, space, &cmd->out_ioasid,
+					sizeof(*cmd));
+}
+
+int ioasid_space_create_nesting_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_create_nesting *cmd = ucmd->cmd;
+	struct ioasid_space *parent, *space;
+
+	if (cmd->kind == IOASID_NESTING_HARDWARE)
+		return -EOPNOTSUPP;
+	if (cmd->kind != IOASID_NESTING_SOFTWARE)
+		return -EINVAL;
+
+	parent = ioasid_space_get(ucmd->ctx, cmd->parent);
+	if (IS_ERR(parent))
+		return PTR_ERR(parent);
+	/* One level: a child's mappings come from user memory's, only. */
+	if (parent->parent) {
+		ioasid_space_put(parent);
+		return -EINVAL;
+	}
+	/* From here on the reference is the child's, until it is freed. */
+	space = ioasid_space_create(ucmd->ctx, parent, cmd->kind);
+	if (IS_ERR(space)) {
+		ioasid_space_put(parent);
+		return PTR_ERR(space);
+	}
+	return ioasid_space_respond_new(ucmd, space, &cmd->out_ioasid,
+					sizeof(*cmd));
+}
+
 void ioasid_space_destroy(struct ioasid_object *obj)
 {
 	struct ioasid_space *space =
 		container_of(obj, struct ioasid_space, obj);
+	struct ioasid_space *parent = space->parent;
 
+	/* Children hold a reference on their parent: none is left. */
+	WARN_ON(!list_empty(&space->children));
+	if (parent) {
+		mutex_lock(&parent->lock);
+		list_del(&space->child_link);
+		parent->num_children--;
+		mutex_unlock(&parent->lock);
+	}
 	/* Attached devices hold a reference, so none is left by now. */
 	mutex_lock(&space->lock);
 	ioasid_iova_destroy(&space->iova);
 	mutex_unlock(&space->lock);
 	mutex_destroy(&space->lock);
+	if (parent)
+		ioasid_space_put(parent);
 }
 
 int ioasid_space_free_ioctl(struct ioasid_ucmd *ucmd)
@@ -114,6 +192,8 @@ int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd)
 	unsigned int n;
 	int ret;
 
+	if (cmd->__reserved2)
+		return -EOPNOTSUPP;
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
@@ -121,6 +201,10 @@ int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd)
 	mutex_lock(&space->lock);
 	cmd->out_num_devices = space->num_devices;
 	cmd->out_pgsize_bitmap = space->iova.pgsize_bitmap;
+	cmd->out_parent = space->parent ? space->parent->obj.id : 0;
+	cmd->out_nesting = space->nesting;
+	cmd->out_num_children = space->num_children;
+	cmd->out_revoked = space->revoked;
 	n = ioasid_iova_usable_ranges(&space->iova, NULL, 0);
 	ranges = kcalloc(n, sizeof(*ranges), GFP_KERNEL);
 	if (ranges)
@@ -154,42 +238,29 @@ static int ioasid_space_check_map(struct ioasid_space *space, u64 iova,
 	return ret;
 }
 
-int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
+/* The source is user memory: pinned now, or registered already. */
+static int ioasid_space_map_user(struct ioasid_ctx *ctx,
+				 struct ioasid_space *space,
+				 struct ioasid_cmd_dma_map *cmd, int prot)
 {
-	struct ioasid_cmd_dma_map *cmd = ucmd->cmd;
-	struct ioasid_ctx *ctx = ucmd->ctx;
-	bool write = cmd->flags & IOASID_DMA_MAP_WRITE;
 	unsigned long pinned_index = 0;
 	struct ioasid_pinned *pinned;
-	struct ioasid_space *space;
-	u64 last, vlast;
-	int prot, ret;
+	u64 vlast;
+	int ret;
 
-	if (!(cmd->flags & (IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE)) ||
-	    !PAGE_ALIGNED(cmd->vaddr))
+	if (!PAGE_ALIGNED(cmd->vaddr))
 		return -EINVAL;
-	ret = ioasid_ucmd_check_range(cmd->iova, cmd->length, ULONG_MAX, &last);
-	if (!ret)
-		ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length,
-					      TASK_SIZE - 1, &vlast);
+	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
+				      &vlast);
 	if (ret)
 		return ret;
-	/* Every device we bind is coherent; the mappings say so. */
-	prot = IOMMU_CACHE |
-	       (cmd->flags & IOASID_DMA_MAP_READ ? IOMMU_READ : 0) |
-	       (write ? IOMMU_WRITE : 0);
-
-	/* The source is user memory: only the fd's process may name it. */
+	/* Only the fd's process may name user memory. */
 	ret = ioasid_pinned_check_mm(ctx);
 	if (ret)
 		return ret;
-
-	space = ioasid_space_get(ctx, cmd->ioasid);
-	if (IS_ERR(space))
-		return PTR_ERR(space);
 	ret = ioasid_space_check_map(space, cmd->iova, cmd->length);
 	if (ret)
-		goto out_put_space;
+		return ret;
 
 	/* Registered memory is used as it is pinned; otherwise pin now. */
 	pinned = ioasid_pinned_find_registered(ctx, cmd->vaddr, cmd->length);
@@ -197,11 +268,9 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 		pinned_index = (cmd->vaddr - pinned->node.start) >> PAGE_SHIFT;
 	} else {
 		pinned = ioasid_pinned_create(ctx, cmd->vaddr, cmd->length,
-					      write);
-		if (IS_ERR(pinned)) {
-			ret = PTR_ERR(pinned);
-			goto out_put_space;
-		}
+					      prot & IOMMU_WRITE);
+		if (IS_ERR(pinned))
+			return PTR_ERR(pinned);
 	}
 
 	/* Checked again: another map may have raced in while we pinned. */
@@ -211,9 +280,84 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 	mutex_unlock(&space->lock);
 	if (ret)
 		ioasid_pinned_put(pinned);
-out_put_space:
+	return ret;
+}
+
+/*
+ * The source is the parent's IOVA: its pages are pinned already, so both
+ * locks are held throughout and nothing is checked twice.
+ */
+static int ioasid_space_map_from_parent(struct ioasid_space *space,
+					struct ioasid_cmd_dma_map *cmd,
+					int prot)
+{
+	struct ioasid_space *parent = space->parent;
+	u64 source_last;
+	int ret;
+
+	if (!PAGE_ALIGNED(cmd->parent_iova))
+		return -EINVAL;
+	ret = ioasid_ucmd_check_range(cmd->parent_iova, cmd->length,
+				      ULONG_MAX, &source_last);
+	if (ret)
+		return ret;
+
+	mutex_lock(&parent->lock);
+	mutex_lock_nested(&space->lock, SINGLE_DEPTH_NESTING);
+	ret = ioasid_iova_map_from(&space->iova, cmd->iova, cmd->length,
+				   &parent->iova, cmd->parent_iova, prot);
+	mutex_unlock(&space->lock);
+	mutex_unlock(&parent->lock);
+	return ret;
+}
+
+int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_dma_map *cmd = ucmd->cmd;
+	bool from_parent = cmd->flags & IOASID_DMA_MAP_FROM_PARENT;
+	struct ioasid_space *space;
+	u64 last;
+	int prot, ret;
+
+	if (!(cmd->flags & (IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE)))
+		return -EINVAL;
+	ret = ioasid_ucmd_check_range(cmd->iova, cmd->length, ULONG_MAX, &last);
+	if (ret)
+		return ret;
+	/* Every device we bind is coherent; the mappings say so. */
+	prot = IOMMU_CACHE |
+	       (cmd->flags & IOASID_DMA_MAP_READ ? IOMMU_READ : 0) |
+	       (cmd->flags & IOASID_DMA_MAP_WRITE ? IOMMU_WRITE : 0);
+
+	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	/* A software-nested IOASID maps from its parent, and only it does. */
+	if (from_parent != (space->nesting == IOASID_NESTING_SOFTWARE))
+		ret = -EINVAL;
+	else if (from_parent)
+		ret = ioasid_space_map_from_parent(space, cmd, prot);
+	else
+		ret = ioasid_space_map_user(ucmd->ctx, space, cmd, prot);
 	ioasid_space_put(space);
 	return ret;
+}
+
+/* Before a parent unmaps [start, last]: no child may keep using it. */
+static void ioasid_space_revoke_children(struct ioasid_space *space,
+					 unsigned long start,
+					 unsigned long last)
+{
+	struct ioasid_space *child;
+	unsigned long revoked;
+
+	lockdep_assert_held(&space->lock);
+	list_for_each_entry(child, &space->children, child_link) {
+		mutex_lock_nested(&child->lock, SINGLE_DEPTH_NESTING);
+		ioasid_iova_revoke_source(&child->iova, start, last, &revoked);
+		child->revoked += revoked;
+		mutex_unlock(&child->lock);
+	}
 }
 
 int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
@@ -242,9 +386,14 @@ int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	mutex_lock(&space->lock);
 	ret = ioasid_iova_check_alignment(&space->iova,
 					  cmd->iova | cmd->length);
+	/* Every check and cut first: the children lose nothing in vain. */
 	if (!ret)
+		ret = ioasid_iova_split(&space->iova, cmd->iova, last);
+	if (!ret) {
+		ioasid_space_revoke_children(space, cmd->iova, last);
 		ret = ioasid_iova_unmap(&space->iova, cmd->iova, last,
 					&unmapped);
+	}
 	mutex_unlock(&space->lock);
 	ioasid_space_put(space);
 	if (ret)

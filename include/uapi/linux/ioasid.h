@@ -66,6 +66,10 @@
  *   mapping outside the ranges that device can use.
  * - ``EFAULT``: also, user memory to pin is not there or cannot be pinned,
  *   such as a VM_PFNMAP or VM_IO mapping of device memory.
+ * - ``ENXIO``: the parent IOVA range a nested IOASID's DMA_MAP names is not
+ *   entirely mapped in the parent.
+ * - ``EACCES``: a nested IOASID's DMA_MAP asks for an access (read or
+ *   write) that the parent's mapping of its source does not grant.
  * - ``EPERM``: a memory ioctl (REGISTER_MEMORY, UNREGISTER_MEMORY,
  *   DMA_MAP: those that name user addresses) comes from a process other
  *   than the first one that used a memory ioctl on the fd, which the fd
@@ -86,6 +90,7 @@ enum {
 	IOASID_CMD_UNREGISTER_MEMORY,
 	IOASID_CMD_DMA_MAP,
 	IOASID_CMD_DMA_UNMAP,
+	IOASID_CMD_CREATE_NESTING,
 };
 
 /**
@@ -111,6 +116,9 @@ struct ioasid_cmd_get_api_version {
  *	IOASID_DMA_MAP and IOASID_DMA_UNMAP
  * @IOASID_EXT_PARTIAL_UNMAP: IOASID_DMA_UNMAP may cut a mapping in two,
  *	except through a large IOMMU page (see &struct ioasid_cmd_dma_unmap)
+ * @IOASID_EXT_NESTING_SOFTWARE: IOASID_CREATE_NESTING with
+ *	%IOASID_NESTING_SOFTWARE, and IOASID_DMA_MAP with
+ *	%IOASID_DMA_MAP_FROM_PARENT
  *
  * A feature gets its number here when it works; numbers are never reused.
  */
@@ -118,6 +126,7 @@ enum ioasid_extension {
 	IOASID_EXT_NONE = 0,
 	IOASID_EXT_DMA_MAP = 1,
 	IOASID_EXT_PARTIAL_UNMAP = 2,
+	IOASID_EXT_NESTING_SOFTWARE = 3,
 };
 
 /**
@@ -204,6 +213,15 @@ struct ioasid_iova_range {
  *	sorted and disjoint. Before any device is attached the whole 64-bit
  *	space is one range; each attached device narrows it to its IOMMU's
  *	aperture and cuts out its reserved regions (such as an MSI window).
+ *	A nested IOASID's ranges are its own: the parent's do not narrow
+ *	them.
+ * @out_parent: the parent of a nested IOASID, else 0
+ * @out_nesting: &enum ioasid_nesting_kind: how it is nested on
+ *	@out_parent, or %IOASID_NESTING_NONE
+ * @out_num_children: IOASIDs nested on this one
+ * @__reserved2: must be 0
+ * @out_revoked: bytes of this IOASID's mappings that parent unmaps have
+ *	removed (see %IOASID_DMA_MAP_FROM_PARENT), since it was created
  */
 struct ioasid_cmd_get_info {
 	__u32 size;
@@ -214,6 +232,11 @@ struct ioasid_cmd_get_info {
 	__u32 num_iova_ranges;
 	__u32 __reserved;
 	__aligned_u64 iova_ranges;
+	__u32 out_parent;
+	__u32 out_nesting;
+	__u32 out_num_children;
+	__u32 __reserved2;
+	__aligned_u64 out_revoked;
 };
 
 #define IOASID_GET_INFO		_IO(IOASID_TYPE, IOASID_CMD_GET_INFO)
@@ -255,13 +278,18 @@ struct ioasid_cmd_register_memory {
 #define IOASID_UNREGISTER_MEMORY _IO(IOASID_TYPE, IOASID_CMD_UNREGISTER_MEMORY)
 
 /**
- * enum ioasid_dma_map_flags - access a mapping grants the device
+ * enum ioasid_dma_map_flags - access a mapping grants the device, and
+ *	where its memory comes from
  * @IOASID_DMA_MAP_READ: the device may read the memory
  * @IOASID_DMA_MAP_WRITE: the device may write the memory
+ * @IOASID_DMA_MAP_FROM_PARENT: the source is an IOVA range of the parent
+ *	IOASID (a guest physical address), not user memory. Required for,
+ *	and only allowed in, a software-nested IOASID.
  */
 enum ioasid_dma_map_flags {
 	IOASID_DMA_MAP_READ = 1 << 0,
 	IOASID_DMA_MAP_WRITE = 1 << 1,
+	IOASID_DMA_MAP_FROM_PARENT = 1 << 2,
 };
 
 /**
@@ -271,6 +299,8 @@ enum ioasid_dma_map_flags {
  * @ioasid: the IOASID to map into
  * @__reserved: must be 0
  * @vaddr: user address of the memory to map
+ * @parent_iova: with %IOASID_DMA_MAP_FROM_PARENT, the parent IOVA to map
+ *	instead
  * @iova: where the devices see it
  * @length: bytes to map
  *
@@ -285,13 +315,26 @@ enum ioasid_dma_map_flags {
  *
  * The mapping is in every attached IOMMU domain when this returns, or in
  * none of them.
+ *
+ * Into a software-nested IOASID the source is @parent_iova: the pages the
+ * parent maps there, which the kernel composes into this IOASID's page
+ * tables (child IOVA -> parent IOVA -> memory). Nothing is pinned or
+ * charged again, and no registration is needed. @parent_iova must be
+ * page aligned (EINVAL); all of [@parent_iova, @parent_iova + @length)
+ * must be mapped in the parent (ENXIO), granting every access asked for
+ * (EACCES). Both are checked before anything changes. One call may use
+ * several of the parent's mappings; the pieces behave as one mapping
+ * each (see &struct ioasid_cmd_dma_unmap).
  */
 struct ioasid_cmd_dma_map {
 	__u32 size;
 	__u32 flags;
 	__u32 ioasid;
 	__u32 __reserved;
-	__aligned_u64 vaddr;
+	union {
+		__aligned_u64 vaddr;
+		__aligned_u64 parent_iova;
+	};
 	__aligned_u64 iova;
 	__aligned_u64 length;
 };
@@ -324,6 +367,15 @@ enum ioasid_dma_unmap_flags {
  * backed memory can have: that gets EINVAL and nothing changes. Unpinned
  * memory that no mapping or registration uses any more is released at
  * once.
+ *
+ * In an IOASID with software-nested children, the children lose their
+ * translations of the unmapped range first: every child mapping that
+ * uses any byte of it is removed whole, from every child domain, before
+ * this returns (and before any page is released). A child mapping here is
+ * what one of the parent's mappings gave one child DMA_MAP, or what a
+ * partial unmap left of it. The child counts the bytes removed in
+ * &struct ioasid_cmd_get_info.out_revoked; its devices then fault on
+ * those IOVAs. Mapping the parent range again does not bring them back.
  */
 struct ioasid_cmd_dma_unmap {
 	__u32 size;
@@ -336,6 +388,48 @@ struct ioasid_cmd_dma_unmap {
 };
 
 #define IOASID_DMA_UNMAP	_IO(IOASID_TYPE, IOASID_CMD_DMA_UNMAP)
+
+/**
+ * enum ioasid_nesting_kind - how an IOASID is nested on its parent
+ * @IOASID_NESTING_NONE: not nested (only reported, never asked for)
+ * @IOASID_NESTING_SOFTWARE: the kernel composes child IOVA -> parent IOVA
+ *	-> memory into ordinary IOMMU page tables; works on every IOMMU.
+ *	Mappings come from IOASID_DMA_MAP with %IOASID_DMA_MAP_FROM_PARENT.
+ * @IOASID_NESTING_HARDWARE: the IOMMU walks a user-owned first stage on
+ *	top of the parent in hardware. Not offered by this kernel yet:
+ *	EOPNOTSUPP.
+ */
+enum ioasid_nesting_kind {
+	IOASID_NESTING_NONE = 0,
+	IOASID_NESTING_SOFTWARE = 1,
+	IOASID_NESTING_HARDWARE = 2,
+};
+
+/**
+ * struct ioasid_cmd_create_nesting - ioctl(IOASID_CREATE_NESTING)
+ * @size: sizeof(struct ioasid_cmd_create_nesting)
+ * @flags: must be 0
+ * @parent: the IOASID to nest on: one that is not nested itself
+ * @kind: &enum ioasid_nesting_kind, not %IOASID_NESTING_NONE
+ * @out_ioasid: the new, empty, nested IOASID
+ * @__reserved: must be 0
+ *
+ * Nesting is one level deep: a nested IOASID cannot be a parent (EINVAL).
+ * A parent may have any number of children, devices and mappings of its
+ * own, and cannot be freed while it has children (EBUSY). A nested IOASID
+ * is freed, attached to and unmapped like any other, and holds a
+ * reference on its parent until it is freed.
+ */
+struct ioasid_cmd_create_nesting {
+	__u32 size;
+	__u32 flags;
+	__u32 parent;
+	__u32 kind;
+	__u32 out_ioasid;
+	__u32 __reserved;
+};
+
+#define IOASID_CREATE_NESTING	_IO(IOASID_TYPE, IOASID_CMD_CREATE_NESTING)
 
 /**
  * enum ioasid_attach_flags - how a device is attached to an IOASID

@@ -180,6 +180,50 @@ static inline int _test_ioctl_unmap(int fd, __u32 ioasid, __u64 iova,
 #define test_err_ioctl_unmap(_errno, fd, id, iova, len) \
 	test_err_cmd(_errno, _test_ioctl_unmap(fd, id, iova, len, 0, NULL))
 
+static inline int _test_ioctl_create_nesting(int fd, __u32 parent,
+					     __u32 kind, __u32 *child)
+{
+	struct ioasid_cmd_create_nesting cmd = {
+		.size = sizeof(cmd),
+		.parent = parent,
+		.kind = kind,
+	};
+	int ret;
+
+	ret = ioasid_ioctl(fd, IOASID_CREATE_NESTING, &cmd);
+	if (!ret && child)
+		*child = cmd.out_ioasid;
+	return ret;
+}
+
+#define test_ioctl_create_nesting(fd, parent, child)			\
+	test_cmd(_test_ioctl_create_nesting(fd, parent,			\
+					    IOASID_NESTING_SOFTWARE, child))
+
+/* Map a child IOVA range from its parent's IOVA (a GPA). */
+static inline int _test_ioctl_map_from_parent(int fd, __u32 child,
+					      __u64 parent_iova, __u64 iova,
+					      __u64 length, __u32 flags)
+{
+	struct ioasid_cmd_dma_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags | IOASID_DMA_MAP_FROM_PARENT,
+		.ioasid = child,
+		.parent_iova = parent_iova,
+		.iova = iova,
+		.length = length,
+	};
+
+	return ioasid_ioctl(fd, IOASID_DMA_MAP, &cmd);
+}
+
+#define test_ioctl_map_from_parent(fd, child, gpa, iova, len)		\
+	test_cmd(_test_ioctl_map_from_parent(fd, child, gpa, iova, len,	\
+					     MAP_RW))
+#define test_err_ioctl_map_from_parent(_errno, fd, child, gpa, iova, len) \
+	test_err_cmd(_errno, _test_ioctl_map_from_parent(fd, child, gpa, \
+							 iova, len, MAP_RW))
+
 static inline int _test_cmd_mock(int fd, struct ioasid_cmd_test *cmd)
 {
 	cmd->size = sizeof(*cmd);

@@ -11,6 +11,11 @@
  *   RFC 5.2  a guest vIOMMU: dev2 moves to a GIOVA address space whose
  *            shadow mapping points a GIOVA at the same guest RAM, while
  *            dev1 stays on GPA. Guest RAM is registered once for both.
+ *   RFC 5.3  the same guest vIOMMU with software nesting: dev2 moves to a
+ *            GIOVA address space nested on the GPA one, which the VMM
+ *            fills with the guest's own GIOVA -> GPA entries; the kernel
+ *            composes them with GPA -> memory. Then the VMM unplugs a
+ *            guest page under a live GIOVA mapping.
  *
  * Every DMA is checked byte for byte, and so is what must not change.
  * It prints what it did and a PASS or FAIL for each flow; the exit
@@ -201,7 +206,8 @@ static int die(const char *what, int err)
 int main(void)
 {
 	const size_t ram_len = GUEST_RAM_PAGES * PAGE;
-	__u32 version, gpa_ioasid, giova_ioasid, ext;
+	__u32 version, gpa_ioasid, giova_ioasid, nested_ioasid, ext;
+	struct ioasid_cmd_get_info info;
 	struct edu edu[2] = {};
 	int fd, ret, i, flow1_fail;
 	uint8_t *ram;
@@ -320,6 +326,56 @@ int main(void)
 	check(vm_pinned_kb() == pin0 + (long)ram_len / 1024,
 	      "guest RAM is pinned and charged once for both spaces");
 	printf("RFC 5.2: %s\n", failures == flow1_fail ? "PASS" : "FAIL");
+
+	printf("\n== RFC 5.3: dev2 behind the guest's vIOMMU (software nesting)\n");
+	flow1_fail = failures;
+	ret = ioasid_vfio_detach(edu[1].fd, giova_ioasid);
+	ret = ret ?: ioasid_create_nesting(fd, gpa_ioasid,
+					   IOASID_NESTING_SOFTWARE,
+					   &nested_ioasid);
+	/* The guest maps GIOVA -> GPA pages 12 and 13; passed on as is. */
+	for (i = 0; i != 2 && !ret; i++)
+		ret = ioasid_dma_map_from_parent(fd, nested_ioasid,
+						 GPA_BASE + (12 + i) * PAGE,
+						 GIOVA_BASE + i * PAGE, PAGE,
+						 IOASID_DMA_MAP_READ |
+						 IOASID_DMA_MAP_WRITE);
+	ret = ret ?: ioasid_vfio_attach(edu[1].fd, nested_ioasid);
+	if (ret)
+		return die("nested GIOVA space", ret);
+	printf("  nested_ioasid %u on gpa_ioasid: GIOVA 0x%lx, 0x%lx -> GPA 0x%lx, 0x%lx\n",
+	       nested_ioasid, GIOVA_BASE, GIOVA_BASE + PAGE,
+	       GPA_BASE + 12 * PAGE, GPA_BASE + 13 * PAGE);
+	printf("  dev2 moved to nested_ioasid; no GPA -> HVA walk in the VMM\n");
+	memcpy(ram + 12 * PAGE, ram, XFER);
+	memset(ram + 13 * PAGE, 0, PAGE);
+	ret = edu_copy(&edu[1], "dev2", GIOVA_BASE, GIOVA_BASE + PAGE);
+	check(!ret && !memcmp(ram, ram + 13 * PAGE, XFER),
+	      "dev2 DMA'd by GIOVA: read GPA page 12, wrote GPA page 13");
+	memset(ram + 14 * PAGE, 0, PAGE);
+	edu_copy(&edu[1], "dev2", GPA_BASE, GPA_BASE + 14 * PAGE);
+	check(all_zero(ram + 14 * PAGE, PAGE), "dev2 can no longer reach GPAs");
+	ret = edu_copy(&edu[0], "dev1", GPA_BASE, GPA_BASE + 14 * PAGE);
+	check(!ret && !memcmp(ram, ram + 14 * PAGE, XFER),
+	      "dev1 still DMAs by GPA");
+	check(vm_pinned_kb() == pin0 + (long)ram_len / 1024,
+	      "nothing pinned or charged again for the nested space");
+
+	/* The VMM takes guest page 13 away: the nested mapping goes first. */
+	ret = ioasid_dma_unmap(fd, gpa_ioasid, GPA_BASE + 13 * PAGE, PAGE,
+			       NULL);
+	if (ret)
+		return die("unmap GPA page 13", ret);
+	printf("  gpa_ioasid: GPA page 13 unmapped under the live GIOVA mapping\n");
+	memset(ram + 13 * PAGE, 0, PAGE);
+	edu_copy(&edu[1], "dev2", GIOVA_BASE, GIOVA_BASE + PAGE);
+	check(all_zero(ram + 13 * PAGE, PAGE),
+	      "dev2's DMA to that GIOVA is blocked: the page is untouched");
+	ret = ioasid_get_info(fd, nested_ioasid, &info, NULL, 0);
+	check(!ret && info.out_parent == gpa_ioasid &&
+	      info.out_revoked == PAGE,
+	      "nested_ioasid reports its parent and the page it lost");
+	printf("RFC 5.3: %s\n", failures == flow1_fail ? "PASS" : "FAIL");
 
 	printf("\npinned and charged now: VmPin %ld kB (%zu KiB of registered guest RAM)\n",
 	       vm_pinned_kb(), ram_len / 1024);

@@ -219,38 +219,40 @@ int ioasid_detach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_detach_device, IOASID);
 
+static bool ioasid_driver_device_is(struct ioasid_object *obj,
+				    const void *dev)
+{
+	return container_of(obj, struct ioasid_device, obj)->dev == dev;
+}
+
 /**
  * ioasid_device_owner_id() - how a device stands towards a binding's fd
  * @idev: a binding
  * @dev: any device
  *
  * For a driver that acts on devices beyond the one bound (a PCI hot reset
- * resets a whole slot or bus) and must first know the user owns them.
+ * resets a whole slot or bus) and must first know the user owns them. It
+ * may be called with locks of the PCI core held (pci_bus_sem, in a bus
+ * walk), so it takes none of the locks an attach holds: only the object
+ * table's and the group list's, under which nothing else is taken.
  *
  * Return: @dev's id on @idev's fd if it is bound there too; -ENOENT if it
  * is not bound but its IOMMU group's DMA is owned by the fd, so no one
  * else can use it; -ENODEV if the fd does not own it, or @idev was
- * revoked.
+ * revoked (it is then out of the fd's table).
  */
 int ioasid_device_owner_id(struct ioasid_device *idev, struct device *dev)
 {
 	struct ioasid_ctx *ctx = idev->ctx;
-	struct ioasid_device *other;
-	int ret = -ENODEV;
+	u32 id;
 
-	mutex_lock(&ctx->bind_lock);
-	if (idev->revoked)
-		goto out_unlock;
-	list_for_each_entry(other, &ctx->external_devices, external_link) {
-		if (other->dev == dev && !other->revoked) {
-			ret = other->obj.id;
-			goto out_unlock;
-		}
-	}
-	if (ioasid_device_group_owned(ctx, dev))
-		ret = -ENOENT;
-out_unlock:
-	mutex_unlock(&ctx->bind_lock);
-	return ret;
+	if (!ioasid_object_find(ctx, IOASID_OBJ_DEVICE,
+				ioasid_driver_device_is, idev->dev))
+		return -ENODEV;
+	id = ioasid_object_find(ctx, IOASID_OBJ_DEVICE,
+				ioasid_driver_device_is, dev);
+	if (id)
+		return id;
+	return ioasid_device_group_owned(ctx, dev) ? -ENOENT : -ENODEV;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_owner_id, IOASID);

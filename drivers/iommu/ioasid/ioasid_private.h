@@ -148,6 +148,10 @@ void ioasid_object_abort_and_destroy(struct ioasid_ctx *ctx,
 				     struct ioasid_object *obj);
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type);
+u32 ioasid_object_find(struct ioasid_ctx *ctx, enum ioasid_object_type type,
+		       bool (*match)(struct ioasid_object *obj,
+				     const void *arg),
+		       const void *arg);
 void ioasid_object_hold(struct ioasid_object *obj);
 void ioasid_object_put(struct ioasid_object *obj);
 void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj,

@@ -23,8 +23,9 @@
  *
  * A software-nested IOASID's areas come from its parent's: each records
  * its *source*, the parent IOVA it was mapped from, in a second interval
- * tree, and holds its own pins on the parent's pages (a borrowed run,
- * pinned.c), so it is cut and freed like any area. When the parent
+ * tree, and shares the parent's registered run or holds its own pins on
+ * the parent's pages (a borrowed run, pinned.c), so it is cut and freed
+ * like any area. When the parent
  * unmaps a range, every child area whose source meets it goes whole: a
  * child cut could split a large IOMMU page the parent's cut did not.
  *
@@ -177,7 +178,7 @@ static bool ioasid_iova_area_has_source(struct ioasid_area *area)
 }
 
 static void ioasid_iova_area_insert(struct ioasid_iova *iova,
-				   struct ioasid_area *area)
+				    struct ioasid_area *area)
 {
 	interval_tree_insert(&area->node, &iova->areas);
 	if (ioasid_iova_area_has_source(area))
@@ -185,7 +186,7 @@ static void ioasid_iova_area_insert(struct ioasid_iova *iova,
 }
 
 static void ioasid_iova_area_remove(struct ioasid_iova *iova,
-				   struct ioasid_area *area)
+				    struct ioasid_area *area)
 {
 	interval_tree_remove(&area->node, &iova->areas);
 	if (ioasid_iova_area_has_source(area))
@@ -333,9 +334,9 @@ static void ioasid_iova_unmap_new(struct ioasid_iova *iova,
 
 /*
  * Map @length bytes at @start, in every domain, to what @parent maps at
- * [source, source + length): one area per parent area met, each with its
- * own pins on the parent's pages and its source recorded, so a parent
- * unmap finds it. All or nothing; ENXIO or EACCES as
+ * [source, source + length): one area per parent area met, each using
+ * the parent's registration or its own pins on the parent's pages, and
+ * its source recorded, so a parent unmap finds it. All or nothing; ENXIO or EACCES as
  * ioasid_iova_check_source() finds, before anything changes.
  */
 int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
@@ -365,19 +366,29 @@ int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
 	     from = ioasid_iova_area_next(from, source, last)) {
 		unsigned long piece_last = min(from->node.last, last);
 		unsigned long npages = (piece_last - at + 1) >> PAGE_SHIFT;
-		struct ioasid_pinned *pinned;
+		unsigned long index = from->pinned_index +
+				      ((at - from->node.start) >> PAGE_SHIFT);
+		struct ioasid_pinned *pinned = from->pinned;
 		struct ioasid_area *area;
 
-		pinned = ioasid_pinned_borrow(from->pinned,
-				from->pinned_index +
-				((at - from->node.start) >> PAGE_SHIFT),
-				npages, iommu_prot & IOMMU_WRITE);
-		if (!pinned) {
-			ret = -ENOMEM;
-			goto err_undo;
+		/*
+		 * A registration is never cut and outlives its users: share
+		 * it, as the parent does. A private run is cut with its area:
+		 * take pins of our own.
+		 */
+		if (pinned->registered) {
+			ioasid_pinned_get(pinned);
+		} else {
+			pinned = ioasid_pinned_borrow(pinned, index, npages,
+						      iommu_prot & IOMMU_WRITE);
+			if (!pinned) {
+				ret = -ENOMEM;
+				goto err_undo;
+			}
+			index = 0;
 		}
 		area = ioasid_iova_area_alloc(start + (at - source),
-					      npages << PAGE_SHIFT, pinned, 0,
+					      npages << PAGE_SHIFT, pinned, index,
 					      iommu_prot);
 		if (!area) {
 			ioasid_pinned_put(pinned);
@@ -450,7 +461,6 @@ static int ioasid_iova_check_cut(struct ioasid_iova *iova,
 			return -EINVAL;
 	return 0;
 }
-
 
 /*
  * Cut the pages before @at off @area into a new area, which takes over

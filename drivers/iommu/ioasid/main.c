@@ -111,6 +111,31 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 	return obj;
 }
 
+/*
+ * The id of a published object of @type that @match accepts, or 0. Runs
+ * under the table's spinlock, which keeps every object it sees alive:
+ * @match must not sleep, and may only read what never changes.
+ */
+u32 ioasid_object_find(struct ioasid_ctx *ctx, enum ioasid_object_type type,
+		       bool (*match)(struct ioasid_object *obj,
+				     const void *arg),
+		       const void *arg)
+{
+	struct ioasid_object *obj;
+	unsigned long index;
+	u32 id = 0;
+
+	xa_lock(&ctx->objects);
+	xa_for_each(&ctx->objects, index, obj) {
+		if (obj->type == type && match(obj, arg)) {
+			id = obj->id;
+			break;
+		}
+	}
+	xa_unlock(&ctx->objects);
+	return id;
+}
+
 /* For a holder that already has a reference, such as a dependent object. */
 void ioasid_object_hold(struct ioasid_object *obj)
 {

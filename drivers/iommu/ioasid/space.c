@@ -316,6 +316,7 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_cmd_dma_map *cmd = ucmd->cmd;
 	bool from_parent = cmd->flags & IOASID_DMA_MAP_FROM_PARENT;
 	struct ioasid_space *space;
+	bool nested;
 	u64 last;
 	int prot, ret;
 
@@ -333,7 +334,8 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	/* A software-nested IOASID maps from its parent, and only it does. */
-	if (from_parent != (space->nesting == IOASID_NESTING_SOFTWARE))
+	nested = space->nesting == IOASID_NESTING_SOFTWARE;
+	if (from_parent != nested)
 		ret = -EINVAL;
 	else if (from_parent)
 		ret = ioasid_space_map_from_parent(space, cmd, prot);

@@ -59,10 +59,14 @@ LIBIOASID_API const char *ioasid_extension_name(__u32 extension);
 /* ioasid_alloc(3): allocate an empty IOASID. */
 LIBIOASID_API int ioasid_alloc(int fd, __u32 *out_ioasid);
 
+/* ioasid_create_nesting(3): a new IOASID nested on another one. */
+LIBIOASID_API int ioasid_create_nesting(int fd, __u32 parent, __u32 kind,
+					__u32 *out_ioasid);
+
 /* ioasid_free(3): destroy an IOASID. */
 LIBIOASID_API int ioasid_free(int fd, __u32 ioasid);
 
-/* ioasid_get_info(3): page sizes and usable IOVA ranges of an IOASID. */
+/* ioasid_get_info(3): page sizes, usable IOVA ranges, nesting. */
 LIBIOASID_API int ioasid_get_info(int fd, __u32 ioasid,
 				  struct ioasid_cmd_get_info *info,
 				  struct ioasid_iova_range *ranges,
@@ -80,6 +84,11 @@ LIBIOASID_API int ioasid_unregister_memory(int fd, void *vaddr,
 /* ioasid_dma_map(3): map user memory at an IOVA. */
 LIBIOASID_API int ioasid_dma_map(int fd, __u32 ioasid, void *vaddr,
 				 __u64 iova, size_t length, __u32 flags);
+
+/* ioasid_dma_map_from_parent(3): map a parent's IOVA range into a child. */
+LIBIOASID_API int ioasid_dma_map_from_parent(int fd, __u32 ioasid,
+					     __u64 parent_iova, __u64 iova,
+					     size_t length, __u32 flags);
 
 /* ioasid_dma_unmap(3): unmap an IOVA range. */
 LIBIOASID_API int ioasid_dma_unmap(int fd, __u32 ioasid, __u64 iova,

@@ -84,6 +84,7 @@ static const char *const ioasid_extension_names[] = {
 	[IOASID_EXT_NONE] = "none",
 	[IOASID_EXT_DMA_MAP] = "dma_map",
 	[IOASID_EXT_PARTIAL_UNMAP] = "partial_unmap",
+	[IOASID_EXT_NESTING_SOFTWARE] = "nesting_software",
 };
 
 const char *ioasid_extension_name(__u32 extension)
@@ -101,6 +102,25 @@ int ioasid_alloc(int fd, __u32 *out_ioasid)
 	if (!out_ioasid)
 		return -EINVAL;
 	ret = libioasid_ioctl(fd, IOASID_ALLOC, &cmd);
+	if (ret)
+		return ret;
+	*out_ioasid = cmd.out_ioasid;
+	return 0;
+}
+
+int ioasid_create_nesting(int fd, __u32 parent, __u32 kind,
+			  __u32 *out_ioasid)
+{
+	struct ioasid_cmd_create_nesting cmd = {
+		.size = sizeof(cmd),
+		.parent = parent,
+		.kind = kind,
+	};
+	int ret;
+
+	if (!out_ioasid)
+		return -EINVAL;
+	ret = libioasid_ioctl(fd, IOASID_CREATE_NESTING, &cmd);
 	if (ret)
 		return ret;
 	*out_ioasid = cmd.out_ioasid;
@@ -171,6 +191,26 @@ int ioasid_dma_map(int fd, __u32 ioasid, void *vaddr, __u64 iova,
 		.flags = flags,
 		.ioasid = ioasid,
 		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.length = length,
+	};
+
+	return libioasid_ioctl(fd, IOASID_DMA_MAP, &cmd);
+}
+
+int ioasid_dma_map_from_parent(int fd, __u32 ioasid, __u64 parent_iova,
+			       __u64 iova, size_t length, __u32 flags)
+{
+	/*
+	 * The caller's flags go through untouched, as in ioasid_dma_map(),
+	 * so that the two fail alike; FROM_PARENT is ours to add because the
+	 * arguments name a parent IOVA, not user memory.
+	 */
+	struct ioasid_cmd_dma_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags | IOASID_DMA_MAP_FROM_PARENT,
+		.ioasid = ioasid,
+		.parent_iova = parent_iova,
 		.iova = iova,
 		.length = length,
 	};

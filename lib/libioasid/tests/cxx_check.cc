@@ -16,7 +16,7 @@ int main()
 	const char *name = ioasid_extension_name(IOASID_EXT_NONE);
 	char path[64];
 	__u64 unmapped = 0;
-	__u32 version = 0, id = 0;
+	__u32 version = 0, id = 0, child = 0;
 	int fd = ioasid_open();
 
 	/* Every public function, so a missing extern "C" cannot hide. */
@@ -33,6 +33,14 @@ int main()
 			ioasid_map_buffer(fd, id, path, sizeof(path), 0, true);
 			ioasid_unmap_buffer(fd, id, 0, sizeof(path));
 			ioasid_unregister_memory(fd, path, sizeof(path));
+			if (!ioasid_create_nesting(fd, id,
+						   IOASID_NESTING_SOFTWARE,
+						   &child)) {
+				ioasid_dma_map_from_parent(fd, child, 0, 0,
+							   sizeof(path),
+							   IOASID_DMA_MAP_READ);
+				ioasid_free(fd, child);
+			}
 			ioasid_free(fd, id);
 		}
 	}

@@ -47,6 +47,7 @@ struct sweep_state {
 	long pin0;
 	__u32 ref0[BUF_PAGES];
 	__u32 ioasid;
+	__u32 child;			/* nested on @ioasid, when a test makes one */
 	__u32 dev;
 	__u32 other_dev;
 	int build_fd;
@@ -409,6 +410,152 @@ TEST_F(fail_nth, attach_with_replay_two_instances)
 				 &self->st.dev);
 	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_LARGE,
 				 &self->st.other_dev);
+	sweep(_metadata, &self->st, &ops);
+}
+
+static int op_create_nesting(struct sweep_state *st)
+{
+	return _test_ioctl_create_nesting(st->fd, st->ioasid,
+					  IOASID_NESTING_SOFTWARE, &st->child);
+}
+
+/* A child made and counted, or neither. */
+static void check_create_nesting(struct __test_metadata *_metadata,
+				 struct sweep_state *st, int ret)
+{
+	struct ioasid_cmd_get_info info;
+
+	test_ioctl_get_info(st->fd, st->ioasid, &info, NULL, 0);
+	ASSERT_EQ(ret ? 0 : 1, info.out_num_children);
+}
+
+static void undo_create_nesting(struct __test_metadata *_metadata,
+				struct sweep_state *st, int ret)
+{
+	if (!ret)
+		test_ioctl_free(st->fd, st->child);
+	/* Nothing of a failed one holds the parent. */
+	test_cmd(_test_ioctl_create_nesting(st->fd, st->ioasid,
+					    IOASID_NESTING_SOFTWARE,
+					    &st->child));
+	test_ioctl_free(st->fd, st->child);
+}
+
+TEST_F(fail_nth, create_nesting)
+{
+	static const struct sweep_ops ops = {
+		.op = op_create_nesting,
+		.check = check_create_nesting,
+		.undo = undo_create_nesting,
+	};
+
+	sweep(_metadata, &self->st, &ops);
+}
+
+/*
+ * A child with devices behind both mock instances (st->other_dev among
+ * them), nested on the IOASID, where st->dev is attached.
+ */
+static void make_child(struct __test_metadata *_metadata,
+		       struct sweep_state *st)
+{
+	__u32 small;
+
+	test_ioctl_create_nesting(st->fd, st->ioasid, &st->child);
+	test_cmd_mock_device_add(st->fd, IOASID_MOCK_INSTANCE_LARGE,
+				 &st->other_dev);
+	test_cmd_mock_device_add(st->fd, IOASID_MOCK_INSTANCE_SMALL, &small);
+	test_cmd_attach(st->fd, st->other_dev, st->child);
+	test_cmd_attach(st->fd, small, st->child);
+	test_cmd_mock_device_add(st->fd, IOASID_MOCK_INSTANCE_LARGE, &st->dev);
+	test_cmd_attach(st->fd, st->dev, st->ioasid);
+}
+
+/* The parent maps the buffer in two pieces, at consecutive IOVAs. */
+static void setup_parent_halves(struct __test_metadata *_metadata,
+				struct sweep_state *st)
+{
+	test_ioctl_map(st->fd, st->ioasid, st->buf, IOVA_BASE, BUF_SIZE / 2);
+	test_ioctl_map(st->fd, st->ioasid, st->buf + BUF_SIZE / 2,
+		       IOVA_BASE + BUF_SIZE / 2, BUF_SIZE / 2);
+}
+
+/* The whole buffer, across both of the parent's pieces. */
+static int op_child_map(struct sweep_state *st)
+{
+	return _test_ioctl_map_from_parent(st->fd, st->child, IOVA_BASE,
+					   4 * IOVA_BASE, BUF_SIZE, MAP_RW);
+}
+
+static void check_child_map(struct __test_metadata *_metadata,
+			    struct sweep_state *st, int ret)
+{
+	ASSERT_EQ(st->pin0 + BUF_SIZE / 1024, vm_pinned_kb());
+	if (ret) {
+		test_cmd_check_unmapped(st->fd, st->other_dev, 4 * IOVA_BASE,
+					BUF_SIZE);
+		return;
+	}
+	test_cmd_check_map(st->fd, st->other_dev, 4 * IOVA_BASE, st->buf,
+			   BUF_SIZE, MOCK_PROT_RW);
+}
+
+static void unmap_child_and_parent(struct __test_metadata *_metadata,
+				   struct sweep_state *st, int ret)
+{
+	test_cmd(_test_ioctl_unmap(st->fd, st->child, 0, 0,
+				   IOASID_DMA_UNMAP_ALL, NULL));
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, child_map)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_parent_halves,
+		.op = op_child_map,
+		.check = check_child_map,
+		.undo = unmap_child_and_parent,
+	};
+
+	make_child(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
+static void setup_child_mapped(struct __test_metadata *_metadata,
+			       struct sweep_state *st)
+{
+	setup_mapped(_metadata, st);
+	test_cmd(op_child_map(st));
+}
+
+/*
+ * A parent unmap that must cut its own mapping: a failed cut comes
+ * before the child loses anything; once done, the child's mapping of the
+ * range is gone whole and the parent's is cut.
+ */
+static void check_parent_unmap(struct __test_metadata *_metadata,
+			       struct sweep_state *st, int ret)
+{
+	check_partial_unmap(_metadata, st, ret);
+	if (ret) {
+		test_cmd_check_map(st->fd, st->other_dev, 4 * IOVA_BASE,
+				   st->buf, BUF_SIZE, MOCK_PROT_RW);
+		return;
+	}
+	test_cmd_check_unmapped(st->fd, st->other_dev, 4 * IOVA_BASE,
+				BUF_SIZE);
+}
+
+TEST_F(fail_nth, parent_unmap_with_child)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_child_mapped,
+		.op = op_partial_unmap,
+		.check = check_parent_unmap,
+		.undo = unmap_child_and_parent,
+	};
+
+	make_child(_metadata, &self->st);
 	sweep(_metadata, &self->st, &ops);
 }
 

@@ -542,6 +542,88 @@ TEST_F(vfio, rfc_5_2_shadow)
 	test_err_ioctl_unregister(EBUSY, self->ioasid_fd, ram, 4 * PAGE_SIZE);
 }
 
+/*
+ * RFC 5.3: the same, with the kernel doing the shadowing. dev1 stays on
+ * the GPA IOASID; dev2 moves to a child nested on it, which maps GIOVA
+ * from GPA directly: no user-side walk, no registration, and the memory
+ * charged once, by the parent's map.
+ */
+TEST_F(vfio, rfc_5_3_nested)
+{
+	const __u64 gpa = 0x800000, giova = 0x4000000;
+	__u8 *ram = self->buf;
+	__u32 child;
+	long pin;
+
+	test_ioctl_map(self->ioasid_fd, self->ioasid, ram, gpa, 4 * PAGE_SIZE);
+	test_attach(self->dev[0].fd, self->ioasid);
+	pin = vm_pinned_kb();
+
+	/* The guest maps GIOVA page 0 -> GPA page 0, page 1 -> GPA page 2. */
+	test_ioctl_create_nesting(self->ioasid_fd, self->ioasid, &child);
+	test_ioctl_map_from_parent(self->ioasid_fd, child, gpa, giova,
+				   PAGE_SIZE);
+	test_ioctl_map_from_parent(self->ioasid_fd, child,
+				   gpa + 2 * PAGE_SIZE, giova + PAGE_SIZE,
+				   PAGE_SIZE);
+	test_attach(self->dev[1].fd, child);
+	ASSERT_EQ(pin, vm_pinned_kb());
+
+	/* dev2 copies GIOVA page 0 to page 1: it lands in GPA page 2. */
+	test_cmd(device_copy(&self->dev[1], giova, giova + PAGE_SIZE,
+			     COPY_LEN));
+	ASSERT_EQ(0, memcmp(ram, ram + 2 * PAGE_SIZE, COPY_LEN));
+	ASSERT_TRUE(all_zero(ram + 2 * PAGE_SIZE + COPY_LEN,
+			     PAGE_SIZE - COPY_LEN));
+	ASSERT_TRUE(all_zero(ram + PAGE_SIZE, PAGE_SIZE));
+
+	/* dev2 reaches no GPA... */
+	device_copy(&self->dev[1], gpa, gpa + PAGE_SIZE, COPY_LEN);
+	ASSERT_TRUE(all_zero(ram + PAGE_SIZE, PAGE_SIZE));
+	/* ...while dev1 still DMAs by GPA, into GPA page 1. */
+	test_cmd(device_copy(&self->dev[0], gpa, gpa + PAGE_SIZE, COPY_LEN));
+	ASSERT_EQ(0, memcmp(ram, ram + PAGE_SIZE, COPY_LEN));
+	ASSERT_TRUE(all_zero(ram + 3 * PAGE_SIZE, PAGE_SIZE));
+}
+
+/*
+ * The parent unmaps a GPA page under a live child mapping: the child
+ * loses it before the unmap returns, and dev2's DMA by GIOVA is blocked.
+ * Once the fd is closed every pin is gone.
+ */
+TEST_F(vfio, parent_unmap_blocks_child_dma)
+{
+	const __u64 gpa = 0x800000, giova = 0x4000000;
+	long pin0 = vm_pinned_kb();
+	__u8 *ram = self->buf;
+	__u32 child;
+	int ret;
+
+	test_ioctl_map(self->ioasid_fd, self->ioasid, ram, gpa, 2 * PAGE_SIZE);
+	test_ioctl_create_nesting(self->ioasid_fd, self->ioasid, &child);
+	test_ioctl_map_from_parent(self->ioasid_fd, child, gpa, giova,
+				   2 * PAGE_SIZE);
+	test_attach(self->dev[1].fd, child);
+	test_cmd(device_copy(&self->dev[1], giova, giova + PAGE_SIZE,
+			     COPY_LEN));
+	ASSERT_EQ(0, memcmp(ram, ram + PAGE_SIZE, COPY_LEN));
+
+	memset(ram + PAGE_SIZE, 0, PAGE_SIZE);
+	test_ioctl_unmap(self->ioasid_fd, self->ioasid, gpa + PAGE_SIZE,
+			 PAGE_SIZE, PAGE_SIZE);
+	ret = device_copy(&self->dev[1], giova, giova + PAGE_SIZE, COPY_LEN);
+	if (!self->dev[1].edu)
+		ASSERT_EQ(-EIO, ret);
+	ASSERT_TRUE(all_zero(ram + PAGE_SIZE, PAGE_SIZE));
+
+	/* A parent with a child cannot go; the child with a device neither. */
+	test_err_ioctl_free(EBUSY, self->ioasid_fd, self->ioasid);
+	test_err_ioctl_free(EBUSY, self->ioasid_fd, child);
+	close(self->ioasid_fd);
+	self->ioasid_fd = -1;
+	ASSERT_EQ(pin0, vm_pinned_kb());
+}
+
 TEST_F(vfio, attach_rules)
 {
 	int fd = self->dev[0].fd;

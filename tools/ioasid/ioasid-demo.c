@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -64,15 +65,23 @@ static void check(bool ok, const char *what)
 		failures++;
 }
 
+static int cmp_edu(const void *a, const void *b)
+{
+	return strcmp(((const struct edu *)a)->bdf,
+		      ((const struct edu *)b)->bdf);
+}
+
+/* The first @max edu devices in PCI address order, so runs repeat. */
 static int find_edus(struct edu *edu, int max)
 {
+	struct edu all[32];
+	int n = 0, i;
 	struct dirent *de;
-	int n = 0;
 	DIR *dir = opendir("/sys/bus/pci/devices");
 
 	if (!dir)
 		return 0;
-	while ((de = readdir(dir)) && n < max) {
+	while ((de = readdir(dir)) && n < (int)(sizeof(all) / sizeof(all[0]))) {
 		char path[512], id[16] = "";
 		FILE *f;
 
@@ -82,12 +91,15 @@ static int find_edus(struct edu *edu, int max)
 		if (!f)
 			continue;
 		if (fgets(id, sizeof(id), f) && !strncmp(id, "0x11e8", 6))
-			snprintf(edu[n++].bdf, sizeof(edu[0].bdf), "%s",
+			snprintf(all[n++].bdf, sizeof(all[0].bdf), "%s",
 				 de->d_name);
 		fclose(f);
 	}
 	closedir(dir);
-	return n;
+	qsort(all, n, sizeof(all[0]), cmp_edu);
+	for (i = 0; i != n && i != max; i++)
+		snprintf(edu[i].bdf, sizeof(edu[i].bdf), "%s", all[i].bdf);
+	return i;
 }
 
 /* The administrator's step: ioasid-vfio-bind hands both to vfio-pci. */

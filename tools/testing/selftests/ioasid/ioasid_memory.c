@@ -97,23 +97,10 @@ FIXTURE_SETUP(memory)
 
 FIXTURE_TEARDOWN(memory)
 {
-	__u32 ref, pinned;
-	unsigned int i;
-	int fd;
-
 	if (!self->buf)
 		return;
 	close(self->fd);
-	fd = open_ioasid();
-	ASSERT_LE(0, fd);
-	for (i = 0; i != BUF_PAGES; i++) {
-		ASSERT_EQ(0, page_ref(fd, self->buf + i * PAGE_SIZE, &ref,
-				      &pinned));
-		EXPECT_EQ(self->ref0[i], ref);
-		EXPECT_EQ(0, pinned);
-	}
-	EXPECT_EQ(self->pin0, vm_pinned_kb());
-	close(fd);
+	check_pages_released(self->buf, BUF_PAGES, self->ref0, self->pin0);
 }
 
 /* Every device sees [iova, iova + len) as @va with @prot, or nothing. */

@@ -111,23 +111,10 @@ FIXTURE_SETUP(nesting)
 
 FIXTURE_TEARDOWN(nesting)
 {
-	__u32 ref, pinned;
-	unsigned int i;
-	int fd;
-
 	if (!self->buf)
 		return;
 	close(self->fd);
-	fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	for (i = 0; i != BUF_PAGES; i++) {
-		ASSERT_EQ(0, page_ref(fd, self->buf + i * PAGE_SIZE, &ref,
-				      &pinned));
-		EXPECT_EQ(self->ref0[i], ref);
-		EXPECT_EQ(0, pinned);
-	}
-	EXPECT_EQ(self->pin0, vm_pinned_kb());
-	close(fd);
+	check_pages_released(self->buf, BUF_PAGES, self->ref0, self->pin0);
 	munmap(self->buf, BUF_SIZE);
 }
 

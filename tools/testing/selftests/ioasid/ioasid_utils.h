@@ -327,6 +327,28 @@ static inline int page_ref(int fd, void *vaddr, __u32 *refcount,
 	return ret;
 }
 
+/*
+ * After the fd that held them is closed: each of the @n pages from @buf
+ * has its count from before (@ref0) and no pin, and VmPin is back at
+ * @pin0. A fresh fd answers, so this needs the test ioctl.
+ */
+#define check_pages_released(buf, n, ref0, pin0)			\
+	do {								\
+		int __fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);	\
+		__u32 __ref, __pinned;					\
+									\
+		ASSERT_LE(0, __fd);					\
+		for (unsigned int __i = 0; __i != (n); __i++) {		\
+			ASSERT_EQ(0, page_ref(__fd,			\
+					      (char *)(buf) + __i * PAGE_SIZE, \
+					      &__ref, &__pinned));	\
+			EXPECT_EQ((ref0)[__i], __ref);			\
+			EXPECT_EQ(0, __pinned);				\
+		}							\
+		EXPECT_EQ(pin0, vm_pinned_kb());			\
+		close(__fd);						\
+	} while (0)
+
 /* VmPin of this process, in kB, from /proc/self/status. */
 static inline long vm_pinned_kb(void)
 {

@@ -74,7 +74,7 @@ static int cmp_edu(const void *a, const void *b)
 /* The first @max edu devices in PCI address order, so runs repeat. */
 static int find_edus(struct edu *edu, int max)
 {
-	struct edu all[32];
+	static struct edu all[32];
 	int n = 0, i;
 	struct dirent *de;
 	DIR *dir = opendir("/sys/bus/pci/devices");
@@ -98,7 +98,7 @@ static int find_edus(struct edu *edu, int max)
 	closedir(dir);
 	qsort(all, n, sizeof(all[0]), cmp_edu);
 	for (i = 0; i != n && i != max; i++)
-		snprintf(edu[i].bdf, sizeof(edu[i].bdf), "%s", all[i].bdf);
+		edu[i] = all[i];
 	return i;
 }
 

@@ -25,12 +25,24 @@
  * regions or aperture would cut into an existing mapping is refused with
  * -ERANGE before anything changes.
  *
+ * A hardware-nested IOASID has no mappings of its own: its devices nest,
+ * per IOMMU instance, on a nest-parent domain of the parent IOASID (one
+ * that holds the parent's mappings like any domain of it), through a
+ * nested domain the IOMMU driver builds from the user's table at bind.
+ * The driver reads the table's description from user memory only during
+ * the bind, so devices attach before it and not while a table is bound.
+ *
  * Lock order: ctx->groups_lock alone (under ctx->bind_lock at most);
- * igroup->lock, then space->lock.
+ * igroup->lock, then space->lock; for a hardware-nested IOASID the
+ * parent's space->lock comes before the child's.
  */
 #include <linux/iommu.h>
+#include <uapi/linux/iommufd.h>
 #include <linux/moduleparam.h>
+#include <linux/pci.h>
+#include <linux/pci-ats.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "ioasid_private.h"
 
@@ -94,8 +106,36 @@ out_free:
 	return ret;
 }
 
+static const struct iommu_ops *ioasid_device_ops(struct device *dev)
+{
+	return dev->iommu->iommu_dev->ops;
+}
+
+/*
+ * A domain allocated with the driver's user-domain hook, which takes
+ * flags (IOMMU_HWPT_ALLOC_*) and nests on @parent with @data: the one way
+ * the iommu core offers to build either. The caller owns it.
+ */
+static struct iommu_domain *
+ioasid_device_alloc_user_domain(struct device *dev, u32 flags,
+				struct iommu_domain *parent,
+				const struct iommu_user_data *data)
+{
+	const struct iommu_ops *ops = ioasid_device_ops(dev);
+	struct iommu_domain *domain;
+
+	if (!ops->domain_alloc_user)
+		return ERR_PTR(-EOPNOTSUPP);
+	domain = ops->domain_alloc_user(dev, flags, parent, data);
+	if (IS_ERR(domain))
+		return domain;
+	/* The hook leaves the core's own field to the caller. */
+	domain->owner = ops;
+	return domain;
+}
+
 static struct ioasid_domain *
-ioasid_device_domain_alloc(struct ioasid_device *idev)
+ioasid_device_domain_alloc(struct ioasid_device *idev, bool nest_parent)
 {
 	struct ioasid_domain *domain;
 
@@ -103,7 +143,14 @@ ioasid_device_domain_alloc(struct ioasid_device *idev)
 	if (!domain)
 		return ERR_PTR(-ENOMEM);
 	domain->iommu = ioasid_device_iommu(idev);
-	domain->iommu_domain = iommu_paging_domain_alloc(idev->dev);
+	domain->nest_parent = nest_parent;
+	if (nest_parent)
+		domain->iommu_domain =
+			ioasid_device_alloc_user_domain(idev->dev,
+							IOMMU_HWPT_ALLOC_NEST_PARENT,
+							NULL, NULL);
+	else
+		domain->iommu_domain = iommu_paging_domain_alloc(idev->dev);
 	if (IS_ERR(domain->iommu_domain)) {
 		int ret = PTR_ERR(domain->iommu_domain);
 
@@ -153,12 +200,13 @@ static int ioasid_device_setup_msi(struct ioasid_domain *domain,
  * filled with every mapping and taken into the IOASID.
  */
 static struct ioasid_domain *
-ioasid_device_new_domain(struct ioasid_device *idev, struct ioasid_space *space)
+ioasid_device_new_domain(struct ioasid_device *idev, struct ioasid_space *space,
+			 bool nest_parent)
 {
 	struct ioasid_domain *domain;
 	int ret;
 
-	domain = ioasid_device_domain_alloc(idev);
+	domain = ioasid_device_domain_alloc(idev, nest_parent);
 	if (IS_ERR(domain))
 		return domain;
 	if (idev->enforce_cc) {
@@ -197,7 +245,8 @@ ioasid_device_attach_domain(struct ioasid_device *idev,
 	lockdep_assert_held(&space->lock);
 	while ((domain = ioasid_iova_next_domain(&space->iova, iommu,
 						 domain))) {
-		if (idev->enforce_cc && !domain->enforce_cc)
+		if ((idev->enforce_cc && !domain->enforce_cc) ||
+		    domain->nest_parent)
 			continue;
 		ret = ioasid_device_setup_msi(domain, sw_msi_start);
 		if (!ret)
@@ -209,7 +258,7 @@ ioasid_device_attach_domain(struct ioasid_device *idev,
 			return ERR_PTR(ret);
 	}
 
-	domain = ioasid_device_new_domain(idev, space);
+	domain = ioasid_device_new_domain(idev, space, false);
 	if (IS_ERR(domain))
 		return domain;
 	ret = ioasid_device_setup_msi(domain, sw_msi_start);
@@ -223,6 +272,124 @@ ioasid_device_attach_domain(struct ioasid_device *idev,
 	return domain;
 }
 
+/*
+ * The parent's nest-parent domain for @idev's IOMMU that @idev can use,
+ * or a new one, with one more user.
+ */
+static struct ioasid_domain *
+ioasid_device_nest_parent(struct ioasid_device *idev,
+			  struct ioasid_space *parent)
+{
+	struct iommu_device *iommu = ioasid_device_iommu(idev);
+	struct ioasid_domain *domain = NULL;
+
+	lockdep_assert_held(&parent->lock);
+	while ((domain = ioasid_iova_next_domain(&parent->iova, iommu,
+						 domain)))
+		if (domain->nest_parent &&
+		    (!idev->enforce_cc || domain->enforce_cc))
+			break;
+	if (!domain)
+		domain = ioasid_device_new_domain(idev, parent, true);
+	if (!IS_ERR(domain))
+		domain->num_groups++;
+	return domain;
+}
+
+static struct ioasid_nested *
+ioasid_device_find_nested(struct ioasid_space *space,
+			  struct iommu_device *iommu)
+{
+	struct ioasid_nested *nested;
+
+	list_for_each_entry(nested, &space->nested, link)
+		if (nested->iommu == iommu)
+			return nested;
+	return NULL;
+}
+
+/*
+ * Attach @idev's group to hardware-nested @child: it reaches nothing
+ * until a table is bound (the group stays on its blocking domain), but
+ * its IOMMU's nest-parent domain is ready in the parent, so the bind
+ * only has to build the nested domain over it.
+ */
+static int ioasid_device_attach_nested(struct ioasid_device *idev,
+				       struct ioasid_space *child)
+{
+	struct ioasid_space *parent = child->parent;
+	struct ioasid_group *igroup = idev->igroup;
+	struct ioasid_nested *nested;
+	int ret = 0;
+
+	lockdep_assert_held(&igroup->lock);
+	mutex_lock(&parent->lock);
+	mutex_lock_nested(&child->lock, SINGLE_DEPTH_NESTING);
+	if (child->bound) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	nested = ioasid_device_find_nested(child, ioasid_device_iommu(idev));
+	if (nested && idev->enforce_cc && !nested->parent_domain->enforce_cc) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (!nested) {
+		struct ioasid_domain *domain;
+
+		nested = kzalloc(sizeof(*nested), GFP_KERNEL_ACCOUNT);
+		if (!nested) {
+			ret = -ENOMEM;
+			goto out_unlock;
+		}
+		domain = ioasid_device_nest_parent(idev, parent);
+		if (IS_ERR(domain)) {
+			kfree(nested);
+			ret = PTR_ERR(domain);
+			goto out_unlock;
+		}
+		nested->iommu = ioasid_device_iommu(idev);
+		nested->parent_domain = domain;
+		INIT_LIST_HEAD(&nested->groups);
+		list_add_tail(&nested->link, &child->nested);
+	}
+	list_add_tail(&igroup->nested_link, &nested->groups);
+	igroup->nested = nested;
+	igroup->dev = get_device(idev->dev);
+	igroup->space = child;
+out_unlock:
+	mutex_unlock(&child->lock);
+	mutex_unlock(&parent->lock);
+	return ret;
+}
+
+/* The last device of @igroup leaves hardware-nested @child. */
+static void ioasid_device_detach_nested(struct ioasid_group *igroup,
+					struct ioasid_space *child)
+{
+	struct ioasid_nested *nested = igroup->nested;
+	struct ioasid_space *parent = child->parent;
+
+	mutex_lock(&parent->lock);
+	mutex_lock_nested(&child->lock, SINGLE_DEPTH_NESTING);
+	if (nested->domain)
+		iommu_detach_group(nested->domain, igroup->group);
+	list_del(&igroup->nested_link);
+	if (list_empty(&nested->groups)) {
+		if (nested->domain)
+			iommu_domain_free(nested->domain);
+		nested->parent_domain->num_groups--;
+		ioasid_device_put_domain(parent, nested->parent_domain);
+		list_del(&nested->link);
+		kfree(nested);
+	}
+	mutex_unlock(&child->lock);
+	mutex_unlock(&parent->lock);
+	put_device(igroup->dev);
+	igroup->dev = NULL;
+	igroup->nested = NULL;
+}
+
 /* Attach @idev's whole group to @space: the first device of it to come. */
 static int ioasid_device_attach_group(struct ioasid_device *idev,
 				      struct ioasid_space *space)
@@ -234,6 +401,8 @@ static int ioasid_device_attach_group(struct ioasid_device *idev,
 	int ret, n;
 
 	lockdep_assert_held(&igroup->lock);
+	if (space->nesting == IOASID_NESTING_HARDWARE)
+		return ioasid_device_attach_nested(idev, space);
 	n = ioasid_device_reserved_ranges(igroup, &reserved, &sw_msi_start);
 	if (n < 0)
 		return n;
@@ -279,7 +448,9 @@ int ioasid_device_attach(struct ioasid_device *idev, struct ioasid_space *space)
 			goto out_unlock;
 	}
 	/* A device whose IOMMU can force snooping was promised it. */
-	if (idev->enforce_cc && !igroup->domain->enforce_cc) {
+	if (idev->enforce_cc &&
+	    !(igroup->nested ? igroup->nested->parent_domain :
+			       igroup->domain)->enforce_cc) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
@@ -300,9 +471,13 @@ static void __ioasid_device_detach(struct ioasid_device *idev)
 	struct ioasid_space *space = igroup->space;
 
 	lockdep_assert_held(&igroup->lock);
+	if (igroup->nested && igroup->num_attached == 1) {
+		ioasid_device_detach_nested(igroup, space);
+		igroup->space = NULL;
+	}
 	mutex_lock(&space->lock);
 	space->num_devices--;
-	if (!--igroup->num_attached) {
+	if (!--igroup->num_attached && igroup->domain) {
 		struct ioasid_domain *domain = igroup->domain;
 
 		/* Back to the blocking domain: the group reaches nothing. */
@@ -495,4 +670,183 @@ void ioasid_device_destroy(struct ioasid_object *obj)
 	if (idev->release)
 		idev->release(idev);
 	put_device(idev->dev);
+}
+
+/*
+ * Bind the user's table described by @data: a nested domain per IOMMU
+ * instance of hardware-nested @space, and every attached group on it.
+ * All or nothing.
+ */
+int ioasid_device_bind_nested(struct ioasid_space *space,
+			      const struct iommu_user_data *data)
+{
+	struct ioasid_nested *nested;
+	struct ioasid_group *igroup;
+	int ret;
+
+	lockdep_assert_held(&space->lock);
+	if (space->bound)
+		return -EEXIST;
+	if (list_empty(&space->nested))
+		return -ENODEV;
+
+	list_for_each_entry(nested, &space->nested, link) {
+		struct ioasid_group *first =
+			list_first_entry(&nested->groups, struct ioasid_group,
+					 nested_link);
+		struct iommu_domain *parent = nested->parent_domain->iommu_domain;
+		struct iommu_domain *domain;
+
+		domain = ioasid_device_alloc_user_domain(first->dev, 0, parent,
+							 data);
+		if (IS_ERR(domain)) {
+			ret = PTR_ERR(domain);
+			goto err_unbind;
+		}
+		nested->domain = domain;
+		list_for_each_entry(igroup, &nested->groups, nested_link) {
+			ret = iommu_attach_group(domain, igroup->group);
+			if (ret)
+				goto err_detach;
+		}
+	}
+	space->bound = true;
+	return 0;
+
+err_detach:
+	list_for_each_entry_continue_reverse(igroup, &nested->groups,
+					     nested_link)
+		iommu_detach_group(nested->domain, igroup->group);
+	iommu_domain_free(nested->domain);
+	nested->domain = NULL;
+err_unbind:
+	list_for_each_entry_continue_reverse(nested, &space->nested, link) {
+		list_for_each_entry(igroup, &nested->groups, nested_link)
+			iommu_detach_group(nested->domain, igroup->group);
+		iommu_domain_free(nested->domain);
+		nested->domain = NULL;
+	}
+	return ret;
+}
+
+/* Every group back on its blocking domain, every nested domain gone. */
+void ioasid_device_unbind_nested(struct ioasid_space *space)
+{
+	struct ioasid_nested *nested;
+	struct ioasid_group *igroup;
+
+	lockdep_assert_held(&space->lock);
+	list_for_each_entry(nested, &space->nested, link) {
+		if (!nested->domain)
+			continue;
+		list_for_each_entry(igroup, &nested->groups, nested_link)
+			iommu_detach_group(nested->domain, igroup->group);
+		iommu_domain_free(nested->domain);
+		nested->domain = NULL;
+	}
+	space->bound = false;
+}
+
+/*
+ * Hand @array to every nested domain of @space, in turn. Each driver
+ * stops at the first entry it refuses and says how far it got: the
+ * entries every one of them did are the ones done.
+ */
+int ioasid_device_invalidate_nested(struct ioasid_space *space,
+				    struct iommu_user_data_array *array)
+{
+	u32 num = array->entry_num, done = num;
+	struct ioasid_nested *nested;
+	int ret = 0;
+
+	lockdep_assert_held(&space->lock);
+	list_for_each_entry(nested, &space->nested, link) {
+		struct iommu_domain *domain = nested->domain;
+		int err;
+
+		if (!domain)
+			continue;
+		array->entry_num = num;
+		err = domain->ops->cache_invalidate_user ?
+		      domain->ops->cache_invalidate_user(domain, array) :
+		      -EOPNOTSUPP;
+		if (err) {
+			done = min(done, array->entry_num);
+			ret = ret ?: err;
+		}
+	}
+	array->entry_num = done;
+	return ret;
+}
+
+/*
+ * The first-stage formats @dev's IOMMU nests, by asking its driver: it
+ * must allocate a nest parent, and then turn down empty bind data of the
+ * format as malformed, not as unknown (-EOPNOTSUPP).
+ */
+static u32 ioasid_device_pgtable_formats(struct device *dev)
+{
+	struct iommu_user_data probe = { .type = IOMMU_HWPT_DATA_VTD_S1 };
+	struct iommu_domain *parent, *nested;
+	u32 formats = 0;
+
+	parent = ioasid_device_alloc_user_domain(dev,
+						 IOMMU_HWPT_ALLOC_NEST_PARENT,
+						 NULL, NULL);
+	if (IS_ERR(parent))
+		return 0;
+	nested = ioasid_device_alloc_user_domain(dev, 0, parent, &probe);
+	if (!IS_ERR(nested))
+		iommu_domain_free(nested);
+	if (PTR_ERR_OR_ZERO(nested) != -EOPNOTSUPP)
+		formats |= 1 << IOASID_PGTABLE_VTD_S1;
+	iommu_domain_free(parent);
+	return formats;
+}
+
+/* Which IOMMU, in the iommu core's terms, where the driver says. */
+static u32 ioasid_device_hw_info_type(struct device *dev)
+{
+	const struct iommu_ops *ops = ioasid_device_ops(dev);
+	u32 type = IOMMU_HW_INFO_TYPE_NONE, len;
+	void *data;
+
+	if (!ops->hw_info)
+		return type;
+	data = ops->hw_info(dev, &len, &type);
+	if (IS_ERR(data))
+		return IOMMU_HW_INFO_TYPE_NONE;
+	kfree(data);
+	return type;
+}
+
+int ioasid_device_get_info_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_device_get_info *cmd = ucmd->cmd;
+	struct ioasid_object *obj;
+	struct ioasid_device *idev;
+	struct device *dev;
+	u64 caps = 0;
+
+	obj = ioasid_object_get(ucmd->ctx, cmd->dev_id, IOASID_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	idev = container_of(obj, struct ioasid_device, obj);
+	dev = idev->dev;
+
+	cmd->out_hw_info_type = ioasid_device_hw_info_type(dev);
+	cmd->out_pgtable_formats = ioasid_device_pgtable_formats(dev);
+	if (cmd->out_pgtable_formats)
+		caps |= IOASID_DEVICE_CAP_NESTING_HARDWARE;
+	if (device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		caps |= IOASID_DEVICE_CAP_DIRTY_TRACKING;
+	if (dev_is_pci(dev) && pci_pri_supported(to_pci_dev(dev)))
+		caps |= IOASID_DEVICE_CAP_PAGE_REQUESTS;
+	if (idev->enforce_cc)
+		caps |= IOASID_DEVICE_CAP_ENFORCE_COHERENCY;
+	cmd->out_capabilities = caps;
+	cmd->out_pasid_bits = dev->iommu->max_pasids ?
+			      ilog2(dev->iommu->max_pasids) : 0;
+	ioasid_object_put(obj);
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }

@@ -51,6 +51,8 @@ struct device;
 struct iommu_device;
 struct iommu_domain;
 struct iommu_group;
+struct iommu_user_data;
+struct iommu_user_data_array;
 struct mm_struct;
 struct page;
 struct user_struct;
@@ -198,8 +200,9 @@ struct ioasid_domain {
 	struct list_head link;		/* in iova->domains */
 	struct iommu_domain *iommu_domain;
 	struct iommu_device *iommu;	/* the instance it belongs to */
-	unsigned int num_groups;	/* attached through it */
+	unsigned int num_groups;	/* attached through it, or nested on it */
 	bool enforce_cc;		/* forces cache snooping */
+	bool nest_parent;		/* hardware-nested IOASIDs may nest on it */
 };
 
 /*
@@ -263,6 +266,22 @@ struct ioasid_space {
 	struct list_head child_link;	/* in parent->children, parent's lock */
 	unsigned int num_children;
 	u64 revoked;			/* bytes parent unmaps took away */
+	/* Hardware-nested only: struct ioasid_nested, one per IOMMU */
+	struct list_head nested;
+	bool bound;			/* a user table is bound */
+};
+
+/*
+ * A hardware-nested IOASID's devices behind one IOMMU instance: they nest
+ * on one nest-parent domain of the parent, through one nested domain
+ * while the user's table is bound.
+ */
+struct ioasid_nested {
+	struct list_head link;		/* in space->nested */
+	struct iommu_device *iommu;
+	struct ioasid_domain *parent_domain;
+	struct iommu_domain *domain;	/* while bound, else NULL */
+	struct list_head groups;	/* struct ioasid_group, by nested_link */
 };
 
 struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
@@ -274,6 +293,9 @@ int ioasid_space_get_info_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_create_nesting_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_bind_pgtable_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_unbind_pgtable_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_invalidate_cache_ioctl(struct ioasid_ucmd *ucmd);
 
 /* device.c */
 
@@ -288,7 +310,10 @@ struct ioasid_group {
 	unsigned int users;		/* device objects in it; groups_lock */
 	struct mutex lock;		/* protects the fields below */
 	struct ioasid_space *space;	/* attached to, or NULL */
-	struct ioasid_domain *domain;
+	struct ioasid_domain *domain;	/* or, to a hardware-nested one: */
+	struct ioasid_nested *nested;
+	struct list_head nested_link;	/* in nested->groups */
+	struct device *dev;		/* held: one device, for the driver */
 	unsigned int num_attached;	/* devices that asked to attach */
 };
 
@@ -322,6 +347,12 @@ int ioasid_device_attach(struct ioasid_device *idev,
 int ioasid_device_detach(struct ioasid_device *idev, u32 ioasid);
 int ioasid_device_detach_any(struct ioasid_device *idev);
 bool ioasid_device_group_owned(struct ioasid_ctx *ctx, struct device *dev);
+int ioasid_device_get_info_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_device_bind_nested(struct ioasid_space *space,
+			      const struct iommu_user_data *data);
+void ioasid_device_unbind_nested(struct ioasid_space *space);
+int ioasid_device_invalidate_nested(struct ioasid_space *space,
+				    struct iommu_user_data_array *array);
 void ioasid_device_destroy(struct ioasid_object *obj);
 
 /* driver.c */

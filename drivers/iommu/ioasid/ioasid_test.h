@@ -60,6 +60,20 @@ enum {
  *	opaque id equal for devices that share one, or 0; whether that
  *	domain has an MSI cookie (software-managed MSI window), and whether
  *	it forces cache snooping
+ * @IOASID_TEST_OP_DMA: make mock device @dev_id (one MOCK_DEVICE_ADD made;
+ *	EINVAL for a device a driver bound) do DMA of @dma.length bytes at
+ *	@dma.iova, any alignment, through the domain it is attached to now,
+ *	paging or nested: with %IOASID_TEST_DMA_WRITE the device writes
+ *	memory from the buffer at @dma.uptr, else it reads memory into it.
+ *	EIO if any byte would fault in the IOMMU (unmapped, not permitted,
+ *	a first-stage walk that fails, or the device attached nowhere); then
+ *	no byte of memory or of the buffer has moved. EINVAL if @dma.length
+ *	is 0 or above %IOASID_TEST_DMA_MAX, EOVERFLOW if the range wraps,
+ *	EOPNOTSUPP for an unknown flag or a non-zero @dma.__reserved
+ * @IOASID_TEST_OP_IOTLB_INFO: how many 4K translations the IOTLB of the
+ *	nested domain @dev_id's DMA goes through holds now, and how many it
+ *	can hold before it forgets them all; ENXIO if its DMA goes through
+ *	no nested domain
  */
 enum ioasid_test_op {
 	IOASID_TEST_OP_MOCK_DEVICE_ADD = 1,
@@ -70,12 +84,26 @@ enum ioasid_test_op {
 	IOASID_TEST_OP_CHECK_UNMAPPED,
 	IOASID_TEST_OP_PAGE_REF,
 	IOASID_TEST_OP_DEVICE_INFO,
+	IOASID_TEST_OP_DMA,
+	IOASID_TEST_OP_IOTLB_INFO,
 };
+
+/**
+ * enum ioasid_test_dma_flags - how a mock device does DMA
+ * @IOASID_TEST_DMA_WRITE: the device writes memory, else it reads memory
+ */
+enum ioasid_test_dma_flags {
+	IOASID_TEST_DMA_WRITE = 1 << 0,
+};
+
+/* The most one IOASID_TEST_OP_DMA moves: 64 KiB. */
+#define IOASID_TEST_DMA_MAX	0x10000
 
 /**
  * enum ioasid_test_prot - permissions a mock IOMMU entry holds
  * @IOASID_TEST_PROT_READ: the device may read
  * @IOASID_TEST_PROT_WRITE: the device may write
+ * @IOASID_TEST_PROT_CACHE: its DMA snoops CPU caches (IOMMU_CACHE)
  */
 enum ioasid_test_prot {
 	IOASID_TEST_PROT_READ = 1 << 0,
@@ -130,6 +158,15 @@ enum ioasid_mock_device_flags {
  * @device_info.out_domain_id: the domain, or 0 if detached
  * @device_info.out_msi_cookie: 1 if the domain has an MSI cookie
  * @device_info.out_enforce_cc: 1 if the domain forces cache snooping
+ * @dma: for DMA
+ * @dma.iova: where the device reads or writes
+ * @dma.uptr: the user buffer the data comes from (write) or goes to (read)
+ * @dma.length: bytes, 1 to %IOASID_TEST_DMA_MAX
+ * @dma.flags: &enum ioasid_test_dma_flags
+ * @dma.__reserved: must be 0
+ * @iotlb_info: for IOTLB_INFO
+ * @iotlb_info.out_entries: translations the IOTLB holds
+ * @iotlb_info.out_max: how many it holds at most
  */
 struct ioasid_cmd_test {
 	__u32 size;
@@ -163,6 +200,17 @@ struct ioasid_cmd_test {
 			__u32 out_msi_cookie;
 			__u32 out_enforce_cc;
 		} device_info;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 uptr;
+			__aligned_u64 length;
+			__u32 flags;
+			__u32 __reserved;
+		} dma;
+		struct {
+			__u32 out_entries;
+			__u32 out_max;
+		} iotlb_info;
 	};
 };
 
@@ -202,5 +250,14 @@ enum {
 };
 
 #define IOASID_MOCK_VFIO_DMA	_IO(IOASID_TYPE, 0x3d)
+
+#ifdef __KERNEL__
+/*
+ * Between mock.c and test.c only, so it stays out of the interfaces the
+ * layers share in ioasid_private.h.
+ */
+struct device;
+int ioasid_mock_device_iotlb_info(struct device *dev, u32 *entries, u32 *max);
+#endif
 
 #endif /* __IOASID_TEST_H */

@@ -227,6 +227,8 @@ static bool ioasid_extension_supported(u32 extension)
 	case IOASID_EXT_DMA_MAP:
 	case IOASID_EXT_PARTIAL_UNMAP:
 	case IOASID_EXT_NESTING_SOFTWARE:
+	case IOASID_EXT_NESTING_HARDWARE:
+	case IOASID_EXT_DEVICE_GET_INFO:
 		return true;
 	default:
 		return false;
@@ -252,6 +254,10 @@ union ioasid_ucmd_buffer {
 	struct ioasid_cmd_dma_map dma_map;
 	struct ioasid_cmd_dma_unmap dma_unmap;
 	struct ioasid_cmd_create_nesting create_nesting;
+	struct ioasid_cmd_device_get_info device_get_info;
+	struct ioasid_cmd_bind_pgtable bind_pgtable;
+	struct ioasid_cmd_unbind_pgtable unbind_pgtable;
+	struct ioasid_cmd_invalidate_cache invalidate_cache;
 #ifdef CONFIG_IOASID_TEST
 	struct ioasid_cmd_test test;
 #endif
@@ -322,6 +328,18 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 	IOASID_IOCTL_OP_RSVD(IOASID_CREATE_NESTING,
 			     ioasid_space_create_nesting_ioctl,
 			     struct ioasid_cmd_create_nesting, __reserved, 0),
+	IOASID_IOCTL_OP(IOASID_DEVICE_GET_INFO, ioasid_device_get_info_ioctl,
+			struct ioasid_cmd_device_get_info, out_pasid_bits, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_BIND_PGTABLE,
+			     ioasid_space_bind_pgtable_ioctl,
+			     struct ioasid_cmd_bind_pgtable, data_uptr, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_UNBIND_PGTABLE,
+			     ioasid_space_unbind_pgtable_ioctl,
+			     struct ioasid_cmd_unbind_pgtable, __reserved, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_INVALIDATE_CACHE,
+			     ioasid_space_invalidate_cache_ioctl,
+			     struct ioasid_cmd_invalidate_cache, entries_uptr,
+			     0),
 #ifdef CONFIG_IOASID_TEST
 	IOASID_IOCTL_OP(IOASID_TEST, ioasid_test_ioctl,
 			struct ioasid_cmd_test, check_map.out_pgsize, 0),

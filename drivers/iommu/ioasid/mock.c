@@ -4,9 +4,10 @@
  *
  * It registers with the iommu core as a real driver does, so the
  * subsystem above runs its normal paths against it: domains are allocated
- * by iommu_paging_domain_alloc(), filled by iommu_map() and attached by
- * iommu_attach_group(). Its instances differ in page sizes, aperture and
- * reserved regions, as two real IOMMUs in one machine may.
+ * by iommu_paging_domain_alloc() or the domain_alloc_user hook, filled by
+ * iommu_map() and attached by iommu_attach_group(). Its instances differ
+ * in page sizes, aperture and reserved regions, as two real IOMMUs in one
+ * machine may.
  *
  * Devices behind it are platform devices whose fwspec names a mock
  * instance's fwnode, which is how the core finds this driver for them and
@@ -22,17 +23,78 @@
  * devices behind interrupt remapping do; SW_MSI devices get none and a
  * software-managed MSI window, as on an ARM SMMU without isolation.
  *
- * Lock order: the xarray's own lock only; the owner of a domain (for
- * /dev/ioasid, space->lock) serializes its map and unmap.
+ * Nesting (LARGE only, as on VT-d with scalable mode; the others refuse
+ * to allocate a nest parent): a paging domain allocated with
+ * IOMMU_HWPT_ALLOC_NEST_PARENT is the second stage under nested domains
+ * built from &struct iommu_hwpt_vtd_s1. A nested domain's DMA is
+ * translated by the user's first-stage table, which the mock reads from
+ * the parent's memory at DMA time, as the hardware would; it never copies
+ * the table, so only its IOTLB stands between a changed entry and the
+ * DMA. The table is the x86-64 4-level format (48-bit input, 4K, 2M and
+ * 1G leaves). Of an entry the mock uses:
+ *
+ *   bit 0     present: clear at any level faults
+ *   bit 1     writable: a write needs it at every level
+ *   bit 2     user: needed at every level (the DMA is a user request:
+ *             the only mode offered is flags 0, no SRE)
+ *   bit 7     page size: a leaf at the PDPTE (1G) or PDE (2M); reserved
+ *             (faults) in the PML4E; the PAT bit in a PTE, ignored
+ *   51:12     address of the next table or of the page
+ *
+ * and it faults on these reserved bits:
+ *
+ *   51:48     at every level: the guest's address width is 48 bits
+ *   29:13     in a 1G leaf, 20:13 in a 2M leaf (bit 12 there is PAT)
+ *   bit 7     in a PML4E
+ *
+ * Everything else is ignored: 6:3 and 11:8 (caching, accessed, dirty,
+ * global, software bits: the mock never writes accessed or dirty back),
+ * 62:52, and 63 (execute-disable, meaningless for DMA). An IOVA that is
+ * not canonical for 48 bits (63:47 not all equal) faults before the walk.
+ * Every read of the table is a GPA translated through the parent, which
+ * must grant read; the output GPA is translated through the parent too,
+ * which must grant the DMA's access.
+ *
+ * The IOTLB of a nested domain caches successful walks only (as VT-d
+ * without caching mode: a fault is never cached), one 4K translation per
+ * entry whatever the leaf size, with the access the first stage and the
+ * parent together allowed when it was filled. A hit is final: a DMA that
+ * needs more than the entry allows faults rather than walk again, until
+ * the guest invalidates. Walks through upper levels are not cached, so
+ * IOMMU_VTD_INV_FLAGS_LEAF changes nothing. Translations depend on the
+ * domain, not on who issues the DMA, so one IOTLB per nested domain
+ * serves every device attached to it now, and every PASID it is attached
+ * under later. It holds at most IOASID_MOCK_IOTLB_MAX entries and
+ * forgets all of them when full, so a guest cannot grow it. An unmap in
+ * the parent empties the IOTLB of every nested domain over it before it
+ * returns: the parent's owner unpins pages once unmap is done.
+ *
+ * Lock order, outer first:
+ *   mdev->lock       a device's current domain: read across its DMA,
+ *                    written by attach
+ *   md->dma_lock     a paging domain: read across every DMA through it or
+ *                    through a nested domain over it; written by its
+ *                    unmap, by a nested domain's invalidation, and to add
+ *                    to or remove from md->nested
+ *   iotlb->lock      a nested domain's IOTLB entries and their count
+ * The xarrays' own locks are innermost. The owner of a domain (for
+ * /dev/ioasid, space->lock) serializes its map and unmap. No user address
+ * is accessed, so no page fault taken, under any of these locks: an
+ * invalidation copies each entry in before it locks.
  */
 #include <linux/bitfield.h>
 #include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/irqdomain.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/platform_device.h>
 #include <linux/property.h>
+#include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/sizes.h>
+#include <uapi/linux/iommufd.h>
 
 #include "ioasid_private.h"
 #include "ioasid_test.h"
@@ -53,6 +115,12 @@ struct ioasid_mock_iommu {
 	 * isolates them: through an MSI irq domain that says so.
 	 */
 	bool msi_isolated;
+	/*
+	 * It can walk a VT-d first stage over a nest-parent domain. Only
+	 * with 4K pages or larger, so that a 4K first-stage page is always
+	 * contiguous in the parent.
+	 */
+	bool nesting;
 	struct irq_domain *msi_domain;
 	/* Where devices with IOASID_MOCK_DEVICE_SHARE_GROUP go. */
 	struct iommu_group *shared_group;
@@ -66,6 +134,7 @@ static struct ioasid_mock_iommu ioasid_mock_iommus[IOASID_MOCK_NUM_INSTANCES] = 
 		.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G,
 		.aperture_last = BIT_ULL(48) - 1,
 		.msi_isolated = true,
+		.nesting = true,
 	},
 	[IOASID_MOCK_INSTANCE_SMALL] = {
 		.pgsize_bitmap = SZ_2K | SZ_64K,
@@ -98,22 +167,47 @@ struct ioasid_mock_domain {
 	struct xarray ptes;
 	/* Every DMA snoops, whatever its PTE says; see enforce_cc. */
 	bool enforce_cc;
+	/* Allocated with IOMMU_HWPT_ALLOC_NEST_PARENT: nested may sit on it */
+	bool nest_parent;
+	/* struct ioasid_mock_nested over it, whose IOTLBs unmap flushes */
+	struct list_head nested;
 };
 
-/* Per device: the paging domain it is attached to now, for its DMA. */
+/* The cached 4K translations of one nested domain; see the top comment. */
+struct ioasid_mock_iotlb {
+	struct mutex lock;		/* the fields below */
+	struct xarray entries;		/* by IOVA >> MOCK_S1_SHIFT */
+	unsigned int count;
+};
+
+/* A nested domain: a user's VT-d first stage over a nest-parent domain. */
+struct ioasid_mock_nested {
+	struct iommu_domain domain;
+	/* Outlives it: the core frees a nested domain before its parent. */
+	struct ioasid_mock_domain *parent;
+	struct list_head parent_link;	/* in parent->nested, its dma_lock */
+	u64 s1_root;			/* GPA of the PML4 */
+	struct ioasid_mock_iotlb iotlb;
+};
+
+/* Per device: the domain it is attached to now, for its DMA. */
 struct ioasid_mock_dev {
 	/* Held for reading across a DMA, for writing by an attach. */
 	struct rw_semaphore lock;
-	struct ioasid_mock_domain *domain;	/* NULL: blocked, identity */
+	struct iommu_domain *domain;	/* NULL: blocked, identity */
 };
 
+/* Both kinds are told apart by their ops, so the ops come first. */
+static const struct iommu_domain_ops ioasid_mock_domain_ops;
+static const struct iommu_domain_ops ioasid_mock_nested_ops;
+
 static void ioasid_mock_dev_set_domain(struct device *dev,
-				       struct ioasid_mock_domain *md)
+				       struct iommu_domain *domain)
 {
 	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
 
 	down_write(&mdev->lock);
-	mdev->domain = md;
+	mdev->domain = domain;
 	up_write(&mdev->lock);
 }
 
@@ -153,6 +247,27 @@ ioasid_mock_to_domain(struct iommu_domain *domain)
 	return container_of(domain, struct ioasid_mock_domain, domain);
 }
 
+static struct ioasid_mock_nested *
+ioasid_mock_to_nested(struct iommu_domain *domain)
+{
+	return container_of(domain, struct ioasid_mock_nested, domain);
+}
+
+/*
+ * The paging domain that holds the mappings the subsystem made for
+ * @domain: itself, or a nested domain's parent. NULL for the static
+ * domains and for domains that are not the mock's.
+ */
+static struct ioasid_mock_domain *
+ioasid_mock_paging_of(struct iommu_domain *domain)
+{
+	if (domain->ops == &ioasid_mock_domain_ops)
+		return ioasid_mock_to_domain(domain);
+	if (domain->ops == &ioasid_mock_nested_ops)
+		return ioasid_mock_to_nested(domain)->parent;
+	return NULL;
+}
+
 static struct ioasid_mock_iommu *ioasid_mock_of(struct device *dev)
 {
 	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
@@ -164,10 +279,9 @@ static struct ioasid_mock_iommu *ioasid_mock_of(struct device *dev)
 	return NULL;
 }
 
-int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
-			  phys_addr_t *phys, size_t *pgsize, int *prot)
+static int ioasid_mock_lookup(struct ioasid_mock_domain *md, u64 iova,
+			      phys_addr_t *phys, size_t *pgsize, int *prot)
 {
-	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 	unsigned long v;
 	void *pte;
 
@@ -181,7 +295,198 @@ int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
 	*prot = FIELD_GET(MOCK_PTE_PROT, v);
 	return 0;
 }
+
+/*
+ * What the subsystem mapped at @iova. For a nested domain that is its
+ * parent's mapping: the subsystem maps only there, the guest's table is
+ * not its business.
+ */
+int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
+			  phys_addr_t *phys, size_t *pgsize, int *prot)
+{
+	struct ioasid_mock_domain *md = ioasid_mock_paging_of(domain);
+
+	if (!md)
+		return -ENOENT;
+	return ioasid_mock_lookup(md, iova, phys, pgsize, prot);
+}
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_translate, IOASID_TEST);
+
+/* The first stage, as described at the top. */
+#define MOCK_S1_SHIFT		12
+#define MOCK_S1_LEVELS		4
+#define MOCK_S1_LEVEL_BITS	9
+#define MOCK_S1_INDEX		GENMASK_ULL(MOCK_S1_LEVEL_BITS - 1, 0)
+#define MOCK_S1_VA_BITS		48
+#define MOCK_S1_P		BIT_ULL(0)
+#define MOCK_S1_RW		BIT_ULL(1)
+#define MOCK_S1_US		BIT_ULL(2)
+#define MOCK_S1_PS		BIT_ULL(7)
+#define MOCK_S1_ADDR		GENMASK_ULL(47, 12)
+#define MOCK_S1_RSVD		GENMASK_ULL(51, 48)
+
+/* An IOTLB entry: a 4K page and the IOMMU_READ/IOMMU_WRITE it allows. */
+#define IOASID_MOCK_IOTLB_MAX	4096
+#define MOCK_TLB_PROT		GENMASK(1, 0)
+#define MOCK_TLB_ADDR		GENMASK(61, MOCK_S1_SHIFT)
+#define MOCK_TLB_INDEX_MAX	(ULONG_MAX >> MOCK_S1_SHIFT)
+
+/* Per level, from the PTE up: what a leaf there must keep clear. */
+static const u64 ioasid_mock_s1_leaf_rsvd[MOCK_S1_LEVELS - 1] = {
+	0, GENMASK_ULL(20, 13), GENMASK_ULL(29, 13),
+};
+
+static void ioasid_mock_iotlb_init(struct ioasid_mock_iotlb *tlb)
+{
+	mutex_init(&tlb->lock);
+	xa_init(&tlb->entries);
+	tlb->count = 0;
+}
+
+static void ioasid_mock_iotlb_destroy(struct ioasid_mock_iotlb *tlb)
+{
+	xa_destroy(&tlb->entries);
+	mutex_destroy(&tlb->lock);
+}
+
+/* Forget the translations of IOVA pages @first to @last, inclusive. */
+static void ioasid_mock_iotlb_flush(struct ioasid_mock_iotlb *tlb,
+				    unsigned long first, unsigned long last)
+{
+	unsigned long index;
+	void *entry;
+
+	guard(mutex)(&tlb->lock);
+	if (!first && last == MOCK_TLB_INDEX_MAX) {
+		xa_destroy(&tlb->entries);
+		tlb->count = 0;
+		return;
+	}
+	xa_for_each_range(&tlb->entries, index, entry, first, last) {
+		xa_erase(&tlb->entries, index);
+		tlb->count--;
+	}
+}
+
+/*
+ * Remember a translation. Failing to is harmless: a cache may always
+ * miss, and the next DMA walks again.
+ */
+static void ioasid_mock_iotlb_fill(struct ioasid_mock_iotlb *tlb,
+				   unsigned long index, phys_addr_t phys,
+				   int prot)
+{
+	void *old;
+
+	guard(mutex)(&tlb->lock);
+	if (tlb->count >= IOASID_MOCK_IOTLB_MAX) {
+		xa_destroy(&tlb->entries);
+		tlb->count = 0;
+	}
+	old = xa_store(&tlb->entries, index,
+		       xa_mk_value((phys & MOCK_TLB_ADDR) |
+				   FIELD_PREP(MOCK_TLB_PROT, prot)),
+		       GFP_KERNEL_ACCOUNT);
+	/*
+	 * Counted only if new: a DMA racing on the same miss may have
+	 * stored it already, or the store failed.
+	 */
+	if (!old)
+		tlb->count++;
+}
+
+/* Read the table entry at guest physical @gpa, through the parent. */
+static int ioasid_mock_s1_read(struct ioasid_mock_domain *parent, u64 gpa,
+			       u64 *entry)
+{
+	phys_addr_t phys;
+	size_t pgsize;
+	void *va;
+	int prot;
+
+	if (ioasid_mock_lookup(parent, gpa, &phys, &pgsize, &prot) ||
+	    !(prot & IOMMU_READ) || !pfn_valid(PHYS_PFN(phys)))
+		return -EIO;
+	/* 8-byte aligned, so inside one page of the parent and of the CPU. */
+	va = kmap_local_page(pfn_to_page(PHYS_PFN(phys)));
+	*entry = READ_ONCE(*(u64 *)(va + offset_in_page(phys)));
+	kunmap_local(va);
+	return 0;
+}
+
+/*
+ * Walk @nd's first stage for the 4K page at @iova: the host page it
+ * reaches and the access (IOMMU_READ, IOMMU_WRITE) both stages allow.
+ * Depth is fixed, so a table that points at itself only wastes a walk.
+ */
+static int ioasid_mock_s1_walk(struct ioasid_mock_nested *nd, u64 iova,
+			       phys_addr_t *phys, int *prot)
+{
+	u64 table = nd->s1_root, entry, gpa;
+	bool writable = true;
+	size_t pgsize;
+	int level, parent_prot;
+
+	/* Level 0, the PTE, always ends the walk. */
+	for (level = MOCK_S1_LEVELS - 1; ; level--) {
+		unsigned int shift = MOCK_S1_SHIFT + MOCK_S1_LEVEL_BITS * level;
+		u64 index = (iova >> shift) & MOCK_S1_INDEX;
+
+		if (ioasid_mock_s1_read(nd->parent, table + index * 8, &entry))
+			return -EIO;
+		if (!(entry & MOCK_S1_P) || !(entry & MOCK_S1_US) ||
+		    entry & MOCK_S1_RSVD)
+			return -EIO;
+		writable = writable && (entry & MOCK_S1_RW);
+		if (level && !(entry & MOCK_S1_PS)) {
+			table = entry & MOCK_S1_ADDR;
+			continue;
+		}
+		if (level == MOCK_S1_LEVELS - 1 ||
+		    entry & ioasid_mock_s1_leaf_rsvd[level])
+			return -EIO;
+		gpa = (entry & MOCK_S1_ADDR & ~GENMASK_ULL(shift - 1, 0)) |
+		      (iova & GENMASK_ULL(shift - 1, 0));
+		break;
+	}
+
+	if (ioasid_mock_lookup(nd->parent, gpa, phys, &pgsize, &parent_prot) ||
+	    !pfn_valid(PHYS_PFN(*phys)))
+		return -EIO;
+	*prot = parent_prot & IOMMU_READ;
+	if (writable)
+		*prot |= parent_prot & IOMMU_WRITE;
+	return 0;
+}
+
+/* Translate one 4K-or-less chunk of a DMA through nested domain @nd. */
+static int ioasid_mock_nested_dma(struct ioasid_mock_nested *nd, u64 iova,
+				  bool write, phys_addr_t *phys)
+{
+	unsigned long index = iova >> MOCK_S1_SHIFT;
+	int need = write ? IOMMU_WRITE : IOMMU_READ;
+	phys_addr_t page;
+	void *entry;
+	int prot;
+
+	if ((u64)sign_extend64(iova, MOCK_S1_VA_BITS - 1) != iova)
+		return -EIO;
+	entry = xa_load(&nd->iotlb.entries, index);
+	if (entry) {
+		page = xa_to_value(entry) & MOCK_TLB_ADDR;
+		prot = FIELD_GET(MOCK_TLB_PROT, xa_to_value(entry));
+	} else {
+		if (ioasid_mock_s1_walk(nd, iova & ~(SZ_4K - 1ULL), &page,
+					&prot))
+			return -EIO;
+		if (prot & need)
+			ioasid_mock_iotlb_fill(&nd->iotlb, index, page, prot);
+	}
+	if (!(prot & need))
+		return -EIO;
+	*phys = page + (iova & (SZ_4K - 1));
+	return 0;
+}
 
 static int ioasid_mock_map_pages(struct iommu_domain *domain,
 				 unsigned long iova, phys_addr_t paddr,
@@ -216,6 +521,7 @@ static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 {
 	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 	size_t want = pgsize * pgcount, done = 0;
+	struct ioasid_mock_nested *nd;
 
 	guard(rwsem_write)(&md->dma_lock);
 	while (done < want) {
@@ -229,6 +535,14 @@ static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 		size = ioasid_mock_pte_size(pte);
 		done += size - (cur & (size - 1));
 	}
+	/*
+	 * The IOTLBs above are keyed by the guest's IOVA, not by what they
+	 * reach in this domain: all of them go.
+	 */
+	if (!done)
+		return 0;
+	list_for_each_entry(nd, &md->nested, parent_link)
+		ioasid_mock_iotlb_flush(&nd->iotlb, 0, MOCK_TLB_INDEX_MAX);
 	return done;
 }
 
@@ -239,16 +553,16 @@ static phys_addr_t ioasid_mock_iova_to_phys(struct iommu_domain *domain,
 	size_t pgsize;
 	int prot;
 
-	if (ioasid_mock_translate(domain, iova, &phys, &pgsize, &prot))
+	if (ioasid_mock_lookup(ioasid_mock_to_domain(domain), iova, &phys,
+			       &pgsize, &prot))
 		return 0;
 	return phys;
 }
 
-static int ioasid_mock_attach_dev(struct iommu_domain *domain,
-				  struct device *dev)
+/* Whether @dev may use the mappings of @md, directly or nested. */
+static int ioasid_mock_check_attach(struct ioasid_mock_domain *md,
+				    struct device *dev)
 {
-	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
-
 	/* A domain belongs to the instance that made it, as in hardware. */
 	if (md->mock != ioasid_mock_of(dev))
 		return -EINVAL;
@@ -256,7 +570,18 @@ static int ioasid_mock_attach_dev(struct iommu_domain *domain,
 	if (md->enforce_cc && ioasid_mock_device_flags(dev) &
 			      IOASID_MOCK_DEVICE_NO_ENFORCE_CC)
 		return -EINVAL;
-	ioasid_mock_dev_set_domain(dev, md);
+	return 0;
+}
+
+static int ioasid_mock_attach_dev(struct iommu_domain *domain,
+				  struct device *dev)
+{
+	int ret;
+
+	ret = ioasid_mock_check_attach(ioasid_mock_to_domain(domain), dev);
+	if (ret)
+		return ret;
+	ioasid_mock_dev_set_domain(dev, domain);
 	return 0;
 }
 
@@ -274,9 +599,12 @@ static bool ioasid_mock_enforce_cc(struct iommu_domain *domain)
 	return true;
 }
 
+/* A nested domain's DMA ends in its parent, which decides. */
 bool ioasid_mock_domain_enforces_cc(struct iommu_domain *domain)
 {
-	return ioasid_mock_to_domain(domain)->enforce_cc;
+	struct ioasid_mock_domain *md = ioasid_mock_paging_of(domain);
+
+	return md && md->enforce_cc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_domain_enforces_cc, IOASID_TEST);
 
@@ -284,6 +612,8 @@ static void ioasid_mock_domain_free(struct iommu_domain *domain)
 {
 	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 
+	/* The core's promise; breaking it leaves nested domains dangling. */
+	WARN_ON(!list_empty(&md->nested));
 	xa_destroy(&md->ptes);
 	kfree(md);
 }
@@ -297,6 +627,27 @@ static const struct iommu_domain_ops ioasid_mock_domain_ops = {
 	.free = ioasid_mock_domain_free,
 };
 
+static struct ioasid_mock_domain *
+ioasid_mock_paging_alloc(struct ioasid_mock_iommu *mock, bool nest_parent)
+{
+	struct ioasid_mock_domain *md;
+
+	md = kzalloc(sizeof(*md), GFP_KERNEL_ACCOUNT);
+	if (!md)
+		return ERR_PTR(-ENOMEM);
+	md->mock = mock;
+	init_rwsem(&md->dma_lock);
+	xa_init(&md->ptes);
+	md->nest_parent = nest_parent;
+	INIT_LIST_HEAD(&md->nested);
+	md->domain.pgsize_bitmap = mock->pgsize_bitmap;
+	md->domain.geometry.aperture_start = 0;
+	md->domain.geometry.aperture_end = mock->aperture_last;
+	md->domain.geometry.force_aperture = true;
+	md->domain.ops = &ioasid_mock_domain_ops;
+	return md;
+}
+
 static struct iommu_domain *ioasid_mock_domain_alloc_paging(struct device *dev)
 {
 	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
@@ -304,17 +655,158 @@ static struct iommu_domain *ioasid_mock_domain_alloc_paging(struct device *dev)
 
 	if (!mock)
 		return ERR_PTR(-ENODEV);
-	md = kzalloc(sizeof(*md), GFP_KERNEL_ACCOUNT);
-	if (!md)
+	md = ioasid_mock_paging_alloc(mock, false);
+	return IS_ERR(md) ? ERR_CAST(md) : &md->domain;
+}
+
+static int ioasid_mock_nested_attach_dev(struct iommu_domain *domain,
+					 struct device *dev)
+{
+	int ret;
+
+	ret = ioasid_mock_check_attach(ioasid_mock_to_nested(domain)->parent,
+				       dev);
+	if (ret)
+		return ret;
+	ioasid_mock_dev_set_domain(dev, domain);
+	return 0;
+}
+
+/*
+ * Forget IOVA pages @first to @last. Under the parent's dma_lock: a walk
+ * in flight may have read an entry the guest has since changed, and must
+ * not store what it found after the invalidation that covered it.
+ */
+static void ioasid_mock_nested_flush(struct ioasid_mock_nested *nd,
+				     unsigned long first, unsigned long last)
+{
+	guard(rwsem_write)(&nd->parent->dma_lock);
+	ioasid_mock_iotlb_flush(&nd->iotlb, first, last);
+}
+
+static int
+ioasid_mock_cache_invalidate_user(struct iommu_domain *domain,
+				  struct iommu_user_data_array *array)
+{
+	struct ioasid_mock_nested *nd = ioasid_mock_to_nested(domain);
+	struct iommu_hwpt_vtd_s1_invalidate inv;
+	unsigned long first, last;
+	int ret = 0;
+	u32 i;
+
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_VTD_S1) {
+		array->entry_num = 0;
+		return -EINVAL;
+	}
+	for (i = 0; i < array->entry_num; i++) {
+		ret = iommu_copy_struct_from_user_array(&inv, array,
+							IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+							i, __reserved);
+		if (ret)
+			break;
+		if (inv.flags & ~IOMMU_VTD_INV_FLAGS_LEAF || inv.__reserved ||
+		    !IS_ALIGNED(inv.addr, SZ_4K) || !inv.npages) {
+			ret = -EINVAL;
+			break;
+		}
+		/*
+		 * Past the top of the IOVA space there is nothing to drop;
+		 * addr 0 with npages U64_MAX, "everything", lands here too.
+		 */
+		first = inv.addr >> MOCK_S1_SHIFT;
+		if (inv.npages - 1 > MOCK_TLB_INDEX_MAX - first)
+			last = MOCK_TLB_INDEX_MAX;
+		else
+			last = first + inv.npages - 1;
+		ioasid_mock_nested_flush(nd, first, last);
+	}
+	array->entry_num = i;
+	return ret;
+}
+
+static void ioasid_mock_nested_free(struct iommu_domain *domain)
+{
+	struct ioasid_mock_nested *nd = ioasid_mock_to_nested(domain);
+
+	scoped_guard(rwsem_write, &nd->parent->dma_lock)
+		list_del(&nd->parent_link);
+	ioasid_mock_iotlb_destroy(&nd->iotlb);
+	kfree(nd);
+}
+
+static const struct iommu_domain_ops ioasid_mock_nested_ops = {
+	.attach_dev = ioasid_mock_nested_attach_dev,
+	.cache_invalidate_user = ioasid_mock_cache_invalidate_user,
+	.free = ioasid_mock_nested_free,
+};
+
+static struct iommu_domain *
+ioasid_mock_nested_alloc(struct ioasid_mock_iommu *mock,
+			 struct iommu_domain *parent,
+			 const struct iommu_user_data *user_data)
+{
+	struct ioasid_mock_domain *md;
+	struct ioasid_mock_nested *nd;
+	struct iommu_hwpt_vtd_s1 s1;
+	int ret;
+
+	if (!ioasid_mock_domain_is_paging(parent))
+		return ERR_PTR(-EINVAL);
+	md = ioasid_mock_to_domain(parent);
+	if (md->mock != mock || !md->nest_parent)
+		return ERR_PTR(-EINVAL);
+	if (user_data->type != IOMMU_HWPT_DATA_VTD_S1)
+		return ERR_PTR(-EOPNOTSUPP);
+	ret = iommu_copy_struct_from_user(&s1, user_data,
+					  IOMMU_HWPT_DATA_VTD_S1, __reserved);
+	if (ret)
+		return ERR_PTR(ret);
+	/* SRE, EAFE and WPE change what a walk does: none is modelled. */
+	if (s1.flags || s1.__reserved)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!IS_ALIGNED(s1.pgtbl_addr, SZ_4K))
+		return ERR_PTR(-EINVAL);
+	/* 4-level only; 5-level (57) is a real VT-d's, not the mock's. */
+	if (s1.addr_width != MOCK_S1_VA_BITS)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	nd = kzalloc(sizeof(*nd), GFP_KERNEL_ACCOUNT);
+	if (!nd)
 		return ERR_PTR(-ENOMEM);
-	md->mock = mock;
-	init_rwsem(&md->dma_lock);
-	xa_init(&md->ptes);
-	md->domain.pgsize_bitmap = mock->pgsize_bitmap;
-	md->domain.geometry.aperture_start = 0;
-	md->domain.geometry.aperture_end = mock->aperture_last;
-	md->domain.geometry.force_aperture = true;
-	md->domain.ops = &ioasid_mock_domain_ops;
+	nd->parent = md;
+	nd->s1_root = s1.pgtbl_addr;
+	ioasid_mock_iotlb_init(&nd->iotlb);
+	nd->domain.type = IOMMU_DOMAIN_NESTED;
+	nd->domain.ops = &ioasid_mock_nested_ops;
+	scoped_guard(rwsem_write, &md->dma_lock)
+		list_add(&nd->parent_link, &md->nested);
+	return &nd->domain;
+}
+
+/*
+ * iommufd's hook, which /dev/ioasid uses too: a paging domain that may
+ * be a nest parent, or a nested domain over one. The caller sets owner.
+ */
+static struct iommu_domain *
+ioasid_mock_domain_alloc_user(struct device *dev, u32 flags,
+			      struct iommu_domain *parent,
+			      const struct iommu_user_data *user_data)
+{
+	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
+	bool nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	struct ioasid_mock_domain *md;
+
+	if (!mock)
+		return ERR_PTR(-ENODEV);
+	if (parent && user_data && !flags)
+		return ioasid_mock_nested_alloc(mock, parent, user_data);
+	if (parent || user_data || flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT ||
+	    (nest_parent && !mock->nesting))
+		return ERR_PTR(-EOPNOTSUPP);
+	md = ioasid_mock_paging_alloc(mock, nest_parent);
+	if (IS_ERR(md))
+		return ERR_CAST(md);
+	md->domain.type = IOMMU_DOMAIN_UNMANAGED;
 	return &md->domain;
 }
 
@@ -360,73 +852,137 @@ static void ioasid_mock_release_device(struct device *dev)
 	kfree(dev_iommu_priv_get(dev));
 }
 
-/* Translate one page-or-less chunk for a DMA of the given direction. */
-static int ioasid_mock_dma_translate(struct ioasid_mock_domain *md, u64 iova,
+/*
+ * Translate the chunk of a DMA at @iova, up to the end of its granule
+ * (see ioasid_mock_dma_shift()), for the DMA's direction.
+ */
+static int ioasid_mock_dma_translate(struct iommu_domain *domain, u64 iova,
 				     bool write, phys_addr_t *phys)
 {
 	size_t pgsize;
 	int prot;
 
-	if (ioasid_mock_translate(&md->domain, iova, phys, &pgsize, &prot))
+	if (domain->ops == &ioasid_mock_nested_ops)
+		return ioasid_mock_nested_dma(ioasid_mock_to_nested(domain),
+					      iova, write, phys);
+	if (ioasid_mock_lookup(ioasid_mock_to_domain(domain), iova, phys,
+			       &pgsize, &prot))
 		return -EIO;
-	if (!(prot & (write ? IOMMU_WRITE : IOMMU_READ)))
+	if (!(prot & (write ? IOMMU_WRITE : IOMMU_READ)) ||
+	    !pfn_valid(PHYS_PFN(*phys)))
 		return -EIO;
 	return 0;
 }
 
 /*
+ * The granule a DMA through @domain is translated in: what a nested
+ * domain caches, or a paging domain's smallest page; never more than a
+ * CPU page, so one kmap reaches every granule.
+ */
+static unsigned int ioasid_mock_dma_shift(struct iommu_domain *domain)
+{
+	if (domain->ops == &ioasid_mock_nested_ops)
+		return MOCK_S1_SHIFT;
+	return min_t(unsigned int, __ffs(domain->pgsize_bitmap), PAGE_SHIFT);
+}
+
+/*
  * Make @dev DMA @length bytes at @iova, to memory from @buf (@write) or
- * from memory into @buf, through the domain it is attached to now. Every
- * page is translated and its permission checked before a byte moves: a
- * DMA that would fault anywhere moves nothing and fails with EIO, as a
- * device stopped by the IOMMU would. Neither an attach nor an unmap can
- * come in between.
+ * from memory into @buf, through the domain it is attached to now,
+ * paging or nested. Every granule is translated and its permission
+ * checked before a byte moves, and the copy uses what that found, not a
+ * second look that a guest changing its table could make differ: a DMA
+ * that would fault anywhere moves nothing and fails with EIO, as a
+ * device stopped by the IOMMU would. Neither an attach nor an unmap nor
+ * an invalidation can come in between.
  */
 int ioasid_mock_device_dma(struct device *dev, u64 iova, void *buf,
 			   size_t length, bool write)
 {
 	struct ioasid_mock_domain *md;
 	struct ioasid_mock_dev *mdev;
-	u64 end = iova + length, at;
-	size_t done;
+	struct iommu_domain *domain;
+	unsigned long i, n;
+	unsigned int shift;
+	phys_addr_t *phys;
+	size_t done = 0;
 	int ret = 0;
+	u64 last;
 
 	/* No IOMMU in front of it (an emulated device): nothing to reach. */
 	if (!ioasid_mock_of(dev))
 		return -EIO;
 	mdev = dev_iommu_priv_get(dev);
 	guard(rwsem_read)(&mdev->lock);
-	md = mdev->domain;
-	if (!md)
+	domain = mdev->domain;
+	if (!domain)
 		return -EIO;
-	guard(rwsem_read)(&md->dma_lock);
-	for (at = iova; at < end; at = min(end, (at | (PAGE_SIZE - 1)) + 1)) {
-		phys_addr_t phys;
+	if (!length)
+		return 0;
+	/* Past the top of the address space: a fault like any other. */
+	if (check_add_overflow(iova, (u64)length - 1, &last))
+		return -EIO;
+	shift = ioasid_mock_dma_shift(domain);
+	n = (last >> shift) - (iova >> shift) + 1;
+	phys = kvmalloc_array(n, sizeof(*phys), GFP_KERNEL);
+	if (!phys)
+		return -ENOMEM;
 
-		ret = ioasid_mock_dma_translate(md, at, write, &phys);
+	md = ioasid_mock_paging_of(domain);
+	down_read(&md->dma_lock);
+	for (i = 0; i < n; i++) {
+		u64 at = max(iova, ((iova >> shift) + i) << shift);
+
+		ret = ioasid_mock_dma_translate(domain, at, write, &phys[i]);
 		if (ret)
-			return ret;
+			goto out_unlock;
 	}
-	for (done = 0; done < length;) {
-		size_t chunk = min_t(u64, length - done,
-				     PAGE_SIZE - ((iova + done) & ~PAGE_MASK));
-		phys_addr_t phys;
+	for (i = 0; i < n; i++) {
+		u64 at = iova + done;
+		u64 room = BIT_ULL(shift) - (at & (BIT_ULL(shift) - 1));
+		size_t chunk = min_t(u64, length - done, room);
 		void *va;
 
-		ret = ioasid_mock_dma_translate(md, iova + done, write, &phys);
-		if (WARN_ON(ret))
-			return ret;
-		va = kmap_local_page(pfn_to_page(PHYS_PFN(phys)));
+		va = kmap_local_page(pfn_to_page(PHYS_PFN(phys[i])));
 		if (write)
-			memcpy(va + offset_in_page(phys), buf + done, chunk);
+			memcpy(va + offset_in_page(phys[i]), buf + done, chunk);
 		else
-			memcpy(buf + done, va + offset_in_page(phys), chunk);
+			memcpy(buf + done, va + offset_in_page(phys[i]), chunk);
 		kunmap_local(va);
 		done += chunk;
 	}
-	return 0;
+out_unlock:
+	up_read(&md->dma_lock);
+	kvfree(phys);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_dma, IOASID_TEST);
+
+/*
+ * How many translations the IOTLB of the nested domain @dev's DMA goes
+ * through holds now, and how many it can hold; ENXIO if its DMA goes
+ * through no nested domain.
+ */
+int ioasid_mock_device_iotlb_info(struct device *dev, u32 *entries,
+				  u32 *max)
+{
+	struct ioasid_mock_nested *nd;
+	struct ioasid_mock_dev *mdev;
+
+	if (!ioasid_mock_of(dev))
+		return -ENXIO;
+	mdev = dev_iommu_priv_get(dev);
+	guard(rwsem_read)(&mdev->lock);
+	if (!mdev->domain || mdev->domain->ops != &ioasid_mock_nested_ops)
+		return -ENXIO;
+	nd = ioasid_mock_to_nested(mdev->domain);
+	mutex_lock(&nd->iotlb.lock);
+	*entries = nd->iotlb.count;
+	mutex_unlock(&nd->iotlb.lock);
+	*max = IOASID_MOCK_IOTLB_MAX;
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_iotlb_info, IOASID_TEST);
 
 /*
  * A group of its own, or, for a device that asks, the one group its
@@ -511,6 +1067,7 @@ static const struct iommu_ops ioasid_mock_ops = {
 	.device_group = ioasid_mock_device_group,
 	.def_domain_type = ioasid_mock_def_domain_type,
 	.domain_alloc_paging = ioasid_mock_domain_alloc_paging,
+	.domain_alloc_user = ioasid_mock_domain_alloc_user,
 	.get_resv_regions = ioasid_mock_get_resv_regions,
 	.identity_domain = &ioasid_mock_identity_domain,
 	.blocked_domain = &ioasid_mock_blocked_domain,

@@ -24,6 +24,7 @@
  * SINGLE_DEPTH_NESTING); pinned.c's lock is taken outside both.
  */
 #include <linux/iommu.h>
+#include <uapi/linux/iommufd.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -64,6 +65,7 @@ static struct ioasid_space *ioasid_space_create(struct ioasid_ctx *ctx,
 	mutex_init(&space->lock);
 	ioasid_iova_init(&space->iova, &space->lock);
 	INIT_LIST_HEAD(&space->children);
+	INIT_LIST_HEAD(&space->nested);
 	if (parent) {
 		space->parent = parent;
 		space->nesting = nesting;
@@ -109,9 +111,8 @@ int ioasid_space_create_nesting_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_cmd_create_nesting *cmd = ucmd->cmd;
 	struct ioasid_space *parent, *space;
 
-	if (cmd->kind == IOASID_NESTING_HARDWARE)
-		return -EOPNOTSUPP;
-	if (cmd->kind != IOASID_NESTING_SOFTWARE)
+	if (cmd->kind != IOASID_NESTING_SOFTWARE &&
+	    cmd->kind != IOASID_NESTING_HARDWARE)
 		return -EINVAL;
 
 	parent = ioasid_space_get(ucmd->ctx, cmd->parent);
@@ -335,7 +336,9 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 		return PTR_ERR(space);
 	/* A software-nested IOASID maps from its parent, and only it does. */
 	nested = space->nesting == IOASID_NESTING_SOFTWARE;
-	if (from_parent != nested)
+	if (space->nesting == IOASID_NESTING_HARDWARE)
+		ret = -EMEDIUMTYPE;
+	else if (from_parent != nested)
 		ret = -EINVAL;
 	else if (from_parent)
 		ret = ioasid_space_map_from_parent(space, cmd, prot);
@@ -403,4 +406,92 @@ int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 
 	cmd->out_unmapped = unmapped;
 	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* A hardware-nested IOASID of the fd, held, or an ERR_PTR. */
+static struct ioasid_space *ioasid_space_get_hw_nested(struct ioasid_ctx *ctx,
+						       u32 id)
+{
+	struct ioasid_space *space = ioasid_space_get(ctx, id);
+
+	if (!IS_ERR(space) && space->nesting != IOASID_NESTING_HARDWARE) {
+		ioasid_space_put(space);
+		return ERR_PTR(-EMEDIUMTYPE);
+	}
+	return space;
+}
+
+int ioasid_space_bind_pgtable_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_bind_pgtable *cmd = ucmd->cmd;
+	struct iommu_user_data data = {
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
+	struct ioasid_space *space;
+	int ret;
+
+	/* Ours and the drivers' names for the one format there is. */
+	if (cmd->format != IOASID_PGTABLE_VTD_S1)
+		return -EOPNOTSUPP;
+	data.type = IOMMU_HWPT_DATA_VTD_S1;
+
+	space = ioasid_space_get_hw_nested(ucmd->ctx, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	mutex_lock(&space->lock);
+	ret = ioasid_device_bind_nested(space, &data);
+	mutex_unlock(&space->lock);
+	ioasid_space_put(space);
+	return ret;
+}
+
+int ioasid_space_unbind_pgtable_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_unbind_pgtable *cmd = ucmd->cmd;
+	struct ioasid_space *space;
+	int ret = 0;
+
+	space = ioasid_space_get_hw_nested(ucmd->ctx, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	mutex_lock(&space->lock);
+	if (space->bound)
+		ioasid_device_unbind_nested(space);
+	else
+		ret = -ENOENT;
+	mutex_unlock(&space->lock);
+	ioasid_space_put(space);
+	return ret;
+}
+
+int ioasid_space_invalidate_cache_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_invalidate_cache *cmd = ucmd->cmd;
+	struct iommu_user_data_array array = {
+		.type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+		.uptr = u64_to_user_ptr(cmd->entries_uptr),
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->num_entries,
+	};
+	struct ioasid_space *space;
+	int ret, err;
+
+	if (!cmd->entry_len || !cmd->num_entries)
+		return -EINVAL;
+	space = ioasid_space_get_hw_nested(ucmd->ctx, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	mutex_lock(&space->lock);
+	ret = space->bound ? ioasid_device_invalidate_nested(space, &array) :
+			     -ENOENT;
+	mutex_unlock(&space->lock);
+	ioasid_space_put(space);
+	if (ret == -ENOENT)
+		return ret;
+
+	/* How far it got is the answer, whatever stopped it. */
+	cmd->num_entries = array.entry_num;
+	err = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	return ret ?: err;
 }

@@ -8,14 +8,24 @@
  * ioasid_device_create() as devices a driver binds; only the struct
  * device is test-specific.
  *
+ * Mock devices can also do DMA, as the mock VFIO devices do through
+ * their own fd, so selftests reach a nested domain's first-stage walk and
+ * IOTLB without VFIO.
+ *
  * Lock order: none of its own; it reads a device's domain under its
  * group's lock. A device reports its group's domain whether or not it
- * asked to attach itself, since that is where its DMA goes.
+ * asked to attach itself, since that is where its DMA goes. DMA and the
+ * IOTLB count take only the mock's locks, with no lock of ours held, and
+ * user memory is copied outside them.
  */
 #include <linux/hash.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
 #include <linux/swap.h>
+#include <linux/uaccess.h>
 #include <uapi/linux/ioasid.h>
 
 #include "ioasid_private.h"
@@ -24,6 +34,7 @@
 static_assert(IOASID_TEST_PROT_READ == IOMMU_READ);
 static_assert(IOASID_TEST_PROT_WRITE == IOMMU_WRITE);
 static_assert(IOASID_TEST_PROT_CACHE == IOMMU_CACHE);
+static_assert(IOASID_TEST_DMA_MAX == SZ_64K);
 
 static void ioasid_test_mock_release(struct ioasid_device *idev)
 {
@@ -182,13 +193,60 @@ static void ioasid_test_device_info(struct ioasid_device *idev,
 		id = (u64)hash_ptr(domain, 63) + 1;
 		cookie = domain->iova_cookie;
 		/* Ask the mock itself, not what device.c believes. */
-		enforce_cc = ioasid_mock_domain_is_paging(domain) &&
-			     ioasid_mock_domain_enforces_cc(domain);
+		enforce_cc = ioasid_mock_domain_enforces_cc(domain);
 	}
 	mutex_unlock(&idev->igroup->lock);
 	cmd->device_info.out_domain_id = id;
 	cmd->device_info.out_msi_cookie = cookie;
 	cmd->device_info.out_enforce_cc = enforce_cc;
+}
+
+/* A DMA by the device, as its hardware would do it; see IOASID_TEST_OP_DMA. */
+static int ioasid_test_dma(struct ioasid_device *idev,
+			   struct ioasid_cmd_test *cmd)
+{
+	bool write = cmd->dma.flags & IOASID_TEST_DMA_WRITE;
+	void __user *uptr = u64_to_user_ptr(cmd->dma.uptr);
+	u64 length = cmd->dma.length, end;
+	void *bounce;
+	int ret;
+
+	/* A driver-bound device does DMA through its driver only. */
+	if (idev->external)
+		return -EINVAL;
+	if (cmd->dma.flags & ~IOASID_TEST_DMA_WRITE || cmd->dma.__reserved)
+		return -EOPNOTSUPP;
+	if (!length || length > IOASID_TEST_DMA_MAX)
+		return -EINVAL;
+	if (check_add_overflow(cmd->dma.iova, length, &end))
+		return -EOVERFLOW;
+
+	bounce = kvmalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!bounce)
+		return -ENOMEM;
+	if (write && copy_from_user(bounce, uptr, length)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	ret = ioasid_mock_device_dma(idev->dev, cmd->dma.iova, bounce, length,
+				     write);
+	if (!ret && !write && copy_to_user(uptr, bounce, length))
+		ret = -EFAULT;
+out_free:
+	kvfree(bounce);
+	return ret;
+}
+
+static int ioasid_test_iotlb_info(struct ioasid_ucmd *ucmd,
+				  struct ioasid_device *idev,
+				  struct ioasid_cmd_test *cmd)
+{
+	u32 *entries = &cmd->iotlb_info.out_entries;
+	int ret;
+
+	ret = ioasid_mock_device_iotlb_info(idev->dev, entries,
+					    &cmd->iotlb_info.out_max);
+	return ret ?: ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
@@ -232,6 +290,12 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 	case IOASID_TEST_OP_DEVICE_INFO:
 		ioasid_test_device_info(idev, cmd);
 		ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+		break;
+	case IOASID_TEST_OP_DMA:
+		ret = ioasid_test_dma(idev, cmd);
+		break;
+	case IOASID_TEST_OP_IOTLB_INFO:
+		ret = ioasid_test_iotlb_info(ucmd, idev, cmd);
 		break;
 	default:
 		ret = -EOPNOTSUPP;

@@ -70,6 +70,8 @@
  *   entirely mapped in the parent.
  * - ``EACCES``: a nested IOASID's DMA_MAP asks for an access (read or
  *   write) that the parent's mapping of its source does not grant.
+ * - ``EMEDIUMTYPE``: an ioctl for hardware-nested IOASIDs (binding or
+ *   invalidating a user-owned page table) on an IOASID of another kind.
  * - ``EPERM``: a memory ioctl (REGISTER_MEMORY, UNREGISTER_MEMORY,
  *   DMA_MAP: those that name user addresses) comes from a process other
  *   than the first one that used a memory ioctl on the fd, which the fd
@@ -91,6 +93,10 @@ enum {
 	IOASID_CMD_DMA_MAP,
 	IOASID_CMD_DMA_UNMAP,
 	IOASID_CMD_CREATE_NESTING,
+	IOASID_CMD_DEVICE_GET_INFO,
+	IOASID_CMD_BIND_PGTABLE,
+	IOASID_CMD_UNBIND_PGTABLE,
+	IOASID_CMD_INVALIDATE_CACHE,
 };
 
 /**
@@ -119,6 +125,11 @@ struct ioasid_cmd_get_api_version {
  * @IOASID_EXT_NESTING_SOFTWARE: IOASID_CREATE_NESTING with
  *	%IOASID_NESTING_SOFTWARE, and IOASID_DMA_MAP with
  *	%IOASID_DMA_MAP_FROM_PARENT
+ * @IOASID_EXT_NESTING_HARDWARE: IOASID_CREATE_NESTING with
+ *	%IOASID_NESTING_HARDWARE, IOASID_BIND_PGTABLE, IOASID_UNBIND_PGTABLE
+ *	and IOASID_INVALIDATE_CACHE; whether a device's IOMMU can nest is
+ *	IOASID_DEVICE_GET_INFO's to say
+ * @IOASID_EXT_DEVICE_GET_INFO: IOASID_DEVICE_GET_INFO
  *
  * A feature gets its number here when it works; numbers are never reused.
  */
@@ -127,6 +138,8 @@ enum ioasid_extension {
 	IOASID_EXT_DMA_MAP = 1,
 	IOASID_EXT_PARTIAL_UNMAP = 2,
 	IOASID_EXT_NESTING_SOFTWARE = 3,
+	IOASID_EXT_NESTING_HARDWARE = 4,
+	IOASID_EXT_DEVICE_GET_INFO = 5,
 };
 
 /**
@@ -395,9 +408,9 @@ struct ioasid_cmd_dma_unmap {
  * @IOASID_NESTING_SOFTWARE: the kernel composes child IOVA -> parent IOVA
  *	-> memory into ordinary IOMMU page tables; works on every IOMMU.
  *	Mappings come from IOASID_DMA_MAP with %IOASID_DMA_MAP_FROM_PARENT.
- * @IOASID_NESTING_HARDWARE: the IOMMU walks a user-owned first stage on
- *	top of the parent in hardware. Not offered by this kernel yet:
- *	EOPNOTSUPP.
+ * @IOASID_NESTING_HARDWARE: the IOMMU walks a user-owned first-stage
+ *	page table (a guest's) on top of the parent in hardware: see
+ *	IOASID_BIND_PGTABLE. The IOASID takes no IOASID_DMA_MAP.
  */
 enum ioasid_nesting_kind {
 	IOASID_NESTING_NONE = 0,
@@ -415,6 +428,9 @@ enum ioasid_nesting_kind {
  * @__reserved: must be 0
  *
  * Nesting is one level deep: a nested IOASID cannot be a parent (EINVAL).
+ * Whether a device's IOMMU can nest in hardware is only known per device
+ * (IOASID_DEVICE_GET_INFO); a hardware-nested IOASID is created on any
+ * parent, and attaching a device whose IOMMU cannot nest fails.
  * A parent may have any number of children, devices and mappings of its
  * own, and cannot be freed while it has children (EBUSY). A nested IOASID
  * is freed, attached to and unmapped like any other, and holds a
@@ -430,6 +446,170 @@ struct ioasid_cmd_create_nesting {
 };
 
 #define IOASID_CREATE_NESTING	_IO(IOASID_TYPE, IOASID_CMD_CREATE_NESTING)
+
+/**
+ * enum ioasid_device_caps - what a device's IOMMU can do for it
+ * @IOASID_DEVICE_CAP_NESTING_HARDWARE: it can walk a user-owned first
+ *	stage on top of an IOASID (%IOASID_NESTING_HARDWARE), in the formats
+ *	of &struct ioasid_cmd_device_get_info.out_pgtable_formats
+ * @IOASID_DEVICE_CAP_DIRTY_TRACKING: it can record which pages the device
+ *	wrote
+ * @IOASID_DEVICE_CAP_PAGE_REQUESTS: the device can ask for pages it
+ *	faulted on (PCI PRI) and wait for the answer
+ * @IOASID_DEVICE_CAP_ENFORCE_COHERENCY: its DMA can be forced to snoop CPU
+ *	caches; such a device is only ever attached through domains that
+ *	force it
+ */
+enum ioasid_device_caps {
+	IOASID_DEVICE_CAP_NESTING_HARDWARE = 1 << 0,
+	IOASID_DEVICE_CAP_DIRTY_TRACKING = 1 << 1,
+	IOASID_DEVICE_CAP_PAGE_REQUESTS = 1 << 2,
+	IOASID_DEVICE_CAP_ENFORCE_COHERENCY = 1 << 3,
+};
+
+/**
+ * enum ioasid_pgtable_format - formats of a user-owned first stage
+ * @IOASID_PGTABLE_NONE: no format; a placeholder so that 0 is none
+ * @IOASID_PGTABLE_VTD_S1: the x86-64 4-level (48-bit) or 5-level page
+ *	table that Intel VT-d walks as its first stage: 4 KiB, 2 MiB and
+ *	1 GiB leaves; present, writable, user and page-size bits. Its bind
+ *	data is &struct iommu_hwpt_vtd_s1 of <linux/iommufd.h> (root table
+ *	address in the parent's IOVA space, address width, flags), and its
+ *	invalidation entries &struct iommu_hwpt_vtd_s1_invalidate: the
+ *	formats the IOMMU drivers define, passed to them as they are.
+ */
+enum ioasid_pgtable_format {
+	IOASID_PGTABLE_NONE = 0,
+	IOASID_PGTABLE_VTD_S1 = 1,
+};
+
+/**
+ * struct ioasid_cmd_device_get_info - ioctl(IOASID_DEVICE_GET_INFO)
+ * @size: sizeof(struct ioasid_cmd_device_get_info)
+ * @flags: must be 0
+ * @dev_id: a device bound to this fd (VFIO_BIND_IOASID_FD's out_dev_id)
+ * @out_hw_info_type: which IOMMU is behind it, as &enum
+ *	iommu_hw_info_type of <linux/iommufd.h> names them
+ *	(IOMMU_HW_INFO_TYPE_INTEL_VTD, ...), or IOMMU_HW_INFO_TYPE_NONE when
+ *	its driver does not say
+ * @out_capabilities: &enum ioasid_device_caps
+ * @out_pgtable_formats: bit n set: &enum ioasid_pgtable_format n can be
+ *	bound for it. Empty unless it can nest in hardware.
+ * @out_pasid_bits: how many bits of PASID it can tag DMA with; 0 for none
+ *
+ * A VMM asks before it picks a flow for the device: hardware nesting
+ * where the IOMMU nests, software nesting (which works everywhere)
+ * otherwise. Every answer is the IOMMU driver's, asked now: nesting is
+ * reported only if the driver agreed to allocate a domain to nest on.
+ */
+struct ioasid_cmd_device_get_info {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 out_hw_info_type;
+	__aligned_u64 out_capabilities;
+	__u32 out_pgtable_formats;
+	__u32 out_pasid_bits;
+};
+
+#define IOASID_DEVICE_GET_INFO	_IO(IOASID_TYPE, IOASID_CMD_DEVICE_GET_INFO)
+
+/**
+ * struct ioasid_cmd_bind_pgtable - ioctl(IOASID_BIND_PGTABLE)
+ * @size: sizeof(struct ioasid_cmd_bind_pgtable)
+ * @flags: must be 0
+ * @ioasid: a hardware-nested IOASID
+ * @format: &enum ioasid_pgtable_format
+ * @data_len: bytes at @data_uptr
+ * @__reserved: must be 0
+ * @data_uptr: the format's bind data (see &enum ioasid_pgtable_format)
+ *
+ * Makes the user's table the first stage of every device attached to
+ * @ioasid: their DMA is translated by that table, whose every access, and
+ * every address it yields, is translated by the parent. The kernel keeps
+ * no copy of the table: the IOMMU reads it from the parent's memory as it
+ * goes, and caches what it read until IOASID_INVALIDATE_CACHE says the
+ * table changed.
+ *
+ * The devices attach first: the IOMMU driver builds a nested domain per
+ * IOMMU instance from @data_uptr, which is only read during this call.
+ * While a table is bound, attaching another device gets EBUSY; detaching
+ * one is fine. IOASID_UNBIND_PGTABLE ends it: the devices stay attached
+ * and reach nothing until the next bind.
+ *
+ * Return: 0, or EMEDIUMTYPE if @ioasid is not hardware-nested (a plain or
+ * software-nested IOASID, which has mappings of its own); EEXIST if a
+ * table is bound already; ENODEV if no device is attached; EOPNOTSUPP
+ * for a format this kernel or an attached device's IOMMU lacks, or a
+ * flag of the format's data the IOMMU does not implement; EINVAL for bad
+ * format data, such as a root that is not aligned to 4 KiB.
+ */
+struct ioasid_cmd_bind_pgtable {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 format;
+	__u32 data_len;
+	__u32 __reserved;
+	__aligned_u64 data_uptr;
+};
+
+#define IOASID_BIND_PGTABLE	_IO(IOASID_TYPE, IOASID_CMD_BIND_PGTABLE)
+
+/**
+ * struct ioasid_cmd_unbind_pgtable - ioctl(IOASID_UNBIND_PGTABLE)
+ * @size: sizeof(struct ioasid_cmd_unbind_pgtable)
+ * @flags: must be 0
+ * @ioasid: a hardware-nested IOASID with a table bound
+ * @__reserved: must be 0
+ *
+ * Return: 0, or EMEDIUMTYPE as for IOASID_BIND_PGTABLE, ENOENT if no
+ * table is bound. Freeing the IOASID or closing the fd unbinds too.
+ */
+struct ioasid_cmd_unbind_pgtable {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 __reserved;
+};
+
+#define IOASID_UNBIND_PGTABLE	_IO(IOASID_TYPE, IOASID_CMD_UNBIND_PGTABLE)
+
+/**
+ * struct ioasid_cmd_invalidate_cache - ioctl(IOASID_INVALIDATE_CACHE)
+ * @size: sizeof(struct ioasid_cmd_invalidate_cache)
+ * @flags: must be 0
+ * @ioasid: a hardware-nested IOASID with a table bound
+ * @entry_len: bytes per entry at @entries_uptr: the size of the format's
+ *	invalidation struct as the caller knows it
+ * @num_entries: in: how many entries; out: how many were done, in order,
+ *	when the call returns, whether it succeeded or not
+ * @__reserved: must be 0
+ * @entries_uptr: an array of the bound format's invalidation entries (see
+ *	&enum ioasid_pgtable_format)
+ *
+ * After the user changed its table, tells the IOMMU to forget what it
+ * cached of it; until then DMA may go on using the old entries. Entries
+ * are processed in order, each for every IOMMU instance of the IOASID's
+ * devices, and processing stops at the first that fails: entries below
+ * @num_entries are done, the one at @num_entries failed (or was not
+ * reached, on success @num_entries is the whole array).
+ *
+ * Return: 0, or EMEDIUMTYPE as for IOASID_BIND_PGTABLE, ENOENT if no
+ * table is bound, EINVAL for an entry the IOMMU refuses, EFAULT for
+ * @entries_uptr.
+ */
+struct ioasid_cmd_invalidate_cache {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 entry_len;
+	__u32 num_entries;
+	__u32 __reserved;
+	__aligned_u64 entries_uptr;
+};
+
+#define IOASID_INVALIDATE_CACHE	_IO(IOASID_TYPE, IOASID_CMD_INVALIDATE_CACHE)
 
 /**
  * enum ioasid_attach_flags - how a device is attached to an IOASID

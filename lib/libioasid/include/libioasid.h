@@ -54,6 +54,10 @@ LIBIOASID_API int ioasid_check_extension(int fd, __u32 extension);
 /* ioasid_extension_name(3): "dma_map" and the like, or NULL. */
 LIBIOASID_API const char *ioasid_extension_name(__u32 extension);
 
+/* ioasid_device_get_info(3): what a bound device's IOMMU can do. */
+LIBIOASID_API int ioasid_device_get_info(int fd, __u32 dev_id,
+					 struct ioasid_cmd_device_get_info *info);
+
 /* I/O address spaces. */
 
 /* ioasid_alloc(3): allocate an empty IOASID. */
@@ -104,6 +108,25 @@ LIBIOASID_API int ioasid_map_buffer(int fd, __u32 ioasid, void *buf,
 /* ioasid_unmap_buffer(3): unmap a buffer, -ENXIO unless all was mapped. */
 LIBIOASID_API int ioasid_unmap_buffer(int fd, __u32 ioasid, __u64 iova,
 				      size_t length);
+
+/* Hardware nesting: a user-owned first stage on a parent IOASID. */
+
+/* ioasid_bind_pgtable(3): make a user's page table the first stage. */
+LIBIOASID_API int ioasid_bind_pgtable(int fd, __u32 ioasid, __u32 format,
+				      const void *data, __u32 data_len);
+
+/* ioasid_bind_pgtable_vtd_s1(3): bind a VT-d first-stage table. */
+LIBIOASID_API int ioasid_bind_pgtable_vtd_s1(int fd, __u32 ioasid,
+					     __u64 root_gpa, __u32 addr_width,
+					     __u64 flags);
+
+/* ioasid_unbind_pgtable(3): unbind it; the devices reach nothing. */
+LIBIOASID_API int ioasid_unbind_pgtable(int fd, __u32 ioasid);
+
+/* ioasid_invalidate_cache(3): the IOMMU forgets what it read of it. */
+LIBIOASID_API int ioasid_invalidate_cache(int fd, __u32 ioasid,
+					  const void *entries,
+					  __u32 entry_len, __u32 *num_entries);
 
 /* VFIO devices. */
 

@@ -17,6 +17,7 @@
 
 #include "libioasid.h"
 #include "private.h"
+#include "vtd_s1.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -85,6 +86,8 @@ static const char *const ioasid_extension_names[] = {
 	[IOASID_EXT_DMA_MAP] = "dma_map",
 	[IOASID_EXT_PARTIAL_UNMAP] = "partial_unmap",
 	[IOASID_EXT_NESTING_SOFTWARE] = "nesting_software",
+	[IOASID_EXT_NESTING_HARDWARE] = "nesting_hardware",
+	[IOASID_EXT_DEVICE_GET_INFO] = "device_get_info",
 };
 
 const char *ioasid_extension_name(__u32 extension)
@@ -92,6 +95,24 @@ const char *ioasid_extension_name(__u32 extension)
 	if (extension >= ARRAY_SIZE(ioasid_extension_names))
 		return NULL;
 	return ioasid_extension_names[extension];
+}
+
+int ioasid_device_get_info(int fd, __u32 dev_id,
+			   struct ioasid_cmd_device_get_info *info)
+{
+	struct ioasid_cmd_device_get_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+	};
+	int ret;
+
+	if (!info)
+		return -EINVAL;
+	ret = libioasid_ioctl(fd, IOASID_DEVICE_GET_INFO, &cmd);
+	if (ret)
+		return ret;
+	*info = cmd;
+	return 0;
 }
 
 int ioasid_alloc(int fd, __u32 *out_ioasid)
@@ -275,4 +296,75 @@ int ioasid_unmap_buffer(int fd, __u32 ioasid, __u64 iova, size_t length)
 		return ret;
 	/* Cuts happen at the range's ends, so it is never more than length. */
 	return unmapped < length ? -ENXIO : 0;
+}
+
+int ioasid_bind_pgtable(int fd, __u32 ioasid, __u32 format, const void *data,
+			__u32 data_len)
+{
+	/*
+	 * Format, length and data are the kernel's to judge: a NULL @data
+	 * with a length is its -EFAULT, not ours.
+	 */
+	struct ioasid_cmd_bind_pgtable cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+		.format = format,
+		.data_len = data_len,
+		.data_uptr = (uintptr_t)data,
+	};
+
+	return libioasid_ioctl(fd, IOASID_BIND_PGTABLE, &cmd);
+}
+
+int ioasid_bind_pgtable_vtd_s1(int fd, __u32 ioasid, __u64 root_gpa,
+			       __u32 addr_width, __u64 flags)
+{
+	/* Flags go through untouched: the IOMMU refuses what it lacks. */
+	struct libioasid_vtd_s1 data = {
+		.flags = flags,
+		.pgtbl_addr = root_gpa,
+		.addr_width = addr_width,
+	};
+
+	return ioasid_bind_pgtable(fd, ioasid, IOASID_PGTABLE_VTD_S1, &data,
+				   sizeof(data));
+}
+
+int ioasid_unbind_pgtable(int fd, __u32 ioasid)
+{
+	struct ioasid_cmd_unbind_pgtable cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+	};
+
+	return libioasid_ioctl(fd, IOASID_UNBIND_PGTABLE, &cmd);
+}
+
+int ioasid_invalidate_cache(int fd, __u32 ioasid, const void *entries,
+			    __u32 entry_len, __u32 *num_entries)
+{
+	struct ioasid_cmd_invalidate_cache cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+		.entry_len = entry_len,
+		.entries_uptr = (uintptr_t)entries,
+	};
+	int ret;
+
+	if (!num_entries)
+		return -EINVAL;
+	cmd.num_entries = *num_entries;
+	ret = libioasid_ioctl(fd, IOASID_INVALIDATE_CACHE, &cmd);
+	/*
+	 * The kernel writes back how far it got once it has started on the
+	 * entries, and leaves the count as it was when it refuses the call
+	 * before the first (a bad fd or IOASID, no table bound). So after a
+	 * failure, a count not below the one asked for means none was done.
+	 * Erring low is safe: an invalidation done twice costs a cache
+	 * refill, one skipped leaves DMA on a stale translation.
+	 */
+	if (ret && cmd.num_entries >= *num_entries)
+		cmd.num_entries = 0;
+	*num_entries = cmd.num_entries;
+	return ret;
 }

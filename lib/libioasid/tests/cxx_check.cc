@@ -11,12 +11,13 @@
 
 int main()
 {
+	struct ioasid_cmd_device_get_info dev_info;
 	struct ioasid_cmd_get_info info;
 	struct ioasid_iova_range range;
 	const char *name = ioasid_extension_name(IOASID_EXT_NONE);
 	char path[64];
 	__u64 unmapped = 0;
-	__u32 version = 0, id = 0, child = 0;
+	__u32 version = 0, id = 0, child = 0, done = 1;
 	int fd = ioasid_open();
 
 	/* Every public function, so a missing extern "C" cannot hide. */
@@ -41,6 +42,18 @@ int main()
 							   IOASID_DMA_MAP_READ);
 				ioasid_free(fd, child);
 			}
+			if (!ioasid_create_nesting(fd, id,
+						   IOASID_NESTING_HARDWARE,
+						   &child)) {
+				ioasid_bind_pgtable(fd, child,
+						    IOASID_PGTABLE_VTD_S1,
+						    path, sizeof(path));
+				ioasid_bind_pgtable_vtd_s1(fd, child, 0, 48, 0);
+				ioasid_invalidate_cache(fd, child, path, 24,
+							&done);
+				ioasid_unbind_pgtable(fd, child);
+				ioasid_free(fd, child);
+			}
 			ioasid_free(fd, id);
 		}
 	}
@@ -50,6 +63,7 @@ int main()
 
 		vfd = ioasid_vfio_open_pci("0000:00:00.0", fd, 1, &id);
 		if (vfd >= 0) {
+			ioasid_device_get_info(fd, id, &dev_info);
 			ioasid_vfio_attach(vfd, id);
 			ioasid_vfio_detach(vfd, id);
 			ioasid_vfio_attach_pasid(vfd, id, 1);

@@ -624,6 +624,41 @@ TEST_F(vfio, parent_unmap_blocks_child_dma)
 	ASSERT_EQ(pin0, vm_pinned_kb());
 }
 
+/*
+ * What the device's IOMMU can do, asked through the fd: the emulated
+ * VT-d cannot nest in hardware (in either mode the VM runs it) and says
+ * so, and attaching its device to a hardware-nested IOASID is refused;
+ * the LARGE mock instance can and does.
+ */
+TEST_F(vfio, hardware_nesting_answer)
+{
+	struct ioasid_cmd_device_get_info info = {
+		.size = sizeof(info),
+		.dev_id = self->dev[0].dev_id,
+	};
+	bool can_nest;
+	__u32 child;
+
+	test_cmd(ioasid_ioctl(self->ioasid_fd, IOASID_DEVICE_GET_INFO, &info));
+	can_nest = info.out_capabilities & IOASID_DEVICE_CAP_NESTING_HARDWARE;
+	ASSERT_EQ(!self->dev[0].edu, can_nest);
+	ASSERT_EQ(can_nest ? 1 << IOASID_PGTABLE_VTD_S1 : 0,
+		  info.out_pgtable_formats);
+	if (self->dev[0].edu)
+		ASSERT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, info.out_hw_info_type);
+
+	test_cmd(_test_ioctl_create_nesting(self->ioasid_fd, self->ioasid,
+					    IOASID_NESTING_HARDWARE, &child));
+	if (can_nest) {
+		test_attach(self->dev[0].fd, child);
+		test_detach(self->dev[0].fd, child);
+	} else {
+		test_err_cmd(EOPNOTSUPP, _test_attach(self->dev[0].fd, child));
+	}
+	/* Either way the device is free to go elsewhere. */
+	test_attach(self->dev[0].fd, self->ioasid);
+}
+
 TEST_F(vfio, attach_rules)
 {
 	int fd = self->dev[0].fd;

@@ -47,6 +47,7 @@
 #define GIOVA_BASE 0x4000000UL
 #define XFER 2048		/* edu's transfer limit in QEMU 7.2 */
 #define EDU_BUF 0x40000UL
+#define MAX_EDUS 32
 
 struct edu {
 	char bdf[256];
@@ -74,14 +75,14 @@ static int cmp_edu(const void *a, const void *b)
 /* The first @max edu devices in PCI address order, so runs repeat. */
 static int find_edus(struct edu *edu, int max)
 {
-	static struct edu all[32];
+	static struct edu all[MAX_EDUS];
 	int n = 0, i;
 	struct dirent *de;
 	DIR *dir = opendir("/sys/bus/pci/devices");
 
 	if (!dir)
 		return 0;
-	while ((de = readdir(dir)) && n < (int)(sizeof(all) / sizeof(all[0]))) {
+	while ((de = readdir(dir)) && n != MAX_EDUS) {
 		char path[512], id[16] = "";
 		FILE *f;
 

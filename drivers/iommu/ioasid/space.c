@@ -239,26 +239,18 @@ static int ioasid_space_check_map(struct ioasid_space *space, u64 iova,
 	return ret;
 }
 
-/* The source is user memory: pinned now, or registered already. */
+/*
+ * The source is user memory, checked already (ioasid_space_check_user()):
+ * pinned now, or registered already.
+ */
 static int ioasid_space_map_user(struct ioasid_ctx *ctx,
 				 struct ioasid_space *space,
 				 struct ioasid_cmd_dma_map *cmd, int prot)
 {
 	unsigned long pinned_index = 0;
 	struct ioasid_pinned *pinned;
-	u64 vlast;
 	int ret;
 
-	if (!PAGE_ALIGNED(cmd->vaddr))
-		return -EINVAL;
-	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
-				      &vlast);
-	if (ret)
-		return ret;
-	/* Only the fd's process may name user memory. */
-	ret = ioasid_pinned_check_mm(ctx);
-	if (ret)
-		return ret;
 	ret = ioasid_space_check_map(space, cmd->iova, cmd->length);
 	if (ret)
 		return ret;
@@ -312,6 +304,19 @@ static int ioasid_space_map_from_parent(struct ioasid_space *space,
 	return ret;
 }
 
+/* Cheap checks of a user-memory source, before any lookup. */
+static int ioasid_space_check_user(struct ioasid_ctx *ctx,
+				   struct ioasid_cmd_dma_map *cmd)
+{
+	u64 vlast;
+	int ret;
+
+	ret = ioasid_ucmd_check_range(cmd->vaddr, cmd->length, TASK_SIZE - 1,
+				      &vlast);
+	/* Only the fd's process may name user memory. */
+	return ret ?: ioasid_pinned_check_mm(ctx);
+}
+
 int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_dma_map *cmd = ucmd->cmd;
@@ -321,7 +326,9 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 	u64 last;
 	int prot, ret;
 
-	if (!(cmd->flags & (IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE)))
+	/* Field values first, ranges next: EINVAL before EOVERFLOW. */
+	if (!(cmd->flags & (IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE)) ||
+	    (!from_parent && !PAGE_ALIGNED(cmd->vaddr)))
 		return -EINVAL;
 	ret = ioasid_ucmd_check_range(cmd->iova, cmd->length, ULONG_MAX, &last);
 	if (ret)
@@ -330,6 +337,11 @@ int ioasid_space_dma_map_ioctl(struct ioasid_ucmd *ucmd)
 	prot = IOMMU_CACHE |
 	       (cmd->flags & IOASID_DMA_MAP_READ ? IOMMU_READ : 0) |
 	       (cmd->flags & IOASID_DMA_MAP_WRITE ? IOMMU_WRITE : 0);
+	if (!from_parent) {
+		ret = ioasid_space_check_user(ucmd->ctx, cmd);
+		if (ret)
+			return ret;
+	}
 
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))

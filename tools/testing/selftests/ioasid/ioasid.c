@@ -335,7 +335,10 @@ FIXTURE_VARIANT_ADD(ioctl_struct, free) {
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, get_info) {
-	IOCTL_STRUCT(IOASID_GET_INFO, get_info),
+	.ioctl = IOASID_GET_INFO,
+	.size = sizeof(struct ioasid_cmd_get_info),
+	/* It grew the nesting fields after its first version. */
+	.min_size = offsetofend(struct ioasid_cmd_get_info, iova_ranges),
 	.reserved_off = AT(get_info, __reserved),
 	.ioasid_off = AT(get_info, ioasid),
 };
@@ -361,7 +364,8 @@ FIXTURE_VARIANT_ADD(ioctl_struct, dma_map) {
 	.iova_off = AT(dma_map, iova),
 	.length_off = AT(dma_map, length),
 	.flags = IOASID_DMA_MAP_READ,
-	.valid_flags = IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE,
+	.valid_flags = IOASID_DMA_MAP_READ | IOASID_DMA_MAP_WRITE |
+		       IOASID_DMA_MAP_FROM_PARENT,
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, dma_unmap) {

@@ -232,8 +232,21 @@ struct call_desc {
 	size_t min_size;	/* the first version's: every one is at it */
 	size_t reserved;	/* offset of __u32 __reserved, or 0: none */
 	__u32 valid_flags;
+	/* Known to the kernel but outside the model (nesting): not fuzzed */
+	__u32 unmodelled_flags;
 };
 
+/* A struct that grew after its first version, which ended at @_last. */
+#define CALL_GROWN(_req, _s, _rsvd, _flags, _last, _unmodelled)	\
+	{								\
+		.name = #_req,						\
+		.req = IOASID_##_req,					\
+		.size = sizeof(struct ioasid_cmd_##_s),			\
+		.min_size = offsetofend(struct ioasid_cmd_##_s, _last),	\
+		.reserved = _rsvd,					\
+		.valid_flags = _flags,					\
+		.unmodelled_flags = _unmodelled,			\
+	}
 #define CALL(_req, _s, _rsvd, _flags)					\
 	{								\
 		.name = #_req,						\
@@ -251,10 +264,12 @@ static const struct call_desc calls[NR_CALLS] = {
 	[CALL_EXTENSION] = CALL(CHECK_EXTENSION, check_extension, 0, 0),
 	[CALL_ALLOC] = CALL(ALLOC, alloc, RSVD(alloc), 0),
 	[CALL_FREE] = CALL(FREE, free, RSVD(free), 0),
-	[CALL_INFO] = CALL(GET_INFO, get_info, RSVD(get_info), 0),
+	[CALL_INFO] = CALL_GROWN(GET_INFO, get_info, RSVD(get_info), 0,
+				 iova_ranges, 0),
 	[CALL_REGISTER] = CALL(REGISTER_MEMORY, register_memory, 0, 0),
 	[CALL_UNREGISTER] = CALL(UNREGISTER_MEMORY, register_memory, 0, 0),
-	[CALL_MAP] = CALL(DMA_MAP, dma_map, RSVD(dma_map), MAP_RW),
+	[CALL_MAP] = CALL_GROWN(DMA_MAP, dma_map, RSVD(dma_map), MAP_RW,
+				length, IOASID_DMA_MAP_FROM_PARENT),
 	[CALL_UNMAP] = CALL(DMA_UNMAP, dma_unmap, RSVD(dma_unmap),
 			    IOASID_DMA_UNMAP_ALL),
 	[CALL_TEST] = CALL(TEST, test, 0, 0),
@@ -924,7 +939,7 @@ static int mangle(struct fuzz *f, union fuzz_arg *a)
 
 		do {
 			bit = 1U << rng_below(&f->rng, 32);
-		} while (bit & d->valid_flags);
+		} while (bit & (d->valid_flags | d->unmodelled_flags));
 		a->map.flags |= bit;
 	}
 	if (f->mangles & 1U << MANGLE_RESERVED && d->reserved)

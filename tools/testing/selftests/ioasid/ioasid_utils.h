@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,11 @@
 #include "../../../../drivers/iommu/ioasid/ioasid_test.h"
 
 #define SZ_2M (2UL << 20)
+
+#ifndef offsetofend
+#define offsetofend(type, member) \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+#endif
 
 /* The CPU page size, set before any test runs. */
 static unsigned long PAGE_SIZE;

@@ -344,7 +344,8 @@ int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
 			 unsigned long source, int iommu_prot)
 {
 	unsigned long last = source + length - 1, at = source;
-	struct ioasid_area *from, **areas;
+	/* A vIOMMU maps a page or a few at a time: no allocation for that. */
+	struct ioasid_area *from, *few[8], **areas = few;
 	unsigned int n = 0, max = 0;
 	int ret;
 
@@ -358,9 +359,11 @@ int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
 		return PTR_ERR(from);
 	for (; from; from = ioasid_iova_area_next(from, source, last))
 		max++;
-	areas = kcalloc(max, sizeof(*areas), GFP_KERNEL);
-	if (!areas)
-		return -ENOMEM;
+	if (max > ARRAY_SIZE(few)) {
+		areas = kcalloc(max, sizeof(*areas), GFP_KERNEL);
+		if (!areas)
+			return -ENOMEM;
+	}
 
 	for (from = ioasid_iova_area_first(parent, source, last); from;
 	     from = ioasid_iova_area_next(from, source, last)) {
@@ -406,16 +409,16 @@ int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
 		at = piece_last + 1;
 	}
 
-	while (n--) {
-		interval_tree_insert(&areas[n]->node, &iova->areas);
-		interval_tree_insert(&areas[n]->source, &iova->sources);
-	}
-	kfree(areas);
+	while (n--)
+		ioasid_iova_area_insert(iova, areas[n]);
+	if (areas != few)
+		kfree(areas);
 	return 0;
 
 err_undo:
 	ioasid_iova_unmap_new(iova, areas, n);
-	kfree(areas);
+	if (areas != few)
+		kfree(areas);
 	return ret;
 }
 

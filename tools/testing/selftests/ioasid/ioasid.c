@@ -337,8 +337,8 @@ FIXTURE_VARIANT_ADD(ioctl_struct, free) {
 FIXTURE_VARIANT_ADD(ioctl_struct, get_info) {
 	.ioctl = IOASID_GET_INFO,
 	.size = sizeof(struct ioasid_cmd_get_info),
-	/* It grew the nesting fields after its first version. */
-	.min_size = offsetofend(struct ioasid_cmd_get_info, iova_ranges),
+	/* Its first version ended where the nesting fields begin. */
+	.min_size = offsetof(struct ioasid_cmd_get_info, out_parent),
 	.reserved_off = AT(get_info, __reserved),
 	.ioasid_off = AT(get_info, ioasid),
 };

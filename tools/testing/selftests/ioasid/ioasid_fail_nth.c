@@ -559,6 +559,97 @@ TEST_F(fail_nth, parent_unmap_with_child)
 	sweep(_metadata, &self->st, &ops);
 }
 
+/*
+ * A hardware-nested child of the IOASID; st->dev can nest. Each run maps
+ * the buffer into the parent (its first page, zeroed, is the guest's
+ * root table) and unmaps it after, so every pin is checked released.
+ */
+static void make_hw_child(struct __test_metadata *_metadata,
+			  struct sweep_state *st)
+{
+	memset(st->buf, 0, PAGE_SIZE);
+	test_cmd(_test_ioctl_create_nesting(st->fd, st->ioasid,
+					    IOASID_NESTING_HARDWARE,
+					    &st->child));
+	test_cmd_mock_device_add(st->fd, IOASID_MOCK_INSTANCE_LARGE, &st->dev);
+}
+
+static void setup_parent_mapped(struct __test_metadata *_metadata,
+				struct sweep_state *st)
+{
+	test_ioctl_map(st->fd, st->ioasid, st->buf, IOVA_BASE, BUF_SIZE);
+}
+
+static int op_attach_hw_child(struct sweep_state *st)
+{
+	return _test_cmd_attach(st->fd, st->dev, st->child);
+}
+
+/* Attached, with a nest parent in the parent, or not at all. */
+static void check_attach_hw_child(struct __test_metadata *_metadata,
+				  struct sweep_state *st, int ret)
+{
+	struct ioasid_cmd_get_info info;
+
+	test_ioctl_get_info(st->fd, st->child, &info, NULL, 0);
+	ASSERT_EQ(ret ? 0 : 1, info.out_num_devices);
+}
+
+static void undo_attach_hw_child(struct __test_metadata *_metadata,
+				 struct sweep_state *st, int ret)
+{
+	if (!ret)
+		test_cmd_detach(st->fd, st->dev);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, attach_hw_nested)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_parent_mapped,
+		.op = op_attach_hw_child,
+		.check = check_attach_hw_child,
+		.undo = undo_attach_hw_child,
+	};
+
+	make_hw_child(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
+static int op_bind_pgtable(struct sweep_state *st)
+{
+	return _test_bind(st->fd, st->child, IOASID_PGTABLE_VTD_S1, IOVA_BASE,
+			  48);
+}
+
+static void setup_hw_attached(struct __test_metadata *_metadata,
+			      struct sweep_state *st)
+{
+	setup_parent_mapped(_metadata, st);
+	test_cmd_attach(st->fd, st->dev, st->child);
+}
+
+/* Bound, or not at all: unbinding tells which, and must agree. */
+static void undo_bind_pgtable(struct __test_metadata *_metadata,
+			      struct sweep_state *st, int ret)
+{
+	ASSERT_EQ(ret ? -ENOENT : 0, _test_unbind(st->fd, st->child));
+	test_cmd_detach(st->fd, st->dev);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, bind_pgtable)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_hw_attached,
+		.op = op_bind_pgtable,
+		.undo = undo_bind_pgtable,
+	};
+
+	make_hw_child(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
 /* The VFIO cdev of the first mock VFIO device, as the system lists it. */
 static int find_mock_vfio_cdev(char *cdev, size_t len)
 {

@@ -236,13 +236,16 @@ struct call_desc {
 	__u32 unmodelled_flags;
 };
 
-/* A struct that grew after its first version, which ended at @_last. */
-#define CALL_GROWN(_req, _s, _rsvd, _flags, _last, _unmodelled)	\
+/*
+ * With the size of the struct's first version (@_min, where it grew since)
+ * and flags the model leaves to other tests.
+ */
+#define CALL_EX(_req, _s, _rsvd, _flags, _min, _unmodelled)		\
 	{								\
 		.name = #_req,						\
 		.req = IOASID_##_req,					\
 		.size = sizeof(struct ioasid_cmd_##_s),			\
-		.min_size = offsetofend(struct ioasid_cmd_##_s, _last),	\
+		.min_size = _min,					\
 		.reserved = _rsvd,					\
 		.valid_flags = _flags,					\
 		.unmodelled_flags = _unmodelled,			\
@@ -264,12 +267,14 @@ static const struct call_desc calls[NR_CALLS] = {
 	[CALL_EXTENSION] = CALL(CHECK_EXTENSION, check_extension, 0, 0),
 	[CALL_ALLOC] = CALL(ALLOC, alloc, RSVD(alloc), 0),
 	[CALL_FREE] = CALL(FREE, free, RSVD(free), 0),
-	[CALL_INFO] = CALL_GROWN(GET_INFO, get_info, RSVD(get_info), 0,
-				 iova_ranges, 0),
+	[CALL_INFO] = CALL_EX(GET_INFO, get_info, RSVD(get_info), 0,
+			      offsetof(struct ioasid_cmd_get_info, out_parent),
+			      0),
 	[CALL_REGISTER] = CALL(REGISTER_MEMORY, register_memory, 0, 0),
 	[CALL_UNREGISTER] = CALL(UNREGISTER_MEMORY, register_memory, 0, 0),
-	[CALL_MAP] = CALL_GROWN(DMA_MAP, dma_map, RSVD(dma_map), MAP_RW,
-				length, IOASID_DMA_MAP_FROM_PARENT),
+	[CALL_MAP] = CALL_EX(DMA_MAP, dma_map, RSVD(dma_map), MAP_RW,
+			     sizeof(struct ioasid_cmd_dma_map),
+			     IOASID_DMA_MAP_FROM_PARENT),
 	[CALL_UNMAP] = CALL(DMA_UNMAP, dma_unmap, RSVD(dma_unmap),
 			    IOASID_DMA_UNMAP_ALL),
 	[CALL_TEST] = CALL(TEST, test, 0, 0),

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <time.h>
 #include <sys/mman.h>
-#include <linux/iommufd.h>
 
 #include "ioasid_utils.h"
 
@@ -79,51 +78,6 @@ static int _test_device_get_info(int fd, __u32 dev,
 		.dev_id = dev,
 	};
 	return ioasid_ioctl(fd, IOASID_DEVICE_GET_INFO, info);
-}
-
-static int _test_bind(int fd, __u32 ioasid, __u32 format, __u64 root,
-		      __u32 addr_width)
-{
-	struct iommu_hwpt_vtd_s1 data = {
-		.pgtbl_addr = root,
-		.addr_width = addr_width,
-	};
-	struct ioasid_cmd_bind_pgtable cmd = {
-		.size = sizeof(cmd),
-		.ioasid = ioasid,
-		.format = format,
-		.data_len = sizeof(data),
-		.data_uptr = (uintptr_t)&data,
-	};
-
-	return ioasid_ioctl(fd, IOASID_BIND_PGTABLE, &cmd);
-}
-
-static int _test_unbind(int fd, __u32 ioasid)
-{
-	struct ioasid_cmd_unbind_pgtable cmd = {
-		.size = sizeof(cmd),
-		.ioasid = ioasid,
-	};
-
-	return ioasid_ioctl(fd, IOASID_UNBIND_PGTABLE, &cmd);
-}
-
-static int _test_invalidate(int fd, __u32 ioasid,
-			    struct iommu_hwpt_vtd_s1_invalidate *inv,
-			    __u32 *num)
-{
-	struct ioasid_cmd_invalidate_cache cmd = {
-		.size = sizeof(cmd),
-		.ioasid = ioasid,
-		.entry_len = sizeof(*inv),
-		.num_entries = *num,
-		.entries_uptr = (uintptr_t)inv,
-	};
-	int ret = ioasid_ioctl(fd, IOASID_INVALIDATE_CACHE, &cmd);
-
-	*num = cmd.num_entries;
-	return ret;
 }
 
 /* Forget everything cached of the table. */

@@ -20,16 +20,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/ioasid.h>
+#include <linux/iommufd.h>
 
 #include "../kselftest_harness.h"
 #include "../../../../drivers/iommu/ioasid/ioasid_test.h"
 
 #define SZ_2M (2UL << 20)
-
-#ifndef offsetofend
-#define offsetofend(type, member) \
-	(offsetof(type, member) + sizeof(((type *)0)->member))
-#endif
 
 /* The CPU page size, set before any test runs. */
 static unsigned long PAGE_SIZE;
@@ -229,6 +225,52 @@ static inline int _test_ioctl_map_from_parent(int fd, __u32 child,
 #define test_err_ioctl_map_from_parent(_errno, fd, child, gpa, iova, len) \
 	test_err_cmd(_errno, _test_ioctl_map_from_parent(fd, child, gpa, \
 							 iova, len, MAP_RW))
+
+/* Hardware nesting: a VT-d first-stage table bound, unbound, invalidated. */
+static inline int _test_bind(int fd, __u32 ioasid, __u32 format,
+			     __u64 root, __u32 addr_width)
+{
+	struct iommu_hwpt_vtd_s1 data = {
+		.pgtbl_addr = root,
+		.addr_width = addr_width,
+	};
+	struct ioasid_cmd_bind_pgtable cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+		.format = format,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+
+	return ioasid_ioctl(fd, IOASID_BIND_PGTABLE, &cmd);
+}
+
+static inline int _test_unbind(int fd, __u32 ioasid)
+{
+	struct ioasid_cmd_unbind_pgtable cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+	};
+
+	return ioasid_ioctl(fd, IOASID_UNBIND_PGTABLE, &cmd);
+}
+
+static inline int _test_invalidate(int fd, __u32 ioasid,
+				   struct iommu_hwpt_vtd_s1_invalidate *inv,
+				   __u32 *num)
+{
+	struct ioasid_cmd_invalidate_cache cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+		.entry_len = sizeof(*inv),
+		.num_entries = *num,
+		.entries_uptr = (uintptr_t)inv,
+	};
+	int ret = ioasid_ioctl(fd, IOASID_INVALIDATE_CACHE, &cmd);
+
+	*num = cmd.num_entries;
+	return ret;
+}
 
 static inline int _test_cmd_mock(int fd, struct ioasid_cmd_test *cmd)
 {

@@ -29,11 +29,25 @@
  * unmaps a range, every child area whose source meets it goes whole: a
  * child cut could split a large IOMMU page the parent's cut did not.
  *
- * Large IOMMU pages are used only inside a huge page (THP or hugetlbfs) of
- * the source memory: each iommu_map() call covers pages that are
- * consecutive within one folio. A partial unmap may cut an area at any
- * page boundary that no large IOMMU page straddles; a cut through one gets
- * -EINVAL, before anything changes.
+ * Each run of physically contiguous pages goes to iommu_map() in one call,
+ * across folio boundaries, so that ordinary memory, which the page
+ * allocator mostly hands out in long contiguous runs, costs a call per
+ * run and not one per page. Large IOMMU pages are still used only inside
+ * a large folio (THP or hugetlbfs) of the source memory: where a call
+ * would cover a whole naturally aligned block of a large IOMMU page size
+ * that one folio does not hold, it is split inside that block, at a folio
+ * boundary, so the IOMMU never builds a large page out of small pages.
+ * The trade-off is deliberate: small pages that happen to be contiguous
+ * and aligned cost small IOMMU pages (more IOTLB entries than they might
+ * take), and in exchange the uAPI's promise holds that a partial unmap
+ * may cut them at any page. A cut through a large IOMMU page, which only
+ * a large folio can have made, gets -EINVAL before anything changes; the
+ * cut check applies the same rule as the map, so it sees exactly the
+ * large pages there are.
+ *
+ * An unmap takes a range's areas out of each domain with as few calls as
+ * the range has gaps and one IOTLB flush per domain, and only then frees
+ * them, so no page is unpinned while a stale IOTLB entry may reach it.
  *
  * Lock order: no lock of its own. Every entry point runs under the
  * owner's lock (iova->lock); a map from a parent holds the parent's lock
@@ -96,48 +110,139 @@ static struct page **ioasid_iova_area_pages(struct ioasid_area *area,
 	       ((iova - area->node.start) >> PAGE_SHIFT);
 }
 
-/* Pages after @pages that continue it inside its folio, up to @max. */
-static unsigned long ioasid_iova_folio_run(struct page **pages,
-					   unsigned long max)
+/*
+ * How many pages from @pages on are physically contiguous, up to @max: a
+ * compare of pointers in the array, no struct page is read.
+ */
+static unsigned long ioasid_iova_contig_run(struct page **pages,
+					    unsigned long max)
 {
-	struct folio *folio = page_folio(pages[0]);
 	unsigned long n = 1;
 
-	while (n < max && pages[n] == nth_page(pages[0], n) &&
-	       page_folio(pages[n]) == folio)
+	while (n < max && pages[n] == nth_page(pages[0], n))
 		n++;
 	return n;
+}
+
+/* Does one folio hold @npages pages from @page on? */
+static bool ioasid_iova_in_one_folio(struct page *page, unsigned long npages)
+{
+	struct folio *folio = page_folio(page);
+
+	return folio_page_idx(folio, page) + npages <= folio_nr_pages(folio);
+}
+
+/*
+ * The IOMMU page sizes of @domain that could join CPU pages of different
+ * folios: those above the CPU page and above the domain's smallest page,
+ * which has to be used whatever the memory.
+ */
+static unsigned long ioasid_iova_large_sizes(struct ioasid_domain *domain)
+{
+	unsigned long sizes = domain->iommu_domain->pgsize_bitmap;
+
+	return sizes & ~(max(PAGE_SIZE, 1UL << __ffs(sizes)) * 2 - 1);
+}
+
+/*
+ * The first of the @n physically contiguous pages at @pages, mapped at
+ * @iova, that one iommu_map() call may take: all of them, unless that
+ * would cover a whole naturally aligned block of a size in @large that
+ * one folio does not hold, which iommu_map() would make a large IOMMU
+ * page. Then the call ends at the start of the folio holding that
+ * block's last page, inside the block: folios are naturally aligned, so
+ * the end of one never falls inside a block another folio holds whole.
+ * One folio lookup per block of the smallest size, none per page.
+ */
+static unsigned long ioasid_iova_call_pages(struct page **pages,
+					    unsigned long iova,
+					    unsigned long n,
+					    unsigned long large)
+{
+	phys_addr_t phys = page_to_phys(pages[0]);
+	unsigned long limit = n;
+	unsigned int shift;
+
+	for_each_set_bit(shift, &large, BITS_PER_LONG) {
+		unsigned long size = 1UL << shift;
+		unsigned long npages = size >> PAGE_SHIFT;
+		unsigned long i;
+
+		/* Offset differently: no page of this size, nor larger. */
+		if ((iova ^ phys) & (size - 1))
+			break;
+		for (i = (ALIGN(iova, size) - iova) >> PAGE_SHIFT;
+		     i + npages <= limit; i += npages) {
+			struct page *end = pages[i + npages - 1];
+
+			if (ioasid_iova_in_one_folio(pages[i], npages))
+				continue;
+			/* Past @i, so that every call maps something. */
+			limit = max(i + 1, i + npages - 1 -
+					   folio_page_idx(page_folio(end), end));
+			break;
+		}
+	}
+	return limit;
+}
+
+/* Unmap [start, last] from one domain, to be flushed with @gather. */
+static void ioasid_iova_domain_unmap_fast(struct ioasid_domain *domain,
+					  unsigned long start,
+					  unsigned long last,
+					  struct iommu_iotlb_gather *gather)
+{
+	size_t len = last - start + 1;
+
+	/* Cuts never straddle an IOMMU page, so exactly @len goes. */
+	WARN_ON(iommu_unmap_fast(domain->iommu_domain, start, len, gather) !=
+		len);
 }
 
 static void ioasid_iova_domain_unmap(struct ioasid_domain *domain,
 				     unsigned long start, unsigned long last)
 {
-	size_t len = last - start + 1;
+	struct iommu_iotlb_gather gather;
 
-	/* Cuts never straddle an IOMMU page, so exactly @len goes. */
-	WARN_ON(iommu_unmap(domain->iommu_domain, start, len) != len);
+	iommu_iotlb_gather_init(&gather);
+	ioasid_iova_domain_unmap_fast(domain, start, last, &gather);
+	iommu_iotlb_sync(domain->iommu_domain, &gather);
 }
 
-/* Map [start, last] of @area into one domain; all or nothing. */
+/*
+ * Map [start, last] of @area into one domain; all or nothing. Each run of
+ * physically contiguous pages goes in as few iommu_map() calls as keep
+ * large IOMMU pages inside folios (ioasid_iova_call_pages()).
+ */
 static int ioasid_iova_domain_map(struct ioasid_domain *domain,
 				  struct ioasid_area *area,
 				  unsigned long start, unsigned long last)
 {
+	unsigned long large = ioasid_iova_large_sizes(domain);
+	struct page **pages = ioasid_iova_area_pages(area, start);
 	unsigned long iova = start;
 	int ret;
 
 	while (iova <= last) {
-		struct page **pages = ioasid_iova_area_pages(area, iova);
-		unsigned long n = ioasid_iova_folio_run(pages,
+		unsigned long n = ioasid_iova_contig_run(pages,
 					((last - iova) >> PAGE_SHIFT) + 1);
 
-		ret = iommu_map(domain->iommu_domain, iova,
-				page_to_phys(pages[0]), n << PAGE_SHIFT,
-				area->iommu_prot, GFP_KERNEL_ACCOUNT);
-		if (ret)
-			goto err_unmap;
-		iova += n << PAGE_SHIFT;
-		cond_resched();
+		while (n) {
+			unsigned long call = large ?
+				ioasid_iova_call_pages(pages, iova, n, large) :
+				n;
+
+			ret = iommu_map(domain->iommu_domain, iova,
+					page_to_phys(pages[0]),
+					call << PAGE_SHIFT, area->iommu_prot,
+					GFP_KERNEL_ACCOUNT);
+			if (ret)
+				goto err_unmap;
+			iova += call << PAGE_SHIFT;
+			pages += call;
+			n -= call;
+			cond_resched();
+		}
 	}
 	return 0;
 
@@ -191,19 +296,6 @@ static void ioasid_iova_area_remove(struct ioasid_iova *iova,
 	interval_tree_remove(&area->node, &iova->areas);
 	if (ioasid_iova_area_has_source(area))
 		interval_tree_remove(&area->source, &iova->sources);
-}
-
-/* Out of every domain and both trees, and freed. */
-static void ioasid_iova_area_unmap(struct ioasid_iova *iova,
-				   struct ioasid_area *area)
-{
-	struct ioasid_domain *domain;
-
-	list_for_each_entry(domain, &iova->domains, link)
-		ioasid_iova_domain_unmap(domain, area->node.start,
-					 area->node.last);
-	ioasid_iova_area_remove(iova, area);
-	ioasid_iova_area_free(area);
 }
 
 /* Map @area into every domain, or into none. */
@@ -424,20 +516,21 @@ err_undo:
 
 /*
  * Would cutting @area so that @at starts a new piece split a large IOMMU
- * page in @domain? Mirrors how a folio run was mapped: a block of a large
- * page size was used wherever the run covered it whole and the IOVA and
- * physical address were both aligned to it.
+ * page in @domain? Mirrors ioasid_iova_domain_map(): a block of a large
+ * page size was mapped as one page exactly where the area covers it
+ * whole, its pages are physically contiguous and aligned to it, and one
+ * folio holds them all.
  */
 static bool ioasid_iova_cut_splits_page(struct ioasid_area *area,
 					struct ioasid_domain *domain,
 					unsigned long at)
 {
-	unsigned long sizes = domain->iommu_domain->pgsize_bitmap &
-			      ~(PAGE_SIZE * 2 - 1);
+	unsigned long sizes = ioasid_iova_large_sizes(domain);
 	unsigned int shift;
 
 	for_each_set_bit(shift, &sizes, BITS_PER_LONG) {
 		unsigned long size = 1UL << shift;
+		unsigned long npages = size >> PAGE_SHIFT;
 		unsigned long block = at & ~(size - 1);
 		struct page **pages;
 
@@ -445,10 +538,9 @@ static bool ioasid_iova_cut_splits_page(struct ioasid_area *area,
 		    block + size - 1 > area->node.last)
 			continue;
 		pages = ioasid_iova_area_pages(area, block);
-		if (!IS_ALIGNED(page_to_phys(pages[0]), size))
-			continue;
-		if (ioasid_iova_folio_run(pages, size >> PAGE_SHIFT) ==
-		    size >> PAGE_SHIFT)
+		if (IS_ALIGNED(page_to_phys(pages[0]), size) &&
+		    ioasid_iova_contig_run(pages, npages) == npages &&
+		    ioasid_iova_in_one_folio(pages[0], npages))
 			return true;
 	}
 	return false;
@@ -556,6 +648,42 @@ int ioasid_iova_split(struct ioasid_iova *iova, unsigned long start,
 }
 
 /*
+ * Take every area inside [start, last] out of @domain: neighbours in one
+ * call, and one IOTLB flush for all, after which the caller may free the
+ * areas and so unpin their pages.
+ */
+static void ioasid_iova_domain_unmap_areas(struct ioasid_iova *iova,
+					   struct ioasid_domain *domain,
+					   unsigned long start,
+					   unsigned long last)
+{
+	unsigned long run_start = 0, run_last = 0;
+	struct iommu_iotlb_gather gather;
+	struct ioasid_area *area;
+	bool run = false;
+
+	iommu_iotlb_gather_init(&gather);
+	for (area = ioasid_iova_area_first(iova, start, last); area;
+	     area = ioasid_iova_area_next(area, start, last)) {
+		if (run && area->node.start == run_last + 1) {
+			run_last = area->node.last;
+			continue;
+		}
+		if (run)
+			ioasid_iova_domain_unmap_fast(domain, run_start,
+						      run_last, &gather);
+		run = true;
+		run_start = area->node.start;
+		run_last = area->node.last;
+		cond_resched();
+	}
+	if (run)
+		ioasid_iova_domain_unmap_fast(domain, run_start, run_last,
+					      &gather);
+	iommu_iotlb_sync(domain->iommu_domain, &gather);
+}
+
+/*
  * Unmap [start, last]: every area inside goes, an area that sticks out at
  * either end is cut and keeps the part outside (see ioasid_iova_split(),
  * whose errors these are; after it succeeded on the range this cannot
@@ -564,6 +692,7 @@ int ioasid_iova_split(struct ioasid_iova *iova, unsigned long start,
 int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 		      unsigned long last, unsigned long *unmapped)
 {
+	struct ioasid_domain *domain;
 	struct ioasid_area *area, *next;
 	int ret;
 
@@ -573,11 +702,14 @@ int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 		return ret;
 
 	/* Now every area that meets [start, last] lies inside it. */
+	list_for_each_entry(domain, &iova->domains, link)
+		ioasid_iova_domain_unmap_areas(iova, domain, start, last);
 	for (area = ioasid_iova_area_first(iova, start, last); area;
 	     area = next) {
 		next = ioasid_iova_area_next(area, start, last);
 		*unmapped += area->node.last - area->node.start + 1;
-		ioasid_iova_area_unmap(iova, area);
+		ioasid_iova_area_remove(iova, area);
+		ioasid_iova_area_free(area);
 		cond_resched();
 	}
 	return 0;
@@ -585,15 +717,34 @@ int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 
 /*
  * The parent is unmapping [start, last] of its IOVA: remove, whole, every
- * area mapped from any of it. Reports the bytes removed.
+ * area mapped from any of it, with one IOTLB flush per domain. Reports
+ * the bytes removed.
  */
 void ioasid_iova_revoke_source(struct ioasid_iova *iova, unsigned long start,
 			       unsigned long last, unsigned long *revoked)
 {
 	struct interval_tree_node *node, *next;
+	struct ioasid_domain *domain;
 
 	lockdep_assert_held(iova->lock);
 	*revoked = 0;
+	list_for_each_entry(domain, &iova->domains, link) {
+		struct iommu_iotlb_gather gather;
+
+		iommu_iotlb_gather_init(&gather);
+		for (node = interval_tree_iter_first(&iova->sources, start,
+						     last);
+		     node; node = interval_tree_iter_next(node, start, last)) {
+			struct ioasid_area *area =
+				container_of(node, struct ioasid_area, source);
+
+			ioasid_iova_domain_unmap_fast(domain, area->node.start,
+						      area->node.last,
+						      &gather);
+			cond_resched();
+		}
+		iommu_iotlb_sync(domain->iommu_domain, &gather);
+	}
 	for (node = interval_tree_iter_first(&iova->sources, start, last);
 	     node; node = next) {
 		struct ioasid_area *area =
@@ -601,7 +752,8 @@ void ioasid_iova_revoke_source(struct ioasid_iova *iova, unsigned long start,
 
 		next = interval_tree_iter_next(node, start, last);
 		*revoked += area->node.last - area->node.start + 1;
-		ioasid_iova_area_unmap(iova, area);
+		ioasid_iova_area_remove(iova, area);
+		ioasid_iova_area_free(area);
 		cond_resched();
 	}
 }

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
+#include <linux/kernel-page-flags.h>
 
 #include "ioasid_utils.h"
 
@@ -798,6 +799,252 @@ TEST_F(memory, small_pages_stay_small)
 	/* So any page boundary can be cut. */
 	test_ioctl_unmap(self->fd, self->ioasid, 16 * SZ_2M + PAGE_SIZE,
 			 PAGE_SIZE, PAGE_SIZE);
+}
+
+/* The PFN behind @va (this process, as root), or 0 if none. */
+static __u64 pfn_of(void *va)
+{
+	__u64 entry = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &entry, sizeof(entry),
+		  (uintptr_t)va / PAGE_SIZE * sizeof(entry)) != sizeof(entry))
+		entry = 0;
+	close(fd);
+	/* Bit 63: present; bits 0-54: the PFN. */
+	return entry >> 63 ? entry & ((1ULL << 55) - 1) : 0;
+}
+
+static __u64 page_flags_of(__u64 pfn)
+{
+	__u64 flags = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &flags, sizeof(flags), pfn * sizeof(flags)) !=
+	    sizeof(flags))
+		flags = 0;
+	close(fd);
+	return flags;
+}
+
+/*
+ * Whether the @len bytes at @va sit on physically contiguous pages that
+ * start @len-aligned and make folios of exactly @folio bytes each.
+ */
+static bool folios_are(void *va, size_t len, size_t folio)
+{
+	__u64 first = pfn_of(va);
+	size_t i;
+
+	if (!first || first % (len / PAGE_SIZE))
+		return false;
+	for (i = 0; i != len / PAGE_SIZE; i++) {
+		__u64 flags = page_flags_of(first + i);
+		bool head = flags >> KPF_COMPOUND_HEAD & 1;
+		bool tail = flags >> KPF_COMPOUND_TAIL & 1;
+
+		if (pfn_of((char *)va + i * PAGE_SIZE) != first + i)
+			return false;
+		/* A folio of one page is no compound page at all. */
+		if (folio == PAGE_SIZE ? head || tail :
+		    i % (folio / PAGE_SIZE) ? !tail : !head)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * @len bytes of anonymous memory at a 2M-aligned address, each 2M of it a
+ * transparent huge page; with @split_order >= 0 each is then split in
+ * place into folios of that order, which leaves the memory physically
+ * contiguous and aligned, but made of smaller folios. NULL if the kernel
+ * gave no THP or cannot split (no debugfs). *@raw is what to munmap().
+ */
+static void *thp_memory(size_t len, int split_order, void **raw,
+			size_t *raw_len)
+{
+	char cmd[128];
+	char *buf;
+
+	*raw_len = len + SZ_2M;
+	*raw = mmap(NULL, *raw_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*raw == MAP_FAILED)
+		return NULL;
+	buf = (char *)(((uintptr_t)*raw + SZ_2M - 1) & ~(SZ_2M - 1));
+	if (madvise(buf, len, MADV_HUGEPAGE))
+		return NULL;
+	memset(buf, 0x5a, len);
+	if (split_order < 0)
+		return buf;
+	snprintf(cmd, sizeof(cmd), "%d,%#lx,%#lx,%d", getpid(),
+		 (unsigned long)buf, (unsigned long)buf + len, split_order);
+	if (write_file("/sys/kernel/debug/split_huge_pages", cmd))
+		return NULL;
+	/* Or khugepaged may put the small folios back together. */
+	madvise(buf, len, MADV_NOHUGEPAGE);
+	return buf;
+}
+
+/*
+ * Small pages that happen to be physically contiguous and aligned to a
+ * large IOMMU page are mapped in few calls, but never as a large page:
+ * any page of them may be cut out.
+ */
+TEST_F(memory, contiguous_small_pages_cut_anywhere)
+{
+	unsigned long iova = 16 * SZ_2M;
+	size_t raw_len;
+	__u64 pgsize;
+	void *raw;
+	char *buf;
+
+	buf = thp_memory(SZ_2M, 0, &raw, &raw_len);
+	if (!buf)
+		SKIP(return, "no THP to split into small pages");
+	test_ioctl_map(self->fd, self->ioasid, buf, iova, SZ_2M);
+	/* Pinned now: the pages cannot move while we look. */
+	if (!folios_are(buf, SZ_2M, PAGE_SIZE)) {
+		test_ioctl_unmap(self->fd, self->ioasid, iova, SZ_2M, SZ_2M);
+		munmap(raw, raw_len);
+		SKIP(return, "the split left no contiguous small pages");
+	}
+	for (unsigned int i = 0; i != self->ndev; i++) {
+		pgsize = 0;
+		test_cmd(_test_cmd_check_map(self->fd, self->dev[i], iova, buf,
+					     SZ_2M, MOCK_PROT_RW, &pgsize,
+					     true));
+		ASSERT_GE(PAGE_SIZE, pgsize);
+	}
+	test_ioctl_unmap(self->fd, self->ioasid, iova + 5 * PAGE_SIZE,
+			 PAGE_SIZE, PAGE_SIZE);
+	/* Where a 64K IOMMU page would have been, on the small instance. */
+	test_ioctl_unmap(self->fd, self->ioasid, iova + 0x11000, PAGE_SIZE,
+			 PAGE_SIZE);
+	check_mapped(iova, buf, 5 * PAGE_SIZE, MOCK_PROT_RW);
+	check_unmapped(iova + 5 * PAGE_SIZE, PAGE_SIZE);
+	check_mapped(iova + 6 * PAGE_SIZE, buf + 6 * PAGE_SIZE,
+		     0x11000 - 6 * PAGE_SIZE, MOCK_PROT_RW);
+	check_unmapped(iova + 0x11000, PAGE_SIZE);
+	check_mapped(iova + 0x12000, buf + 0x12000, SZ_2M - 0x12000,
+		     MOCK_PROT_RW);
+	ASSERT_EQ(self->pin0 + (SZ_2M - 2 * PAGE_SIZE) / 1024,
+		  vm_pinned_kb());
+	test_ioctl_unmap(self->fd, self->ioasid, iova, SZ_2M,
+			 SZ_2M - 2 * PAGE_SIZE);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+	munmap(raw, raw_len);
+}
+
+/* A THP is mapped with large IOMMU pages, which no unmap may cut. */
+TEST_F(memory, thp_cut_refused)
+{
+	unsigned long iova = 16 * SZ_2M;
+	size_t raw_len;
+	__u64 pgsize;
+	void *raw;
+	char *buf;
+
+	buf = thp_memory(2 * SZ_2M, -1, &raw, &raw_len);
+	if (!buf)
+		SKIP(return, "no THP");
+	test_ioctl_map(self->fd, self->ioasid, buf, iova, 2 * SZ_2M);
+	if (!folios_are(buf, SZ_2M, SZ_2M) ||
+	    !folios_are(buf + SZ_2M, SZ_2M, SZ_2M)) {
+		test_ioctl_unmap(self->fd, self->ioasid, iova, 2 * SZ_2M,
+				 2 * SZ_2M);
+		munmap(raw, raw_len);
+		SKIP(return, "the kernel gave no THP");
+	}
+	for (unsigned int i = 0; i != self->ndev; i++) {
+		pgsize = 0;
+		test_cmd(_test_cmd_check_map(self->fd, self->dev[i], iova, buf,
+					     2 * SZ_2M, MOCK_PROT_RW, &pgsize,
+					     true));
+		/* The large instance has 2M pages, the small one 64K. */
+		ASSERT_EQ(i ? 1UL << 16 : SZ_2M, pgsize);
+	}
+	if (self->ndev) {
+		/* Inside a 64K block, and on one: both inside the 2M page. */
+		test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid,
+				     iova + PAGE_SIZE, PAGE_SIZE);
+		test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid,
+				     iova + 0x10000, 0x10000);
+		/* A range that ends inside the second THP, too. */
+		test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid, iova,
+				     SZ_2M + PAGE_SIZE);
+		check_mapped(iova, buf, 2 * SZ_2M, MOCK_PROT_RW);
+		ASSERT_EQ(self->pin0 + 2 * SZ_2M / 1024, vm_pinned_kb());
+	} else {
+		/* With no domain there is no large page to split. */
+		test_ioctl_unmap(self->fd, self->ioasid, iova + PAGE_SIZE,
+				 PAGE_SIZE, PAGE_SIZE);
+		test_ioctl_map(self->fd, self->ioasid, buf + PAGE_SIZE,
+			       iova + PAGE_SIZE, PAGE_SIZE);
+	}
+	/* Along the THP boundary, a cut is fine. */
+	test_ioctl_unmap(self->fd, self->ioasid, iova, SZ_2M, SZ_2M);
+	check_unmapped(iova, SZ_2M);
+	check_mapped(iova + SZ_2M, buf + SZ_2M, SZ_2M, MOCK_PROT_RW);
+	test_ioctl_unmap(self->fd, self->ioasid, iova + SZ_2M, SZ_2M, SZ_2M);
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+	munmap(raw, raw_len);
+}
+
+/*
+ * 64K folios filling a 2M block: on the small instance each is one 64K
+ * IOMMU page, which a cut may not split; on the large one the 2M block is
+ * no folio of its own, so it stays in small pages, cut anywhere.
+ */
+TEST_F(memory, mthp_large_pages_per_instance)
+{
+	unsigned long iova = 16 * SZ_2M;
+	bool small = self->ndev > 1;
+	size_t raw_len;
+	__u64 pgsize;
+	void *raw;
+	char *buf;
+
+	buf = thp_memory(SZ_2M, 4, &raw, &raw_len);
+	if (!buf)
+		SKIP(return, "no THP to split into 64K folios");
+	test_ioctl_map(self->fd, self->ioasid, buf, iova, SZ_2M);
+	if (PAGE_SIZE != 4096 || !folios_are(buf, SZ_2M, 1UL << 16)) {
+		test_ioctl_unmap(self->fd, self->ioasid, iova, SZ_2M, SZ_2M);
+		munmap(raw, raw_len);
+		SKIP(return, "the split left no contiguous 64K folios");
+	}
+	for (unsigned int i = 0; i != self->ndev; i++) {
+		pgsize = 0;
+		test_cmd(_test_cmd_check_map(self->fd, self->dev[i], iova, buf,
+					     SZ_2M, MOCK_PROT_RW, &pgsize,
+					     true));
+		ASSERT_EQ(i ? 1UL << 16 : PAGE_SIZE, pgsize);
+	}
+	/* Inside a 64K folio: only the small instance's page forbids it. */
+	if (small) {
+		test_err_ioctl_unmap(EINVAL, self->fd, self->ioasid,
+				     iova + PAGE_SIZE, PAGE_SIZE);
+		check_mapped(iova, buf, SZ_2M, MOCK_PROT_RW);
+	} else {
+		test_ioctl_unmap(self->fd, self->ioasid, iova + PAGE_SIZE,
+				 PAGE_SIZE, PAGE_SIZE);
+		check_unmapped(iova + PAGE_SIZE, PAGE_SIZE);
+	}
+	/* Between 64K folios, inside the 2M block: fine everywhere. */
+	test_ioctl_unmap(self->fd, self->ioasid, iova + 0x30000, 0x10000,
+			 0x10000);
+	check_unmapped(iova + 0x30000, 0x10000);
+	check_mapped(iova + 0x40000, buf + 0x40000, SZ_2M - 0x40000,
+		     MOCK_PROT_RW);
+	test_ioctl_unmap(self->fd, self->ioasid, iova, SZ_2M,
+			 SZ_2M - 0x10000 - (small ? 0 : PAGE_SIZE));
+	ASSERT_EQ(self->pin0, vm_pinned_kb());
+	munmap(raw, raw_len);
 }
 
 static int drop_ipc_lock(void)

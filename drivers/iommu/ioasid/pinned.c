@@ -219,17 +219,28 @@ static void ioasid_pinned_release(struct kref *kref)
 {
 	struct ioasid_pinned *pinned =
 		container_of(kref, struct ioasid_pinned, users);
-	unsigned long done, batch;
+	unsigned long done, n, since_resched = 0;
 
 	/*
-	 * A device may have written any writable page: keep its data. In
-	 * batches, since a run may hold millions of pages.
+	 * A device may have written any writable page: keep its data. By
+	 * physically contiguous pieces, so that a large folio goes in one
+	 * step instead of a lookup per page; and with a chance to
+	 * reschedule every batch, since a run may hold millions of pages.
 	 */
-	for (done = 0; done < pinned->npages; done += batch) {
-		batch = min(pinned->npages - done, IOASID_PINNED_BATCH);
-		unpin_user_pages_dirty_lock(pinned->pages + done, batch,
-					    pinned->writable);
-		cond_resched();
+	for (done = 0; done < pinned->npages; done += n) {
+		struct page **pages = pinned->pages + done;
+		unsigned long max = min(pinned->npages - done,
+					IOASID_PINNED_BATCH);
+
+		for (n = 1; n < max && pages[n] == nth_page(pages[0], n); n++)
+			;
+		unpin_user_page_range_dirty_lock(pages[0], n,
+						 pinned->writable);
+		since_resched += n;
+		if (since_resched >= IOASID_PINNED_BATCH) {
+			since_resched = 0;
+			cond_resched();
+		}
 	}
 	if (!pinned->borrowed)
 		ioasid_pinned_uncharge(pinned->ctx, pinned->npages);

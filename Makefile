@@ -2,7 +2,8 @@
 #
 #   make run     install what is missing, build, boot the VM, run the demo
 #   make check   install what is missing, build, run every test
-#   make bench   the benchmarks on a non-debug kernel
+#   make bench   ours vs iommufd vs VFIO type1 on a non-debug kernel:
+#                build/bench.json and the chart build/bench.png
 #   make shell   a shell in the test VM
 #   make lint    checkpatch --strict and a W=1 build of our kernel code
 #
@@ -14,18 +15,21 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all setup kernel kernel-perf userspace userspace-perf check run \
-	shell bench lint install clean distclean
+.PHONY: all setup setup-bench kernel kernel-perf userspace userspace-perf \
+	check run shell bench lint install clean distclean
 
 all: userspace
 
 setup:
 	@$(S)/setup.sh
 
+setup-bench:
+	@$(S)/setup.sh bench
+
 kernel: setup
 	@$(S)/kernel.sh build test
 
-kernel-perf: setup
+kernel-perf: setup-bench
 	@$(S)/kernel.sh build perf
 
 userspace: kernel

@@ -10,6 +10,8 @@ set -euo pipefail
 PKGS=(build-essential bc flex bison libelf-dev libssl-dev cpio rsync
       xz-utils ccache qemu-system-x86 busybox-static liburing-dev
       pkg-config g++ linux-source-6.12)
+# `setup.sh bench`: also what `make bench` draws its chart with.
+[ "${1:-}" = bench ] && PKGS+=(gnuplot-nox)
 
 # Derive a backports entry from the first Debian source that lists bookworm.
 enable_backports() {

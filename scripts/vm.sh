@@ -102,9 +102,9 @@ append="console=ttyS0 intel_iommu=$intel_iommu panic_on_warn=1 panic=-1 oops=pan
 append+=" kasan.fault=panic nokaslr"
 [ "$BASE" = check ] || append+=" quiet"
 
-# The benchmark maps 1 GiB at a time, THP included.
+# The benchmark keeps 1 GiB of 4 KiB pages and 1 GiB of THP at once.
 mem=2G
-[ "$BASE" = bench ] && mem=3G
+[ "$BASE" = bench ] && mem=4G
 
 qemu=("${qemu_bin[@]}" -machine q35 -accel tcg -cpu max -smp 2 -m $mem
       -device "$iommu_dev" -device edu -device edu
@@ -194,9 +194,20 @@ if [ "$BASE" = run ] && ! tr -d '\r' < "$RUN/console.log" | grep -q '^demo: PASS
 	exit 1
 fi
 if [ "$BASE" = bench ]; then
+	if ! tr -d '\r' < "$RUN/console.log" | grep -q '^bench: done'; then
+		echo "bench: did not finish; see ${RUN#"$TOP"/}/console.log" >&2
+		exit 1
+	fi
+	# The objects the guest wrote one a line, as one JSON array.
 	json=$B/$MODE.json	# bench.json, or bench-sm.json
-	tr -d '\r' < "$RUN/results.log" | grep '^{' > "$json" || true
-	echo ">> $(wc -l < "$json") results in ${json#"$TOP"/}"
+	tr -d '\r' < "$RUN/results.log" | grep '^{' |
+		sed -e '1s/^/[\n/' -e '$!s/$/,/' -e '$s/$/\n]/' > "$json" || true
 	[ -s "$json" ] || { echo "bench: no results" >&2; exit 1; }
+	echo ">> $(grep -c '^{' "$json") results in ${json#"$TOP"/}"
+	# The chart, from the rows the guest marked for it.
+	data=$B/$MODE.dat
+	tr -d '\r' < "$RUN/results.log" | sed -n 's/^plot\t//p' > "$data"
+	gnuplot -e "data='$data'; png='$B/$MODE.png'" "$TOP/scripts/bench.gp"
+	echo ">> chart in ${B#"$TOP"/}/$MODE.png"
 fi
 "$TOP/scripts/summarize.sh" --splats-only "$RUN"

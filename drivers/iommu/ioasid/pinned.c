@@ -36,6 +36,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <uapi/linux/ioasid.h>
 
 #include "ioasid_private.h"
@@ -69,6 +70,7 @@ static struct ioasid_pinned *ioasid_pinned_alloc(struct ioasid_ctx *ctx,
 						 unsigned long npages,
 						 bool writable)
 {
+	size_t size = array_size(npages, sizeof(struct page *));
 	struct ioasid_pinned *pinned;
 
 	pinned = kzalloc(sizeof(*pinned), GFP_KERNEL_ACCOUNT);
@@ -76,11 +78,17 @@ static struct ioasid_pinned *ioasid_pinned_alloc(struct ioasid_ctx *ctx,
 		return NULL;
 	/*
 	 * The size is the user's: fail quietly, and without calling the OOM
-	 * killer, where it is too large.
+	 * killer, where it is too large. Each entry is written before it is
+	 * read, so nothing is zeroed; and nothing needs the array physically
+	 * contiguous, so a large one skips kvmalloc()'s try for high-order
+	 * pages, which costs milliseconds of compaction per GiB pinned once
+	 * free memory is fragmented.
 	 */
-	pinned->pages = kvcalloc(npages, sizeof(*pinned->pages),
-				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN |
-				 __GFP_RETRY_MAYFAIL);
+	if (size <= PAGE_SIZE)
+		pinned->pages = kmalloc(size, GFP_KERNEL_ACCOUNT);
+	else
+		pinned->pages = __vmalloc(size, GFP_KERNEL_ACCOUNT |
+					  __GFP_NOWARN | __GFP_RETRY_MAYFAIL);
 	if (!pinned->pages) {
 		kfree(pinned);
 		return NULL;

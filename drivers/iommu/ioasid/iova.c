@@ -66,6 +66,8 @@ struct ioasid_area {
 	struct ioasid_pinned *pinned;
 	unsigned long pinned_index;	/* page of @pinned at node.start */
 	int iommu_prot;
+	/* Out of the trees, on its way out of the domains: the next one */
+	struct ioasid_area *gone_next;
 };
 
 struct ioasid_reserved {
@@ -647,40 +649,63 @@ int ioasid_iova_split(struct ioasid_iova *iova, unsigned long start,
 	return ret;
 }
 
-/*
- * Take every area inside [start, last] out of @domain: neighbours in one
- * call, and one IOTLB flush for all, after which the caller may free the
- * areas and so unpin their pages.
- */
-static void ioasid_iova_domain_unmap_areas(struct ioasid_iova *iova,
-					   struct ioasid_domain *domain,
-					   unsigned long start,
-					   unsigned long last)
+/* Take @area out of both trees, onto the chain @gone. */
+static void ioasid_iova_area_gone(struct ioasid_iova *iova,
+				  struct ioasid_area *area,
+				  struct ioasid_area **gone)
 {
-	unsigned long run_start = 0, run_last = 0;
-	struct iommu_iotlb_gather gather;
-	struct ioasid_area *area;
-	bool run = false;
+	ioasid_iova_area_remove(iova, area);
+	area->gone_next = *gone;
+	*gone = area;
+}
 
-	iommu_iotlb_gather_init(&gather);
-	for (area = ioasid_iova_area_first(iova, start, last); area;
-	     area = ioasid_iova_area_next(area, start, last)) {
-		if (run && area->node.start == run_last + 1) {
+/*
+ * Take the areas chained at @gone, out of the trees already, out of every
+ * domain: neighbours in one call, and one IOTLB flush per domain. Only
+ * then free them, and so unpin their pages: no IOTLB can reach them now.
+ */
+static void ioasid_iova_unmap_gone(struct ioasid_iova *iova,
+				   struct ioasid_area *gone)
+{
+	struct ioasid_domain *domain;
+	struct ioasid_area *area;
+
+	list_for_each_entry(domain, &iova->domains, link) {
+		unsigned long run_start = 0, run_last = 0;
+		struct iommu_iotlb_gather gather;
+		bool run = false;
+
+		iommu_iotlb_gather_init(&gather);
+		for (area = gone; area; area = area->gone_next) {
+			/* The chain runs either way along the IOVA. */
+			if (run && area->node.start == run_last + 1) {
+				run_last = area->node.last;
+				continue;
+			}
+			if (run && area->node.last + 1 == run_start) {
+				run_start = area->node.start;
+				continue;
+			}
+			if (run)
+				ioasid_iova_domain_unmap_fast(domain, run_start,
+							      run_last,
+							      &gather);
+			run = true;
+			run_start = area->node.start;
 			run_last = area->node.last;
-			continue;
+			cond_resched();
 		}
 		if (run)
 			ioasid_iova_domain_unmap_fast(domain, run_start,
 						      run_last, &gather);
-		run = true;
-		run_start = area->node.start;
-		run_last = area->node.last;
+		iommu_iotlb_sync(domain->iommu_domain, &gather);
+	}
+	while (gone) {
+		area = gone;
+		gone = area->gone_next;
+		ioasid_iova_area_free(area);
 		cond_resched();
 	}
-	if (run)
-		ioasid_iova_domain_unmap_fast(domain, run_start, run_last,
-					      &gather);
-	iommu_iotlb_sync(domain->iommu_domain, &gather);
 }
 
 /*
@@ -692,8 +717,7 @@ static void ioasid_iova_domain_unmap_areas(struct ioasid_iova *iova,
 int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 		      unsigned long last, unsigned long *unmapped)
 {
-	struct ioasid_domain *domain;
-	struct ioasid_area *area, *next;
+	struct ioasid_area *area, *next, *gone = NULL;
 	int ret;
 
 	*unmapped = 0;
@@ -702,49 +726,28 @@ int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 		return ret;
 
 	/* Now every area that meets [start, last] lies inside it. */
-	list_for_each_entry(domain, &iova->domains, link)
-		ioasid_iova_domain_unmap_areas(iova, domain, start, last);
 	for (area = ioasid_iova_area_first(iova, start, last); area;
 	     area = next) {
 		next = ioasid_iova_area_next(area, start, last);
 		*unmapped += area->node.last - area->node.start + 1;
-		ioasid_iova_area_remove(iova, area);
-		ioasid_iova_area_free(area);
-		cond_resched();
+		ioasid_iova_area_gone(iova, area, &gone);
 	}
+	ioasid_iova_unmap_gone(iova, gone);
 	return 0;
 }
 
 /*
  * The parent is unmapping [start, last] of its IOVA: remove, whole, every
- * area mapped from any of it, with one IOTLB flush per domain. Reports
- * the bytes removed.
+ * area mapped from any of it. Reports the bytes removed.
  */
 void ioasid_iova_revoke_source(struct ioasid_iova *iova, unsigned long start,
 			       unsigned long last, unsigned long *revoked)
 {
 	struct interval_tree_node *node, *next;
-	struct ioasid_domain *domain;
+	struct ioasid_area *gone = NULL;
 
 	lockdep_assert_held(iova->lock);
 	*revoked = 0;
-	list_for_each_entry(domain, &iova->domains, link) {
-		struct iommu_iotlb_gather gather;
-
-		iommu_iotlb_gather_init(&gather);
-		for (node = interval_tree_iter_first(&iova->sources, start,
-						     last);
-		     node; node = interval_tree_iter_next(node, start, last)) {
-			struct ioasid_area *area =
-				container_of(node, struct ioasid_area, source);
-
-			ioasid_iova_domain_unmap_fast(domain, area->node.start,
-						      area->node.last,
-						      &gather);
-			cond_resched();
-		}
-		iommu_iotlb_sync(domain->iommu_domain, &gather);
-	}
 	for (node = interval_tree_iter_first(&iova->sources, start, last);
 	     node; node = next) {
 		struct ioasid_area *area =
@@ -752,10 +755,9 @@ void ioasid_iova_revoke_source(struct ioasid_iova *iova, unsigned long start,
 
 		next = interval_tree_iter_next(node, start, last);
 		*revoked += area->node.last - area->node.start + 1;
-		ioasid_iova_area_remove(iova, area);
-		ioasid_iova_area_free(area);
-		cond_resched();
+		ioasid_iova_area_gone(iova, area, &gone);
 	}
+	ioasid_iova_unmap_gone(iova, gone);
 }
 
 /* The owner is going: no domain and no reserved range can be left. */

@@ -1,7 +1,8 @@
 # The chart of `make bench`: scripts/vm.sh runs it with data= (the rows
-# ioasid-bench wrote for it: a cell, then each backend's median time over
-# iommufd's) and png= (where to draw). Log scale, so that 2x faster and
-# 2x slower look alike; iommufd sits at 1 and lower is faster.
+# ioasid-bench wrote for it: a cell, then each backend's time over
+# iommufd's, the median of the rounds' ratios) and png= (where to draw).
+# Log scale, so that 2x faster and 2x slower look alike; iommufd sits at
+# 1 and lower is faster.
 set terminal pngcairo size 1280,640 font ",11"
 set output png
 set datafile separator "\t"
@@ -12,7 +13,7 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y 2
 set grid ytics
-set ylabel "median time / iommufd's median (lower is faster)"
+set ylabel "time / iommufd's, median of the rounds (lower is faster)"
 set title "ioasid-bench: /dev/ioasid vs iommufd vs VFIO type1, edu behind the emulated VT-d"
 set key top left
 set xtics rotate by -25 nomirror

@@ -16,9 +16,11 @@
  * needs it and said so), then without CAP_IPC_LOCK, so that every
  * backend charges what it pins against RLIMIT_MEMLOCK, set large enough.
  *
- * Workloads, each ROUNDS rounds; in a round every backend runs once, on
- * its own fresh fd, and the backends take turns, a different one first
- * each round:
+ * Workloads, ROUNDS rounds of each after one round that warms up and is
+ * not counted; a round runs every workload once for every backend, each
+ * time on a fresh fd, the backends taking turns with a different one
+ * first each time, and the workloads interleaved, so that the host's
+ * other load spreads over all cells:
  *   - map and unmap 1 GiB of 4 KiB pages, and of THP, timed apart;
  *   - the same 1 GiB, mapped in one address space already, into a
  *     second one with the second edu in it: ours maps it again
@@ -26,8 +28,8 @@
  *     type1 maps it in a second container;
  *   - N separate 4 KiB maps, then N separate unmaps, for N = 1k, 10k
  *     and 100k: the cost per call, and how it grows with N.
- * After each workload it prints what each backend charged, VmLck and
- * VmPin of this process, while everything was mapped, so that memory
+ * The table shows under each workload what each backend charged, VmLck
+ * and VmPin of this process, while everything was mapped, so that memory
  * charged twice shows.
  *
  * Then, for ours alone, a guest vIOMMU's GIOVA space built both ways the
@@ -36,10 +38,11 @@
  *
  * Output: the table on stdout, each cell the median and minimum of the
  * rounds, with our time ratios against each peer (below 1: we are
- * faster) and the targets met or missed. With -o FILE, each result as a
- * JSON object on a line of its own, and the chart's data as lines that
- * start with "plot" and a tab; the host turns them into build/bench.json
- * and build/bench.png.
+ * faster), each the median of the rounds' ratios, since the two sides
+ * of one ran seconds apart; then the targets met or missed, from those
+ * ratios. With -o FILE, each result as a JSON object on a line of its
+ * own, and the chart's data as lines that start with "plot" and a tab;
+ * the host turns them into build/bench.json and build/bench.png.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -681,8 +684,14 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* Median and minimum of a cell, in its unit; false if it has none. */
-static bool stats(enum cell c, int be, double *median, double *min)
+static bool stats(enum cell c, int be, double *med, double *min)
 {
 	double v[ROUNDS], scale = cells[c].per_op ? 1e6 : 1e3;
 	int n = nsamples[c][be];
@@ -690,9 +699,29 @@ static bool stats(enum cell c, int be, double *median, double *min)
 	if (!n)
 		return false;
 	memcpy(v, samples[c][be], n * sizeof(v[0]));
-	qsort(v, n, sizeof(v[0]), cmp_double);
+	*med = median(v, n) * scale;
 	*min = v[0] * scale;
-	*median = (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) * scale;
+	return true;
+}
+
+/*
+ * How @a's time in cell @ca compares with @b's in @cb: the median over
+ * the rounds of their ratio within one round. The two ran seconds apart
+ * in every round, so a spell of load on the host from anything else
+ * weighs on both sides of a ratio, and only on one round's.
+ */
+static bool ratio(enum cell ca, int a, enum cell cb, int b, double *r)
+{
+	int n = nsamples[ca][a] < nsamples[cb][b] ? nsamples[ca][a] :
+						    nsamples[cb][b];
+	double v[ROUNDS];
+	int i;
+
+	if (!n)
+		return false;
+	for (i = 0; i != n; i++)
+		v[i] = samples[ca][a][i] / samples[cb][b][i];
+	*r = median(v, n);
 	return true;
 }
 
@@ -737,17 +766,13 @@ static struct charge charge_delta(struct charge before)
 	return (struct charge){ c.lck - before.lck, c.pin - before.pin };
 }
 
-/* The charge each backend showed at its peak, in the last round. */
-static struct charge peaks[NR_BACKENDS];
-
-static void print_charges(const char *workload, size_t memory)
+static void print_charges(const char *workload, size_t memory,
+			  const struct charge *peaks)
 {
 	int i;
 
 	printf("  charged while mapped, for %zu MiB of memory:", memory / MIB);
 	for (i = 0; i != NR_BACKENDS; i++) {
-		if (peaks[i].lck < 0)
-			continue;
 		printf(" %s VmLck %ld MiB VmPin %ld MiB%s", backends[i].name,
 		       peaks[i].lck / 1024, peaks[i].pin / 1024,
 		       i == NR_BACKENDS - 1 ? "" : ";");
@@ -823,7 +848,7 @@ static void fail(struct backend *be, const char *what, int err)
 
 /* Map and unmap @len at @buf in one space: one round of one backend. */
 static void run_gib(struct backend *be, int b, char *buf, size_t len,
-		    enum cell map_cell)
+		    enum cell map_cell, struct charge *peak)
 {
 	struct charge before = charged();
 	double t0, t1, t2;
@@ -846,7 +871,7 @@ static void run_gib(struct backend *be, int b, char *buf, size_t len,
 	t1 = now();
 	if (ret)
 		fail(be, "map", ret);
-	peaks[b] = charge_delta(before);
+	*peak = charge_delta(before);
 	ret = be->unmap(be, &sp, IOVA_BASE, len);
 	t2 = now();
 	if (ret)
@@ -863,7 +888,8 @@ static void run_gib(struct backend *be, int b, char *buf, size_t len,
 }
 
 /* Map @len at @buf in a first space, then again in a second one. */
-static void run_again(struct backend *be, int b, char *buf, size_t len)
+static void run_again(struct backend *be, int b, char *buf, size_t len,
+		      struct charge *peak)
 {
 	struct charge before = charged();
 	struct space sp[2];
@@ -881,7 +907,7 @@ static void run_again(struct backend *be, int b, char *buf, size_t len)
 	t1 = now();
 	if (ret)
 		fail(be, "map into the second space", ret);
-	peaks[b] = charge_delta(before);
+	*peak = charge_delta(before);
 	ret = be->unmap(be, &sp[1], IOVA_BASE, len);
 	t2 = now();
 	if (ret)
@@ -899,7 +925,7 @@ static void run_again(struct backend *be, int b, char *buf, size_t len)
 
 /* @n separate maps of a page each, then @n separate unmaps. */
 static void run_pages(struct backend *be, int b, char *buf, unsigned int n,
-		      enum cell map_cell)
+		      enum cell map_cell, struct charge *peak)
 {
 	struct charge before = charged();
 	double t0, t1, t2;
@@ -919,7 +945,7 @@ static void run_pages(struct backend *be, int b, char *buf, unsigned int n,
 			fail(be, "map a page", ret);
 	}
 	t1 = now();
-	peaks[b] = charge_delta(before);
+	*peak = charge_delta(before);
 	for (i = 0; i != n; i++) {
 		ret = be->unmap(be, &sp, IOVA_BASE + i * PAGE, PAGE);
 		if (ret)
@@ -942,23 +968,20 @@ static const unsigned int npages[] = {
 	[W_1K] = 1000, [W_10K] = 10000, [W_100K] = 100000,
 };
 
-/* A row of the table; with @json, its results go to the file too. */
-static void print_row(enum cell c, bool json)
+/* A row of the table; its results go to the file too. */
+static void print_row(enum cell c)
 {
-	double med[NR_BACKENDS], min;
-	bool have[NR_BACKENDS];
+	double med, min;
 	int i, p;
 
 	printf("%-20s %-9s %-5s", cells[c].workload, cells[c].what,
 	       cells[c].per_op ? "us/op" : "ms");
 	for (i = 0; i != NR_BACKENDS; i++) {
-		have[i] = stats(c, i, &med[i], &min);
-		if (have[i])
-			printf(" %9.1f (%9.1f)", med[i], min);
-		else
+		if (!stats(c, i, &med, &min)) {
 			printf(" %21s", "-");
-		if (!have[i] || !json)
 			continue;
+		}
+		printf(" %9.1f (%9.1f)", med, min);
 		json_open("cell");
 		json_str("workload", cells[c].workload);
 		json_str("measure", cells[c].what);
@@ -966,7 +989,7 @@ static void print_row(enum cell c, bool json)
 		json_str("backend", backends[i].name);
 		json_str("unit", cells[c].per_op ? "us/op" : "ms");
 		json_int("rounds", nsamples[c][i]);
-		json_num("median", med[i]);
+		json_num("median", med);
 		json_num("min", min);
 		json_samples(c, i);
 		json_close();
@@ -974,18 +997,18 @@ static void print_row(enum cell c, bool json)
 	/* Our time over each peer's: below 1, we are faster. */
 	for (i = BE_OURS; i <= BE_OURS_REG; i++) {
 		for (p = BE_IOMMUFD; p <= BE_TYPE1; p++) {
-			if (!have[i] || !have[p]) {
+			double r;
+
+			if (!ratio(c, i, c, p, &r)) {
 				printf(" %6s", "-");
 				continue;
 			}
-			printf(" %6.2f", med[i] / med[p]);
-			if (!json)
-				continue;
+			printf(" %6.2f", r);
 			json_open("ratio");
 			json_str("key", cells[c].key);
 			json_str("ours", backends[i].name);
 			json_str("peer", backends[p].name);
-			json_num("time_ratio", med[i] / med[p]);
+			json_num("time_ratio", r);
 			json_close();
 		}
 	}
@@ -1004,7 +1027,7 @@ static void print_header(void)
 	printf("%-36s", "");
 	for (i = 0; i != NR_BACKENDS; i++)
 		printf(" %21s", "median (min)");
-	printf("  time ratios of medians, below 1: ours faster\n");
+	printf("  ratios: our time over theirs, median of the rounds' (<1: we are faster)\n");
 }
 
 static const enum cell workload_cells[NR_WORKLOADS][4] = {
@@ -1021,48 +1044,61 @@ static void print_workload(enum workload w)
 	int i;
 
 	for (i = 0; i != 4 && workload_cells[w][i] != NR_CELLS; i++)
-		print_row(workload_cells[w][i], true);
+		print_row(workload_cells[w][i]);
 }
 
-static void run_workload(enum workload w, char *mem4k, char *memthp)
-{
-	int round, k;
+/* What each backend charged at its peak, in the last round. */
+static struct charge peaks[NR_WORKLOADS][NR_BACKENDS];
 
-	for (k = 0; k != NR_BACKENDS; k++)
-		peaks[k] = (struct charge){ -1, -1 };
-	for (round = 0; round != ROUNDS; round++) {
+/*
+ * Every workload once for every backend. The workloads are interleaved
+ * round by round, so that what else the host runs meanwhile spreads
+ * over all cells rather than spoiling one; within a workload the
+ * backends take turns, a different one first each round.
+ */
+static void run_round(int round, char *mem4k, char *memthp)
+{
+	int w, k;
+
+	for (w = 0; w != NR_WORKLOADS; w++) {
 		for (k = 0; k != NR_BACKENDS; k++) {
-			int b = (round + k) % NR_BACKENDS;
+			int b = (round + 1 + w + k) % NR_BACKENDS;
 			struct backend *be = &backends[b];
+			struct charge *peak = &peaks[w][b];
 
 			switch (w) {
 			case W_4K:
-				run_gib(be, b, mem4k, GIB, C_4K_MAP);
+				run_gib(be, b, mem4k, GIB, C_4K_MAP, peak);
 				break;
 			case W_THP:
-				run_gib(be, b, memthp, GIB, C_THP_MAP);
+				run_gib(be, b, memthp, GIB, C_THP_MAP, peak);
 				break;
 			case W_AGAIN:
-				run_again(be, b, mem4k, GIB);
+				run_again(be, b, mem4k, GIB, peak);
 				break;
 			default:
 				run_pages(be, b, mem4k, npages[w],
 					  w == W_1K ? C_1K_MAP :
-					  w == W_10K ? C_10K_MAP : C_100K_MAP);
+					  w == W_10K ? C_10K_MAP : C_100K_MAP,
+					  peak);
 			}
 		}
 	}
-	print_header();
-	print_workload(w);
-	print_charges(cells[workload_cells[w][0]].workload,
-		      w >= W_1K ? npages[w] * PAGE : GIB);
+	if (round >= 0)
+		printf("round %d of %d done\n", round + 1, ROUNDS);
 }
 
-static bool median_of(enum cell c, int b, double *median)
+/* The table: each workload's rows, then what each backend charged. */
+static void print_table(void)
 {
-	double min;
+	int w;
 
-	return stats(c, b, median, &min);
+	print_header();
+	for (w = 0; w != NR_WORKLOADS; w++) {
+		print_workload(w);
+		print_charges(cells[workload_cells[w][0]].workload,
+			      w >= W_1K ? npages[w] * PAGE : GIB, peaks[w]);
+	}
 }
 
 /* The targets: our time at least @factor times shorter. */
@@ -1083,21 +1119,21 @@ static const struct {
 static int check_target(unsigned int i)
 {
 	int ours = targets[i].ours, peer = targets[i].peer;
-	double o, p;
+	double r, speedup;
 	bool met;
 
-	if (!median_of(targets[i].cell, ours, &o) ||
-	    !median_of(targets[i].cell, peer, &p))
+	if (!ratio(targets[i].cell, ours, targets[i].cell, peer, &r))
 		return 1;
-	met = p / o >= targets[i].factor;
-	printf("  %-44s %-8s vs %-7s %5.2fx faster (target %.1fx): %s\n",
+	speedup = 1 / r;
+	met = speedup >= targets[i].factor;
+	printf("  %-38s %-8s vs %-7s %5.2fx faster (target %.1fx): %s\n",
 	       targets[i].what, backends[ours].name, backends[peer].name,
-	       p / o, targets[i].factor, met ? "met" : "MISSED");
+	       speedup, targets[i].factor, met ? "met" : "MISSED");
 	json_open("target");
 	json_str("what", targets[i].what);
 	json_str("ours", backends[ours].name);
 	json_str("peer", backends[peer].name);
-	json_num("speedup", p / o);
+	json_num("speedup", speedup);
 	json_num("wanted", targets[i].factor);
 	json_int("met", met);
 	json_close();
@@ -1106,23 +1142,36 @@ static int check_target(unsigned int i)
 
 static int growth_target(int b)
 {
-	double small, big;
+	double growth;
 	bool met;
 
-	if (!median_of(C_1K_MAP, b, &small) || !median_of(C_100K_MAP, b, &big))
+	if (!ratio(C_100K_MAP, b, C_1K_MAP, b, &growth))
 		return 1;
-	met = big / small <= 1.5;
-	printf("  %-44s %-8s %5.2fx the 1k cost (target at most 1.5x): %s\n",
-	       "100k maps, per-op cost", backends[b].name, big / small,
+	met = growth <= 1.5;
+	printf("  %-38s %-8s %5.2fx the 1k cost (target at most 1.5x): %s\n",
+	       "100k maps, per-op cost", backends[b].name, growth,
 	       met ? "met" : "MISSED");
 	json_open("target");
 	json_str("what", "100k/1k map cost per op");
 	json_str("ours", backends[b].name);
-	json_num("ratio", big / small);
+	json_num("ratio", growth);
 	json_num("wanted", 1.5);
 	json_int("met", met);
 	json_close();
 	return !met;
+}
+
+/* How the per-call map cost grows from 1k maps to 100k. */
+static void print_growth(void)
+{
+	double growth;
+	int b;
+
+	printf("100k/1k per-op map cost:");
+	for (b = 0; b != NR_BACKENDS; b++)
+		if (ratio(C_100K_MAP, b, C_1K_MAP, b, &growth))
+			printf(" %s %.2fx", backends[b].name, growth);
+	printf("\n");
 }
 
 static void print_targets(void)
@@ -1130,7 +1179,7 @@ static void print_targets(void)
 	unsigned int i;
 	int missed = 0, b;
 
-	printf("\ntargets (ratios of medians, this run):\n");
+	printf("\ntargets (this run, from the ratios above):\n");
 	for (i = 0; i != ARRAY_SIZE(targets); i++)
 		missed += check_target(i);
 	for (b = BE_OURS; b <= BE_OURS_REG; b++)
@@ -1141,21 +1190,21 @@ static void print_targets(void)
 
 static void print_plot(void)
 {
-	double v[NR_BACKENDS], ref;
+	double r;
 	int c, b;
 
-	/* Median time of each backend, over iommufd's: iommufd is 1. */
+	/* Each backend's time over iommufd's, as in the table. */
 	fprintf(out, "plot\tcell");
 	for (b = 0; b != NR_BACKENDS; b++)
 		fprintf(out, "\t%s", backends[b].name);
 	fprintf(out, "\n");
 	for (c = 0; c != NR_CELLS; c++) {
-		if (!cells[c].plot || !median_of(c, BE_IOMMUFD, &ref))
+		if (!cells[c].plot)
 			continue;
 		fprintf(out, "plot\t%s", cells[c].plot);
 		for (b = 0; b != NR_BACKENDS; b++) {
-			if (median_of(c, b, &v[b]))
-				fprintf(out, "\t%.4f", v[b] / ref);
+			if (ratio(c, b, c, BE_IOMMUFD, &r))
+				fprintf(out, "\t%.4f", r);
 			else
 				fprintf(out, "\t-");
 		}
@@ -1369,7 +1418,7 @@ int main(int argc, char **argv)
 {
 	const char *path = "/dev/null";
 	char *mem4k, *memthp;
-	int ret, w;
+	int ret, round;
 
 	if (argc == 3 && !strcmp(argv[1], "-o")) {
 		path = argv[2];
@@ -1408,22 +1457,19 @@ int main(int argc, char **argv)
 	print_layout("4 KiB buffer", mem4k, GIB);
 	print_layout("THP buffer", memthp, GIB);
 
-	for (w = 0; w != NR_WORKLOADS; w++)
-		run_workload(w, mem4k, memthp);
+	/*
+	 * A first round, not counted, warms every path; and the first unpin
+	 * of a buffer marks all its pages dirty, which would otherwise weigh
+	 * on the one backend whose turn came first.
+	 */
+	run_round(-1, mem4k, memthp);
+	memset(nsamples, 0, sizeof(nsamples));
+	for (round = 0; round != ROUNDS; round++)
+		run_round(round, mem4k, memthp);
 
-	printf("\nall workloads, %d rounds each:", ROUNDS);
-	print_header();
-	for (w = 0; w != NR_CELLS; w++)
-		print_row(w, false);
-	printf("100k/1k per-op map cost:");
-	for (w = 0; w != NR_BACKENDS; w++) {
-		double small, big;
-
-		if (median_of(C_1K_MAP, w, &small) &&
-		    median_of(C_100K_MAP, w, &big))
-			printf(" %s %.2fx", backends[w].name, big / small);
-	}
-	printf("\n");
+	printf("\n%d rounds, median (min) per cell:", ROUNDS);
+	print_table();
+	print_growth();
 	print_targets();
 	print_plot();
 

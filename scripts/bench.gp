@@ -17,5 +17,6 @@ set ylabel "time / iommufd's, median of the rounds (lower is faster)"
 set title "ioasid-bench: /dev/ioasid vs iommufd vs VFIO type1, edu behind the emulated VT-d"
 set key top left
 set xtics rotate by -25 nomirror
+set rmargin 10
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2
 plot for [i=2:5] data using i:xtic(1) title columnheader(i)

@@ -107,6 +107,18 @@ static int _test_dma(int fd, __u32 dev, __u64 iova, void *buf, size_t len,
 	return _test_cmd_mock(fd, &cmd);
 }
 
+/* How many translations the device's nested IOTLB holds, or -errno. */
+static int iotlb_entries(int fd, __u32 dev)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_IOTLB_INFO,
+		.dev_id = dev,
+	};
+	int ret = _test_cmd_mock(fd, &cmd);
+
+	return ret ?: (int)cmd.iotlb_info.out_entries;
+}
+
 FIXTURE(hwnest) {
 	int fd;
 	__u32 parent, child, dev, small_dev;
@@ -243,8 +255,11 @@ TEST_F(hwnest, stale_until_invalidated)
 	ASSERT_EQ(0x3c, DATA(1)[0]);
 	ASSERT_EQ(0, DATA(2)[0]);
 
+	/* The walk was cached, and the invalidation drops it. */
+	ASSERT_EQ(1, iotlb_entries(self->fd, self->dev));
 	test_cmd(_test_invalidate(self->fd, self->child, &inv, &num));
 	ASSERT_EQ(1, num);
+	ASSERT_EQ(0, iotlb_entries(self->fd, self->dev));
 	memset(out, 0x77, sizeof(out));
 	test_cmd(_test_dma(self->fd, self->dev, GIOVA, out, sizeof(out), true));
 	ASSERT_EQ(0x77, DATA(2)[0]);
@@ -288,8 +303,10 @@ TEST_F(hwnest, parent_unmap_flushes_nested)
 	guest_map(&self->g, GIOVA, DATA_GPA(6), PTE_P | PTE_W | PTE_U);
 	attach_and_bind(_metadata, self);
 	test_cmd(_test_dma(self->fd, self->dev, GIOVA, buf, sizeof(buf), true));
+	ASSERT_EQ(1, iotlb_entries(self->fd, self->dev));
 	test_ioctl_unmap(self->fd, self->parent, DATA_GPA(6), PAGE_SIZE,
 			 PAGE_SIZE);
+	ASSERT_EQ(0, iotlb_entries(self->fd, self->dev));
 	test_err_cmd(EIO, _test_dma(self->fd, self->dev, GIOVA, buf,
 				    sizeof(buf), true));
 	ASSERT_EQ(0, page_ref(self->fd, DATA(6), &ref, NULL));

@@ -25,10 +25,16 @@
  * regions or aperture would cut into an existing mapping is refused with
  * -ERANGE before anything changes.
  *
- * A hardware-nested IOASID has no mappings of its own: its devices nest,
- * per IOMMU instance, on a nest-parent domain of the parent IOASID (one
- * that holds the parent's mappings like any domain of it), through a
- * nested domain the IOMMU driver builds from the user's table at bind.
+ * What attaches is a group's DMA without a PASID (its requester ID's), or
+ * the DMA it tags with one PASID: an attachment each (struct
+ * ioasid_attach), made by the group's first device to ask and shared by
+ * the others, each on a domain of its own IOASID. The PASID is the one the
+ * device puts on the wire, so each device has a PASID space of its own.
+ *
+ * A hardware-nested IOASID has no mappings of its own: its attachments
+ * nest, per IOMMU instance, on a nest-parent domain of the parent IOASID
+ * (one that holds the parent's mappings like any domain of it), through
+ * a nested domain the IOMMU driver builds from the user's table at bind.
  * The driver reads the table's description from user memory only during
  * the bind, so devices attach before it and not while a table is bound.
  *
@@ -39,12 +45,14 @@
 #include <linux/iommu.h>
 #include <uapi/linux/iommufd.h>
 #include <linux/moduleparam.h>
-#include <linux/pci.h>
-#include <linux/pci-ats.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "../iommu-priv.h"
 #include "ioasid_private.h"
+#ifdef CONFIG_IOASID_TEST
+#include "ioasid_test.h"
+#endif
 
 static bool allow_unsafe_interrupts;
 module_param(allow_unsafe_interrupts, bool, 0644);
@@ -129,8 +137,9 @@ ioasid_device_alloc_user_domain(struct device *dev, u32 flags,
 	domain = ops->domain_alloc_user(dev, flags, parent, data);
 	if (IS_ERR(domain))
 		return domain;
-	/* The hook leaves the core's own field to the caller. */
+	/* The hook leaves the core's own fields to the caller. */
 	domain->owner = ops;
+	domain->iopf_handler = ioasid_fault_iopf_handler;
 	return domain;
 }
 
@@ -157,6 +166,7 @@ ioasid_device_domain_alloc(struct ioasid_device *idev, bool nest_parent)
 		kfree(domain);
 		return ERR_PTR(ret);
 	}
+	domain->iommu_domain->iopf_handler = ioasid_fault_iopf_handler;
 	return domain;
 }
 
@@ -228,14 +238,44 @@ err_free:
 }
 
 /*
- * Attach @idev's group through a domain of the IOASID: the first one of
- * its IOMMU instance that takes it, else a new one. A device that must
- * have snooping forced skips domains that do not force it; a driver that
+ * Make @domain translate @attach's DMA: its group's, or one PASID's,
+ * under the attachment's handle, where the iommu core finds the handler
+ * of the page requests the DMA raises.
+ */
+static int ioasid_attach_set(struct ioasid_attach *attach,
+			     struct iommu_domain *domain)
+{
+	if (attach->pasid == IOMMU_NO_PASID)
+		return iommu_attach_group_handle(domain, attach->igroup->group,
+						 &attach->handle);
+	return iommu_attach_device_pasid(domain, attach->dev, attach->pasid,
+					 &attach->handle);
+}
+
+/*
+ * Back to blocking: @attach's DMA reaches nothing, raises no page request,
+ * and none it raised before waits any longer.
+ */
+static void ioasid_attach_clear(struct ioasid_attach *attach,
+				struct iommu_domain *domain)
+{
+	if (attach->pasid == IOMMU_NO_PASID)
+		iommu_detach_group_handle(domain, attach->igroup->group);
+	else
+		iommu_detach_device_pasid(domain, attach->dev, attach->pasid);
+	ioasid_fault_abort_attach(attach);
+}
+
+/*
+ * Attach @attach through a domain of the IOASID: the first one of its
+ * IOMMU instance that takes it, else a new one. A device that must have
+ * snooping forced skips domains that do not force it; a driver that
  * finds a domain incompatible with the device (one forcing snooping the
  * device cannot honour, say) answers -EINVAL, and the next is tried.
  */
 static struct ioasid_domain *
 ioasid_device_attach_domain(struct ioasid_device *idev,
+			    struct ioasid_attach *attach,
 			    struct ioasid_space *space, phys_addr_t sw_msi_start)
 {
 	struct iommu_device *iommu = ioasid_device_iommu(idev);
@@ -250,8 +290,7 @@ ioasid_device_attach_domain(struct ioasid_device *idev,
 			continue;
 		ret = ioasid_device_setup_msi(domain, sw_msi_start);
 		if (!ret)
-			ret = iommu_attach_group(domain->iommu_domain,
-						 idev->igroup->group);
+			ret = ioasid_attach_set(attach, domain->iommu_domain);
 		if (!ret)
 			return domain;
 		if (ret != -EINVAL)
@@ -263,8 +302,7 @@ ioasid_device_attach_domain(struct ioasid_device *idev,
 		return domain;
 	ret = ioasid_device_setup_msi(domain, sw_msi_start);
 	if (!ret)
-		ret = iommu_attach_group(domain->iommu_domain,
-					 idev->igroup->group);
+		ret = ioasid_attach_set(attach, domain->iommu_domain);
 	if (ret) {
 		ioasid_device_put_domain(space, domain);
 		return ERR_PTR(ret);
@@ -309,20 +347,19 @@ ioasid_device_find_nested(struct ioasid_space *space,
 }
 
 /*
- * Attach @idev's group to hardware-nested @child: it reaches nothing
- * until a table is bound (the group stays on its blocking domain), but
- * its IOMMU's nest-parent domain is ready in the parent, so the bind
- * only has to build the nested domain over it.
+ * Attach @attach to hardware-nested @child: it reaches nothing until a
+ * table is bound (it stays blocked), but its IOMMU's nest-parent domain
+ * is ready in the parent, so the bind only has to build the nested
+ * domain over it.
  */
 static int ioasid_device_attach_nested(struct ioasid_device *idev,
+				       struct ioasid_attach *attach,
 				       struct ioasid_space *child)
 {
 	struct ioasid_space *parent = child->parent;
-	struct ioasid_group *igroup = idev->igroup;
 	struct ioasid_nested *nested;
 	int ret = 0;
 
-	lockdep_assert_held(&igroup->lock);
 	mutex_lock(&parent->lock);
 	mutex_lock_nested(&child->lock, SINGLE_DEPTH_NESTING);
 	if (child->bound) {
@@ -350,32 +387,30 @@ static int ioasid_device_attach_nested(struct ioasid_device *idev,
 		}
 		nested->iommu = ioasid_device_iommu(idev);
 		nested->parent_domain = domain;
-		INIT_LIST_HEAD(&nested->groups);
+		INIT_LIST_HEAD(&nested->attaches);
 		list_add_tail(&nested->link, &child->nested);
 	}
-	list_add_tail(&igroup->nested_link, &nested->groups);
-	igroup->nested = nested;
-	igroup->dev = get_device(idev->dev);
-	igroup->space = child;
+	list_add_tail(&attach->nested_link, &nested->attaches);
+	attach->nested = nested;
 out_unlock:
 	mutex_unlock(&child->lock);
 	mutex_unlock(&parent->lock);
 	return ret;
 }
 
-/* The last device of @igroup leaves hardware-nested @child. */
-static void ioasid_device_detach_nested(struct ioasid_group *igroup,
+/* The last device of @attach leaves hardware-nested @child. */
+static void ioasid_device_detach_nested(struct ioasid_attach *attach,
 					struct ioasid_space *child)
 {
-	struct ioasid_nested *nested = igroup->nested;
+	struct ioasid_nested *nested = attach->nested;
 	struct ioasid_space *parent = child->parent;
 
 	mutex_lock(&parent->lock);
 	mutex_lock_nested(&child->lock, SINGLE_DEPTH_NESTING);
 	if (nested->domain)
-		iommu_detach_group(nested->domain, igroup->group);
-	list_del(&igroup->nested_link);
-	if (list_empty(&nested->groups)) {
+		ioasid_attach_clear(attach, nested->domain);
+	list_del(&attach->nested_link);
+	if (list_empty(&nested->attaches)) {
 		if (nested->domain)
 			iommu_domain_free(nested->domain);
 		nested->parent_domain->num_groups--;
@@ -385,13 +420,15 @@ static void ioasid_device_detach_nested(struct ioasid_group *igroup,
 	}
 	mutex_unlock(&child->lock);
 	mutex_unlock(&parent->lock);
-	put_device(igroup->dev);
-	igroup->dev = NULL;
-	igroup->nested = NULL;
+	attach->nested = NULL;
 }
 
-/* Attach @idev's whole group to @space: the first device of it to come. */
-static int ioasid_device_attach_group(struct ioasid_device *idev,
+/*
+ * Make @attach, the group's RID or one PASID, an attachment of @space:
+ * the first device of the group to ask for it does this.
+ */
+static int ioasid_device_attach_first(struct ioasid_device *idev,
+				      struct ioasid_attach *attach,
 				      struct ioasid_space *space)
 {
 	struct ioasid_group *igroup = idev->igroup;
@@ -401,124 +438,244 @@ static int ioasid_device_attach_group(struct ioasid_device *idev,
 	int ret, n;
 
 	lockdep_assert_held(&igroup->lock);
-	if (space->nesting == IOASID_NESTING_HARDWARE)
-		return ioasid_device_attach_nested(idev, space);
+	attach->dev = get_device(idev->dev);
+	if (space->nesting == IOASID_NESTING_HARDWARE) {
+		ret = ioasid_device_attach_nested(idev, attach, space);
+		goto out_done;
+	}
 	n = ioasid_device_reserved_ranges(igroup, &reserved, &sw_msi_start);
-	if (n < 0)
-		return n;
+	if (n < 0) {
+		ret = n;
+		goto out_done;
+	}
 
 	mutex_lock(&space->lock);
-	ret = ioasid_iova_reserve(&space->iova, igroup, reserved, n);
+	ret = ioasid_iova_reserve(&space->iova, attach, reserved, n);
 	if (ret)
 		goto out_unlock;
-	domain = ioasid_device_attach_domain(idev, space, sw_msi_start);
+	domain = ioasid_device_attach_domain(idev, attach, space,
+					     sw_msi_start);
 	if (IS_ERR(domain)) {
-		ioasid_iova_unreserve(&space->iova, igroup);
+		ioasid_iova_unreserve(&space->iova, attach);
 		ret = PTR_ERR(domain);
 		goto out_unlock;
 	}
 	domain->num_groups++;
-	igroup->space = space;
-	igroup->domain = domain;
+	attach->domain = domain;
 out_unlock:
 	mutex_unlock(&space->lock);
 	kfree(reserved);
-	return ret;
+out_done:
+	if (ret) {
+		put_device(attach->dev);
+		attach->dev = NULL;
+		return ret;
+	}
+	attach->space = space;
+	return 0;
+}
+
+/* The last device of the group leaves @attach. */
+static void ioasid_device_detach_last(struct ioasid_attach *attach)
+{
+	struct ioasid_space *space = attach->space;
+
+	if (attach->nested) {
+		ioasid_device_detach_nested(attach, space);
+	} else {
+		struct ioasid_domain *domain = attach->domain;
+
+		mutex_lock(&space->lock);
+		ioasid_attach_clear(attach, domain->iommu_domain);
+		domain->num_groups--;
+		ioasid_device_put_domain(space, domain);
+		ioasid_iova_unreserve(&space->iova, attach);
+		mutex_unlock(&space->lock);
+		attach->domain = NULL;
+	}
+	put_device(attach->dev);
+	attach->dev = NULL;
+	attach->space = NULL;
 }
 
 /*
- * Attach @idev to @space. Its group goes with it: a device of a group
- * that is attached already joins that attachment, and only to the same
- * IOASID (EBUSY otherwise), since the IOMMU translates the group's DMA
- * as one.
+ * Whether @idev may tag DMA with @pasid: EOPNOTSUPP if it or its IOMMU
+ * cannot tag DMA at all, EINVAL past the PASIDs it has.
  */
-int ioasid_device_attach(struct ioasid_device *idev, struct ioasid_space *space)
+static int ioasid_device_check_pasid(struct ioasid_device *idev, u32 pasid)
+{
+	u32 max = idev->dev->iommu->max_pasids;
+
+	if (!max)
+		return -EOPNOTSUPP;
+	return pasid < max ? 0 : -EINVAL;
+}
+
+/* The group's attachment for @pasid, made empty if it has none; locked. */
+static struct ioasid_attach *ioasid_device_group_attach(struct ioasid_group *igroup,
+							u32 pasid)
+{
+	struct ioasid_attach *attach;
+
+	lockdep_assert_held(&igroup->lock);
+	if (pasid == IOMMU_NO_PASID)
+		return &igroup->rid;
+	attach = xa_load(&igroup->pasids, pasid);
+	if (attach)
+		return attach;
+	attach = kzalloc(sizeof(*attach), GFP_KERNEL_ACCOUNT);
+	if (!attach)
+		return ERR_PTR(-ENOMEM);
+	attach->igroup = igroup;
+	attach->pasid = pasid;
+	if (xa_err(xa_store(&igroup->pasids, pasid, attach,
+			    GFP_KERNEL_ACCOUNT))) {
+		kfree(attach);
+		return ERR_PTR(-ENOMEM);
+	}
+	return attach;
+}
+
+/* Drop @attach if no device uses it; the RID's is the group's own. */
+static void ioasid_device_group_put_attach(struct ioasid_attach *attach)
+{
+	if (attach->users || attach->pasid == IOMMU_NO_PASID)
+		return;
+	xa_erase(&attach->igroup->pasids, attach->pasid);
+	kfree(attach);
+}
+
+/*
+ * Attach @idev to @space: its DMA without a PASID, or with @pasid. Its
+ * group goes with it: a device of a group that is attached already joins
+ * that attachment, and only to the same IOASID (EBUSY otherwise), since
+ * the IOMMU translates the group's DMA as one.
+ */
+int ioasid_device_attach(struct ioasid_device *idev, struct ioasid_space *space,
+			 u32 pasid)
 {
 	struct ioasid_group *igroup = idev->igroup;
-	int ret = 0;
+	struct ioasid_attach *attach;
+	int ret;
+
+	if (pasid != IOMMU_NO_PASID) {
+		ret = ioasid_device_check_pasid(idev, pasid);
+		if (ret)
+			return ret;
+	}
 
 	mutex_lock(&igroup->lock);
-	if (idev->attached || (igroup->space && igroup->space != space)) {
+	if (pasid == IOMMU_NO_PASID ? idev->attached :
+				      !!xa_load(&idev->pasids, pasid)) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	if (!igroup->space) {
-		ret = ioasid_device_attach_group(idev, space);
-		if (ret)
-			goto out_unlock;
+	attach = ioasid_device_group_attach(igroup, pasid);
+	if (IS_ERR(attach)) {
+		ret = PTR_ERR(attach);
+		goto out_unlock;
+	}
+	if (attach->space && attach->space != space) {
+		ret = -EBUSY;
+		goto out_put;
 	}
 	/* A device whose IOMMU can force snooping was promised it. */
-	if (idev->enforce_cc &&
-	    !(igroup->nested ? igroup->nested->parent_domain :
-			       igroup->domain)->enforce_cc) {
+	if (attach->space && idev->enforce_cc &&
+	    !(attach->nested ? attach->nested->parent_domain :
+			       attach->domain)->enforce_cc) {
 		ret = -EINVAL;
-		goto out_unlock;
+		goto out_put;
+	}
+	if (pasid != IOMMU_NO_PASID) {
+		ret = xa_err(xa_store(&idev->pasids, pasid,
+				      xa_mk_value(space->obj.id),
+				      GFP_KERNEL_ACCOUNT));
+		if (ret)
+			goto out_put;
+	}
+	if (!attach->space) {
+		ret = ioasid_device_attach_first(idev, attach, space);
+		if (ret) {
+			if (pasid != IOMMU_NO_PASID)
+				xa_erase(&idev->pasids, pasid);
+			goto out_put;
+		}
 	}
 	mutex_lock(&space->lock);
 	space->num_devices++;
 	mutex_unlock(&space->lock);
 	ioasid_object_hold(&space->obj);
-	igroup->num_attached++;
-	idev->attached = true;
+	attach->users++;
+	if (pasid == IOMMU_NO_PASID)
+		idev->attached = true;
+out_put:
+	ioasid_device_group_put_attach(attach);
 out_unlock:
 	mutex_unlock(&igroup->lock);
 	return ret;
 }
 
-static void __ioasid_device_detach(struct ioasid_device *idev)
+static void __ioasid_device_detach(struct ioasid_device *idev,
+				   struct ioasid_attach *attach)
 {
-	struct ioasid_group *igroup = idev->igroup;
-	struct ioasid_space *space = igroup->space;
+	struct ioasid_space *space = attach->space;
 
-	lockdep_assert_held(&igroup->lock);
-	if (igroup->nested && igroup->num_attached == 1) {
-		ioasid_device_detach_nested(igroup, space);
-		igroup->space = NULL;
-	}
+	lockdep_assert_held(&idev->igroup->lock);
+	if (attach->pasid == IOMMU_NO_PASID)
+		idev->attached = false;
+	else
+		xa_erase(&idev->pasids, attach->pasid);
+	if (!--attach->users)
+		ioasid_device_detach_last(attach);
+	ioasid_device_group_put_attach(attach);
+
 	mutex_lock(&space->lock);
 	space->num_devices--;
-	if (!--igroup->num_attached && igroup->domain) {
-		struct ioasid_domain *domain = igroup->domain;
-
-		/* Back to the blocking domain: the group reaches nothing. */
-		iommu_detach_group(domain->iommu_domain, igroup->group);
-		domain->num_groups--;
-		ioasid_device_put_domain(space, domain);
-		ioasid_iova_unreserve(&space->iova, igroup);
-		igroup->space = NULL;
-		igroup->domain = NULL;
-	}
-	idev->attached = false;
 	mutex_unlock(&space->lock);
-
 	ioasid_object_put(&space->obj);
 }
 
-/* Detach @idev from IOASID @ioasid; ENXIO if it is not attached there. */
-int ioasid_device_detach(struct ioasid_device *idev, u32 ioasid)
+/*
+ * Detach @idev's DMA without a PASID, or with @pasid, from IOASID
+ * @ioasid; ENXIO if it is not attached there.
+ */
+int ioasid_device_detach(struct ioasid_device *idev, u32 ioasid, u32 pasid)
 {
+	struct ioasid_group *igroup = idev->igroup;
 	int ret = -ENXIO;
 
-	mutex_lock(&idev->igroup->lock);
-	if (idev->attached && idev->igroup->space->obj.id == ioasid) {
-		__ioasid_device_detach(idev);
+	mutex_lock(&igroup->lock);
+	if (pasid == IOMMU_NO_PASID) {
+		if (idev->attached && igroup->rid.space->obj.id == ioasid) {
+			__ioasid_device_detach(idev, &igroup->rid);
+			ret = 0;
+		}
+	} else if (xa_to_value(xa_load(&idev->pasids, pasid)) == ioasid) {
+		__ioasid_device_detach(idev, xa_load(&igroup->pasids, pasid));
 		ret = 0;
 	}
-	mutex_unlock(&idev->igroup->lock);
+	mutex_unlock(&igroup->lock);
 	return ret;
 }
 
-/* Detach @idev from whatever it is attached to; ENXIO if nothing. */
+/* Detach everything @idev attached; ENXIO if nothing. */
 int ioasid_device_detach_any(struct ioasid_device *idev)
 {
+	struct ioasid_group *igroup = idev->igroup;
+	unsigned long pasid;
 	int ret = -ENXIO;
+	void *entry;
 
-	mutex_lock(&idev->igroup->lock);
+	mutex_lock(&igroup->lock);
 	if (idev->attached) {
-		__ioasid_device_detach(idev);
+		__ioasid_device_detach(idev, &igroup->rid);
 		ret = 0;
 	}
-	mutex_unlock(&idev->igroup->lock);
+	xa_for_each(&idev->pasids, pasid, entry) {
+		__ioasid_device_detach(idev, xa_load(&igroup->pasids, pasid));
+		ret = 0;
+	}
+	mutex_unlock(&igroup->lock);
 	return ret;
 }
 
@@ -546,6 +703,9 @@ static struct ioasid_group *ioasid_device_get_group(struct ioasid_ctx *ctx,
 	igroup->group = group;
 	igroup->users = 1;
 	mutex_init(&igroup->lock);
+	igroup->rid.igroup = igroup;
+	igroup->rid.pasid = IOMMU_NO_PASID;
+	xa_init(&igroup->pasids);
 	list_add(&igroup->link, &ctx->groups);
 out_unlock:
 	mutex_unlock(&ctx->groups_lock);
@@ -583,7 +743,8 @@ static void ioasid_device_put_group(struct ioasid_ctx *ctx,
 	}
 	list_del(&igroup->link);
 	mutex_unlock(&ctx->groups_lock);
-	WARN_ON(igroup->space);
+	WARN_ON(igroup->rid.space || !xa_empty(&igroup->pasids));
+	xa_destroy(&igroup->pasids);
 	mutex_destroy(&igroup->lock);
 	iommu_group_put(igroup->group);
 	kfree(igroup);
@@ -650,6 +811,9 @@ struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
 						IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	idev->dev = get_device(dev);
 	idev->igroup = igroup;
+	xa_init(&idev->pasids);
+	/* Only a device that can ask for pages gets it; others fail it. */
+	idev->iopf = !iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF);
 	return idev;
 
 err_put_group:
@@ -665,6 +829,10 @@ void ioasid_device_destroy(struct ioasid_object *obj)
 		container_of(obj, struct ioasid_device, obj);
 
 	ioasid_device_detach_any(idev);
+	xa_destroy(&idev->pasids);
+	/* Detached: no page request of it waits in a ring any more. */
+	if (idev->iopf)
+		iommu_dev_disable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
 	ioasid_device_put_group(idev->ctx, idev->igroup);
 	iommu_device_release_dma_owner(idev->dev);
 	if (idev->release)
@@ -672,16 +840,42 @@ void ioasid_device_destroy(struct ioasid_object *obj)
 	put_device(idev->dev);
 }
 
+static bool ioasid_device_is(struct ioasid_object *obj, const void *dev)
+{
+	return container_of(obj, struct ioasid_device, obj)->dev == dev;
+}
+
 /*
- * Bind the user's table described by @data: a nested domain per IOMMU
- * instance of hardware-nested @space, and every attached group on it.
- * All or nothing.
+ * What a fault record calls @dev: the label its driver bound it with, or
+ * its id on the fd for a device bound otherwise (a test's mock device).
+ */
+u64 ioasid_device_label(struct ioasid_ctx *ctx, struct device *dev)
+{
+	struct ioasid_object *obj;
+	u64 label;
+	u32 id;
+
+	id = ioasid_object_find(ctx, IOASID_OBJ_DEVICE, ioasid_device_is, dev);
+	obj = ioasid_object_get(ctx, id, IOASID_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return id;
+	label = container_of(obj, struct ioasid_device, obj)->external ?
+		container_of(obj, struct ioasid_device, obj)->label : id;
+	ioasid_object_put(obj);
+	return label;
+}
+
+/*
+ * Bind the user's table of @format described by @data: a nested domain
+ * per IOMMU instance of hardware-nested @space, and every attachment on
+ * it. All or nothing.
  */
 int ioasid_device_bind_nested(struct ioasid_space *space,
+			      const struct ioasid_table_format *format,
 			      const struct iommu_user_data *data)
 {
 	struct ioasid_nested *nested;
-	struct ioasid_group *igroup;
+	struct ioasid_attach *attach;
 	int ret;
 
 	lockdep_assert_held(&space->lock);
@@ -691,9 +885,9 @@ int ioasid_device_bind_nested(struct ioasid_space *space,
 		return -ENODEV;
 
 	list_for_each_entry(nested, &space->nested, link) {
-		struct ioasid_group *first =
-			list_first_entry(&nested->groups, struct ioasid_group,
-					 nested_link);
+		struct ioasid_attach *first =
+			list_first_entry(&nested->attaches,
+					 struct ioasid_attach, nested_link);
 		struct iommu_domain *parent = nested->parent_domain->iommu_domain;
 		struct iommu_domain *domain;
 
@@ -704,47 +898,50 @@ int ioasid_device_bind_nested(struct ioasid_space *space,
 			goto err_unbind;
 		}
 		nested->domain = domain;
-		list_for_each_entry(igroup, &nested->groups, nested_link) {
-			ret = iommu_attach_group(domain, igroup->group);
+		list_for_each_entry(attach, &nested->attaches, nested_link) {
+			/* The table says what each PASID reaches. */
+			ret = format->pasid_table &&
+			      attach->pasid != IOMMU_NO_PASID ? -EINVAL :
+			      ioasid_attach_set(attach, domain);
 			if (ret)
 				goto err_detach;
 		}
 	}
-	space->bound = true;
+	space->bound = format;
 	return 0;
 
 err_detach:
-	list_for_each_entry_continue_reverse(igroup, &nested->groups,
+	list_for_each_entry_continue_reverse(attach, &nested->attaches,
 					     nested_link)
-		iommu_detach_group(nested->domain, igroup->group);
+		ioasid_attach_clear(attach, nested->domain);
 	iommu_domain_free(nested->domain);
 	nested->domain = NULL;
 err_unbind:
 	list_for_each_entry_continue_reverse(nested, &space->nested, link) {
-		list_for_each_entry(igroup, &nested->groups, nested_link)
-			iommu_detach_group(nested->domain, igroup->group);
+		list_for_each_entry(attach, &nested->attaches, nested_link)
+			ioasid_attach_clear(attach, nested->domain);
 		iommu_domain_free(nested->domain);
 		nested->domain = NULL;
 	}
 	return ret;
 }
 
-/* Every group back on its blocking domain, every nested domain gone. */
+/* Every attachment back to blocking, every nested domain gone. */
 void ioasid_device_unbind_nested(struct ioasid_space *space)
 {
 	struct ioasid_nested *nested;
-	struct ioasid_group *igroup;
+	struct ioasid_attach *attach;
 
 	lockdep_assert_held(&space->lock);
 	list_for_each_entry(nested, &space->nested, link) {
 		if (!nested->domain)
 			continue;
-		list_for_each_entry(igroup, &nested->groups, nested_link)
-			iommu_detach_group(nested->domain, igroup->group);
+		list_for_each_entry(attach, &nested->attaches, nested_link)
+			ioasid_attach_clear(attach, nested->domain);
 		iommu_domain_free(nested->domain);
 		nested->domain = NULL;
 	}
-	space->bound = false;
+	space->bound = NULL;
 }
 
 /*
@@ -779,27 +976,60 @@ int ioasid_device_invalidate_nested(struct ioasid_space *space,
 	return ret;
 }
 
+static const struct ioasid_table_format ioasid_table_formats[] = {
+	{
+		.format = IOASID_PGTABLE_VTD_S1,
+		.data_type = IOMMU_HWPT_DATA_VTD_S1,
+		.invalidate_type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+	},
+#ifdef CONFIG_IOASID_TEST
+	{
+		.format = IOASID_PGTABLE_MOCK_PASID_TABLE,
+		.pasid_table = true,
+		.data_type = IOASID_MOCK_HWPT_DATA_PASID_TABLE,
+		.invalidate_type = IOASID_MOCK_HWPT_INVALIDATE_PASID_TABLE,
+	},
+#endif
+};
+
+/* What the drivers call @format, or NULL if this kernel knows none. */
+const struct ioasid_table_format *ioasid_table_format_get(u32 format)
+{
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(ioasid_table_formats); i++)
+		if (ioasid_table_formats[i].format == format)
+			return &ioasid_table_formats[i];
+	return NULL;
+}
+
 /*
- * The first-stage formats @dev's IOMMU nests, by asking its driver: it
- * must allocate a nest parent, and then turn down empty bind data of the
- * format as malformed, not as unknown (-EOPNOTSUPP).
+ * The table formats @dev's IOMMU nests, by asking its driver: it must
+ * allocate a nest parent, and then turn down empty bind data of a format
+ * as malformed, not as unknown (-EOPNOTSUPP).
  */
 static u32 ioasid_device_pgtable_formats(struct device *dev)
 {
-	struct iommu_user_data probe = { .type = IOMMU_HWPT_DATA_VTD_S1 };
 	struct iommu_domain *parent, *nested;
 	u32 formats = 0;
+	unsigned int i;
 
 	parent = ioasid_device_alloc_user_domain(dev,
 						 IOMMU_HWPT_ALLOC_NEST_PARENT,
 						 NULL, NULL);
 	if (IS_ERR(parent))
 		return 0;
-	nested = ioasid_device_alloc_user_domain(dev, 0, parent, &probe);
-	if (!IS_ERR(nested))
-		iommu_domain_free(nested);
-	if (PTR_ERR_OR_ZERO(nested) != -EOPNOTSUPP)
-		formats |= 1 << IOASID_PGTABLE_VTD_S1;
+	for (i = 0; i != ARRAY_SIZE(ioasid_table_formats); i++) {
+		struct iommu_user_data probe = {
+			.type = ioasid_table_formats[i].data_type,
+		};
+
+		nested = ioasid_device_alloc_user_domain(dev, 0, parent, &probe);
+		if (!IS_ERR(nested))
+			iommu_domain_free(nested);
+		if (PTR_ERR_OR_ZERO(nested) != -EOPNOTSUPP)
+			formats |= BIT(ioasid_table_formats[i].format);
+	}
 	iommu_domain_free(parent);
 	return formats;
 }
@@ -840,7 +1070,7 @@ int ioasid_device_get_info_ioctl(struct ioasid_ucmd *ucmd)
 		caps |= IOASID_DEVICE_CAP_NESTING_HARDWARE;
 	if (device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
 		caps |= IOASID_DEVICE_CAP_DIRTY_TRACKING;
-	if (dev_is_pci(dev) && pci_pri_supported(to_pci_dev(dev)))
+	if (idev->iopf)
 		caps |= IOASID_DEVICE_CAP_PAGE_REQUESTS;
 	if (idev->enforce_cc)
 		caps |= IOASID_DEVICE_CAP_ENFORCE_COHERENCY;

@@ -16,6 +16,7 @@
  * Lock order: ctx->bind_lock, then what device.c takes.
  */
 #include <linux/ioasid.h>
+#include <linux/iommu.h>
 
 #include "ioasid_private.h"
 
@@ -140,14 +141,23 @@ void ioasid_unbind_device(struct ioasid_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_unbind_device, IOASID);
 
-static int ioasid_driver_check_attach_flags(u32 flags, u32 user_pasid)
+/*
+ * The PASID a user's attach names, as device.c takes it: the one the
+ * device tags its DMA with, or IOMMU_NO_PASID for its untagged DMA,
+ * which PASID 0 would be on the wire too, so the user cannot name it.
+ */
+static int ioasid_driver_attach_pasid(u32 flags, u32 user_pasid, u32 *pasid)
 {
 	if (flags & ~IOASID_ATTACH_USER_PASID)
 		return -EINVAL;
-	/* No PASID support yet: the nesting work brings it. */
-	if (flags & IOASID_ATTACH_USER_PASID)
-		return -EOPNOTSUPP;
-	return user_pasid ? -EINVAL : 0;
+	if (!(flags & IOASID_ATTACH_USER_PASID)) {
+		*pasid = IOMMU_NO_PASID;
+		return user_pasid ? -EINVAL : 0;
+	}
+	if (user_pasid == IOMMU_NO_PASID)
+		return -EINVAL;
+	*pasid = user_pasid;
+	return 0;
 }
 
 /**
@@ -157,18 +167,25 @@ static int ioasid_driver_check_attach_flags(u32 flags, u32 user_pasid)
  * @flags: &enum ioasid_attach_flags
  * @user_pasid: the PASID, with %IOASID_ATTACH_USER_PASID; else 0
  *
- * Return: 0, or -ENOENT for an unknown @ioasid, -EBUSY if the device is
- * attached already, -ERANGE if it cannot reach an existing mapping,
- * -EOPNOTSUPP for a PASID attach, -ENODEV if the fd has been closed.
+ * With %IOASID_ATTACH_USER_PASID only the DMA the device tags with
+ * @user_pasid goes to @ioasid; its untagged DMA and other PASIDs are
+ * attached apart.
+ *
+ * Return: 0, or -ENOENT for an unknown @ioasid, -EBUSY if the device (or
+ * its group, for the same RID or PASID) is attached already, -ERANGE if
+ * it cannot reach an existing mapping, -EOPNOTSUPP for a PASID attach of
+ * a device that cannot tag DMA with one, -EINVAL for PASID 0 or one past
+ * the device's, -ENODEV if the fd has been closed.
  */
 int ioasid_attach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 			 u32 user_pasid)
 {
 	struct ioasid_ctx *ctx = idev->ctx;
 	struct ioasid_space *space;
+	u32 pasid;
 	int ret;
 
-	ret = ioasid_driver_check_attach_flags(flags, user_pasid);
+	ret = ioasid_driver_attach_pasid(flags, user_pasid, &pasid);
 	if (ret)
 		return ret;
 
@@ -182,7 +199,7 @@ int ioasid_attach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 		ret = PTR_ERR(space);
 		goto out_unlock;
 	}
-	ret = ioasid_device_attach(idev, space);
+	ret = ioasid_device_attach(idev, space, pasid);
 	ioasid_space_put(space);
 out_unlock:
 	mutex_unlock(&ctx->bind_lock);
@@ -206,14 +223,16 @@ int ioasid_detach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 			 u32 user_pasid)
 {
 	struct ioasid_ctx *ctx = idev->ctx;
+	u32 pasid;
 	int ret;
 
-	ret = ioasid_driver_check_attach_flags(flags, user_pasid);
+	ret = ioasid_driver_attach_pasid(flags, user_pasid, &pasid);
 	if (ret)
 		return ret;
 
 	mutex_lock(&ctx->bind_lock);
-	ret = idev->revoked ? -ENODEV : ioasid_device_detach(idev, ioasid);
+	ret = idev->revoked ? -ENODEV :
+			      ioasid_device_detach(idev, ioasid, pasid);
 	mutex_unlock(&ctx->bind_lock);
 	return ret;
 }

@@ -40,6 +40,7 @@
 #define __IOASID_PRIVATE_H
 
 #include <linux/interval_tree.h>
+#include <linux/iommu.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
@@ -68,6 +69,7 @@ enum ioasid_object_type {
 	IOASID_OBJ_NONE,
 	IOASID_OBJ_SPACE,
 	IOASID_OBJ_DEVICE,
+	IOASID_OBJ_FAULT_RING,
 };
 
 /*
@@ -107,6 +109,8 @@ struct ioasid_ctx {
 	bool closed;			/* the file is gone */
 	struct mutex groups_lock;	/* protects @groups */
 	struct list_head groups;	/* struct ioasid_group */
+	/* fault.c: the rings, what reports into them, what waits in them */
+	struct mutex fault_lock;
 };
 
 void ioasid_ctx_put(struct ioasid_ctx *ctx);
@@ -252,6 +256,21 @@ int ioasid_iova_add_domain(struct ioasid_iova *iova,
 void ioasid_iova_remove_domain(struct ioasid_iova *iova,
 			       struct ioasid_domain *domain);
 
+/*
+ * A format of user-owned table (&enum ioasid_pgtable_format): the
+ * iommu_user_data types its IOMMU drivers take for it. A PASID table
+ * holds a first stage per PASID; it is bound for devices attached
+ * without one, and the table decides what each PASID reaches.
+ */
+struct ioasid_table_format {
+	u32 format;
+	bool pasid_table;
+	u32 data_type;			/* enum iommu_hwpt_data_type */
+	u32 invalidate_type;		/* enum iommu_hwpt_invalidate_data_type */
+};
+
+const struct ioasid_table_format *ioasid_table_format_get(u32 format);
+
 /* space.c */
 struct ioasid_space {
 	struct ioasid_object obj;
@@ -268,7 +287,10 @@ struct ioasid_space {
 	u64 revoked;			/* bytes parent unmaps took away */
 	/* Hardware-nested only: struct ioasid_nested, one per IOMMU */
 	struct list_head nested;
-	bool bound;			/* a user table is bound */
+	/* The format of the user's table bound now, or NULL */
+	const struct ioasid_table_format *bound;
+	/* Where its page faults go; ctx->fault_lock */
+	struct ioasid_fault_ring *fault_ring;
 };
 
 /*
@@ -281,7 +303,7 @@ struct ioasid_nested {
 	struct iommu_device *iommu;
 	struct ioasid_domain *parent_domain;
 	struct iommu_domain *domain;	/* while bound, else NULL */
-	struct list_head groups;	/* struct ioasid_group, by nested_link */
+	struct list_head attaches;	/* struct ioasid_attach, nested_link */
 };
 
 struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
@@ -295,26 +317,41 @@ int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_create_nesting_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_bind_pgtable_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_unbind_pgtable_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_bind_pasid_table_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_space_unbind_pasid_table_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_space_invalidate_cache_ioctl(struct ioasid_ucmd *ucmd);
 
 /* device.c */
 
+struct ioasid_group;
+
 /*
- * An IOMMU group as one fd sees it. The IOMMU attaches groups, not
- * devices, so a group's devices bound to the fd share one attachment:
- * one IOASID, one domain, for all of them.
+ * One of a group's DMA address spaces attached to an IOASID: the DMA
+ * without a PASID (the requester ID's), or the DMA tagged with one PASID.
+ * The IOMMU translates a group's DMA as one, so the group's devices bound
+ * to the fd share each attachment: one IOASID, one domain, for all.
  */
+struct ioasid_attach {
+	/* Attached under it, so the fault handler finds the attachment. */
+	struct iommu_attach_handle handle;
+	struct ioasid_group *igroup;
+	u32 pasid;			/* IOMMU_NO_PASID: the RID's */
+	struct ioasid_space *space;	/* attached to, or NULL */
+	struct ioasid_domain *domain;	/* or, to a hardware-nested one: */
+	struct ioasid_nested *nested;
+	struct list_head nested_link;	/* in nested->attaches */
+	struct device *dev;		/* held: one device, for the core */
+	unsigned int users;		/* devices that asked for it */
+};
+
+/* An IOMMU group as one fd sees it. */
 struct ioasid_group {
 	struct list_head link;		/* in ctx->groups */
 	struct iommu_group *group;
 	unsigned int users;		/* device objects in it; groups_lock */
 	struct mutex lock;		/* protects the fields below */
-	struct ioasid_space *space;	/* attached to, or NULL */
-	struct ioasid_domain *domain;	/* or, to a hardware-nested one: */
-	struct ioasid_nested *nested;
-	struct list_head nested_link;	/* in nested->groups */
-	struct device *dev;		/* held: one device, for the driver */
-	unsigned int num_attached;	/* devices that asked to attach */
+	struct ioasid_attach rid;
+	struct xarray pasids;		/* PASID -> struct ioasid_attach */
 };
 
 struct ioasid_device {
@@ -336,24 +373,41 @@ struct ioasid_device {
 	 * DMA is coherent: it only ever attaches to a domain that forces it.
 	 */
 	bool enforce_cc;
+	/* The iommu core delivers its page requests (IOMMU_DEV_FEAT_IOPF). */
+	bool iopf;
 
-	bool attached;			/* asked to attach; igroup->lock */
+	/* What it asked to attach, under igroup->lock: its RID, ... */
+	bool attached;
+	struct xarray pasids;		/* ... and PASIDs, to IOASID ids */
 };
 
 struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
 					   struct device *dev);
 int ioasid_device_attach(struct ioasid_device *idev,
-			 struct ioasid_space *space);
-int ioasid_device_detach(struct ioasid_device *idev, u32 ioasid);
+			 struct ioasid_space *space, u32 pasid);
+int ioasid_device_detach(struct ioasid_device *idev, u32 ioasid, u32 pasid);
 int ioasid_device_detach_any(struct ioasid_device *idev);
 bool ioasid_device_group_owned(struct ioasid_ctx *ctx, struct device *dev);
 int ioasid_device_get_info_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_device_bind_nested(struct ioasid_space *space,
+			      const struct ioasid_table_format *format,
 			      const struct iommu_user_data *data);
 void ioasid_device_unbind_nested(struct ioasid_space *space);
 int ioasid_device_invalidate_nested(struct ioasid_space *space,
 				    struct iommu_user_data_array *array);
 void ioasid_device_destroy(struct ioasid_object *obj);
+u64 ioasid_device_label(struct ioasid_ctx *ctx, struct device *dev);
+
+/* fault.c */
+struct iopf_group;
+struct vm_area_struct;
+int ioasid_fault_iopf_handler(struct iopf_group *group);
+void ioasid_fault_abort_attach(struct ioasid_attach *attach);
+void ioasid_fault_ring_destroy(struct ioasid_object *obj);
+int ioasid_fault_ring_setup_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_fault_ring_free_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_fault_page_response_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_fault_ring_mmap(struct ioasid_ctx *ctx, struct vm_area_struct *vma);
 
 /* driver.c */
 void ioasid_driver_revoke_all(struct ioasid_ctx *ctx);
@@ -369,8 +423,8 @@ bool ioasid_mock_domain_enforces_cc(struct iommu_domain *domain);
 void ioasid_mock_device_destroy(struct device *dev);
 int ioasid_mock_translate(struct iommu_domain *domain, unsigned long iova,
 			  phys_addr_t *phys, size_t *pgsize, int *prot);
-int ioasid_mock_device_dma(struct device *dev, u64 iova, void *buf,
-			   size_t length, bool write);
+int ioasid_mock_device_dma(struct device *dev, u32 pasid, u64 iova,
+			   void *buf, size_t length, bool write, bool pri);
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd);
 #else
 static inline int ioasid_mock_init(void)

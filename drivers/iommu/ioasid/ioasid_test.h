@@ -42,8 +42,12 @@ enum {
  *	@mock_device_add.instance and bind it to this fd; its id is a device
  *	object of the fd, destroyed by DEVICE_DEL or close
  * @IOASID_TEST_OP_DEVICE_DEL: destroy device object @dev_id
- * @IOASID_TEST_OP_ATTACH: attach @dev_id to @attach.ioasid
- * @IOASID_TEST_OP_DETACH: detach @dev_id (ENXIO if not attached)
+ * @IOASID_TEST_OP_ATTACH: attach @dev_id to @attach.ioasid, under PASID
+ *	@attach.pasid with %IOASID_ATTACH_USER_PASID in @attach.flags, as
+ *	VFIO_ATTACH_IOASID does
+ * @IOASID_TEST_OP_DETACH: detach @dev_id (ENXIO if not attached); with
+ *	%IOASID_ATTACH_USER_PASID in @attach.flags, detach @attach.pasid of
+ *	it from @attach.ioasid
  * @IOASID_TEST_OP_CHECK_MAP: check that each page of @check_map.iova for
  *	@check_map.length translates, in @dev_id's domain, to the page that
  *	backs @check_map.vaddr now, with exactly the read and write bits of
@@ -65,15 +69,31 @@ enum {
  *	@dma.iova, any alignment, through the domain it is attached to now,
  *	paging or nested: with %IOASID_TEST_DMA_WRITE the device writes
  *	memory from the buffer at @dma.uptr, else it reads memory into it.
- *	EIO if any byte would fault in the IOMMU (unmapped, not permitted,
- *	a first-stage walk that fails, or the device attached nowhere); then
- *	no byte of memory or of the buffer has moved. EINVAL if @dma.length
- *	is 0 or above %IOASID_TEST_DMA_MAX, EOVERFLOW if the range wraps,
- *	EOPNOTSUPP for an unknown flag or a non-zero @dma.__reserved
+ *	With %IOASID_TEST_DMA_PASID the DMA is tagged with PASID @dma.pasid
+ *	(else @dma.pasid must be 0). EIO if any byte would fault in the
+ *	IOMMU (unmapped, not permitted, a first-stage or PASID-table walk
+ *	that fails, or nothing attached for the RID or PASID); then no byte
+ *	of memory or of the buffer has moved. EINVAL if @dma.length is 0 or
+ *	above %IOASID_TEST_DMA_MAX, EOVERFLOW if the range wraps, EOPNOTSUPP
+ *	for an unknown flag or a @dma.pasid without %IOASID_TEST_DMA_PASID.
+ *	With %IOASID_TEST_DMA_PRI the device asks for the pages a first stage
+ *	does not map, or not for its access, as a PCI PRI device does: it
+ *	raises a page request group (at most 8 pages) into the iommu core's
+ *	fault path, waits for the answer (a fault ring's user gives it), and
+ *	tries again after a success, up to 64 groups; any other answer is
+ *	EIO. The call blocks meanwhile; a signal that kills it ends it.
  * @IOASID_TEST_OP_IOTLB_INFO: how many 4K translations the IOTLB of the
  *	nested domain @dev_id's DMA goes through holds now, and how many it
  *	can hold before it forgets them all; ENXIO if its DMA goes through
  *	no nested domain
+ * @IOASID_TEST_OP_DMA_BATCH: @dma_batch.num DMAs of mock device @dev_id,
+ *	each a &struct ioasid_test_dma_req at @dma_batch.uptr, one after the
+ *	other as IOASID_TEST_OP_DMA would do them (at most
+ *	%IOASID_TEST_DMA_BATCH_MAX, each at most 4 KiB); each request's
+ *	result goes to its @out_result, the number that faulted (EIO) to
+ *	@dma_batch.out_faults. The call itself fails only for bad arguments
+ *	(EINVAL, EFAULT) or a request that is malformed (then @num is cut to
+ *	the requests done before it). For fuzzing many tables per syscall.
  */
 enum ioasid_test_op {
 	IOASID_TEST_OP_MOCK_DEVICE_ADD = 1,
@@ -86,6 +106,7 @@ enum ioasid_test_op {
 	IOASID_TEST_OP_DEVICE_INFO,
 	IOASID_TEST_OP_DMA,
 	IOASID_TEST_OP_IOTLB_INFO,
+	IOASID_TEST_OP_DMA_BATCH,
 };
 
 /**
@@ -94,10 +115,32 @@ enum ioasid_test_op {
  */
 enum ioasid_test_dma_flags {
 	IOASID_TEST_DMA_WRITE = 1 << 0,
+	IOASID_TEST_DMA_PASID = 1 << 1,
+	IOASID_TEST_DMA_PRI = 1 << 2,
 };
 
 /* The most one IOASID_TEST_OP_DMA moves: 64 KiB. */
 #define IOASID_TEST_DMA_MAX	0x10000
+
+/**
+ * struct ioasid_test_dma_req - one DMA of IOASID_TEST_OP_DMA_BATCH
+ * @iova: where the device reads or writes
+ * @uptr: the user buffer, as for IOASID_TEST_OP_DMA
+ * @length: bytes, 1 to 4096
+ * @flags: &enum ioasid_test_dma_flags
+ * @pasid: with %IOASID_TEST_DMA_PASID, the PASID the DMA is tagged with
+ * @out_result: 0, or the negative errno the DMA got (-EIO: it faulted)
+ */
+struct ioasid_test_dma_req {
+	__aligned_u64 iova;
+	__aligned_u64 uptr;
+	__u32 length;
+	__u32 flags;
+	__u32 pasid;
+	__s32 out_result;
+};
+
+#define IOASID_TEST_DMA_BATCH_MAX	4096
 
 /**
  * enum ioasid_test_prot - permissions a mock IOMMU entry holds
@@ -141,8 +184,10 @@ enum ioasid_mock_device_flags {
  * @mock_device_add.instance: which mock IOMMU
  * @mock_device_add.out_dev_id: the new device object
  * @mock_device_add.flags: &enum ioasid_mock_device_flags
- * @attach: for ATTACH
+ * @attach: for ATTACH and DETACH
  * @attach.ioasid: the IOASID
+ * @attach.flags: &enum ioasid_attach_flags
+ * @attach.pasid: the PASID, with %IOASID_ATTACH_USER_PASID; else 0
  * @check_map: for CHECK_MAP and CHECK_UNMAPPED
  * @check_map.prot: expected read and write permissions
  * @check_map.out_prot: every prot bit seen in the range
@@ -163,10 +208,15 @@ enum ioasid_mock_device_flags {
  * @dma.uptr: the user buffer the data comes from (write) or goes to (read)
  * @dma.length: bytes, 1 to %IOASID_TEST_DMA_MAX
  * @dma.flags: &enum ioasid_test_dma_flags
- * @dma.__reserved: must be 0
+ * @dma.pasid: with %IOASID_TEST_DMA_PASID, the PASID the DMA is tagged
+ *	with; else 0
  * @iotlb_info: for IOTLB_INFO
  * @iotlb_info.out_entries: translations the IOTLB holds
  * @iotlb_info.out_max: how many it holds at most
+ * @dma_batch: for DMA_BATCH
+ * @dma_batch.uptr: the array of &struct ioasid_test_dma_req
+ * @dma_batch.num: how many; out: how many were done
+ * @dma_batch.out_faults: how many of those faulted
  */
 struct ioasid_cmd_test {
 	__u32 size;
@@ -181,6 +231,8 @@ struct ioasid_cmd_test {
 		} mock_device_add;
 		struct {
 			__u32 ioasid;
+			__u32 flags;
+			__u32 pasid;
 		} attach;
 		struct {
 			__u32 prot;
@@ -205,12 +257,17 @@ struct ioasid_cmd_test {
 			__aligned_u64 uptr;
 			__aligned_u64 length;
 			__u32 flags;
-			__u32 __reserved;
+			__u32 pasid;
 		} dma;
 		struct {
 			__u32 out_entries;
 			__u32 out_max;
 		} iotlb_info;
+		struct {
+			__aligned_u64 uptr;
+			__u32 num;
+			__u32 out_faults;
+		} dma_batch;
 	};
 };
 
@@ -229,10 +286,14 @@ struct ioasid_cmd_test {
  *	device fd of a mock device: make the device do DMA
  * @argsz: sizeof(struct ioasid_mock_vfio_dma)
  * @flags: %IOASID_MOCK_VFIO_DMA_WRITE for a device write to memory, else
- *	a device read from memory
+ *	a device read from memory; %IOASID_MOCK_VFIO_DMA_PRI to ask for
+ *	pages as IOASID_TEST_OP_DMA does with %IOASID_TEST_DMA_PRI
  * @iova: where the device reads or writes, any alignment
  * @length: bytes, at most 1 MiB
  * @uptr: the user buffer the data comes from (write) or goes to (read)
+ * @pasid: with %IOASID_MOCK_VFIO_DMA_PASID in @flags, the PASID the DMA
+ *	is tagged with; else 0. An @argsz that ends before it means 0.
+ * @__reserved: must be 0
  *
  * EIO if any byte would fault in the IOMMU (unmapped, not permitted, or
  * the device attached nowhere); then no byte has moved.
@@ -243,15 +304,96 @@ struct ioasid_mock_vfio_dma {
 	__aligned_u64 iova;
 	__aligned_u64 length;
 	__aligned_u64 uptr;
+	__u32 pasid;
+	__u32 __reserved;
 };
 
 enum {
 	IOASID_MOCK_VFIO_DMA_WRITE = 1 << 0,
+	IOASID_MOCK_VFIO_DMA_PASID = 1 << 1,
+	IOASID_MOCK_VFIO_DMA_PRI = 1 << 2,
 };
 
 #define IOASID_MOCK_VFIO_DMA	_IO(IOASID_TYPE, 0x3d)
 
+/*
+ * DOC: The mock IOMMU's PASID table
+ *
+ * Only the mock's LARGE instance nests, and only it gives its devices
+ * PASIDs (%IOASID_MOCK_PASID_BITS of them). Besides VT-d first stages it
+ * walks a guest-owned PASID table, a format no IOMMU driver of this
+ * kernel offers, so it lives here with a number from the top of the
+ * format bits (IOASID_DEVICE_GET_INFO reports it as bit 31).
+ *
+ * Bind data (IOASID_BIND_PASID_TABLE): &struct ioasid_mock_pasid_table.
+ * The table is an array of 1 << @pasid_bits little-endian 64-bit entries
+ * at @base, in the parent's IOVA space. Entry n translates DMA tagged
+ * with PASID n, entry 0 DMA with no PASID:
+ *
+ * - bit 0, present: clear means every DMA of the PASID faults;
+ * - bits 47:12, the root of a VT-d first stage (%IOASID_PGTABLE_VTD_S1,
+ *   4-level) in the parent's IOVA space, walked like a bound one;
+ * - every other bit is reserved and must be 0, else the DMA faults.
+ *
+ * The IOMMU caches entries it read (a PASID cache) and translations it
+ * walked (an IOTLB per PASID) until invalidated: the invalidation array
+ * of a bound PASID table holds &struct ioasid_mock_pasid_table_invalidate.
+ */
+#define IOASID_PGTABLE_MOCK_PASID_TABLE	31
+#define IOASID_MOCK_PASID_BITS		20
+/* IOASID_DEVICE_GET_INFO's out_hw_info_type for a mock device */
+#define IOASID_MOCK_HW_INFO_TYPE	0xd1a2
+
+#define IOASID_MOCK_PASID_ENTRY_PRESENT	0x1ULL
+#define IOASID_MOCK_PASID_ENTRY_ROOT	0x0000fffffffff000ULL
+
+/**
+ * struct ioasid_mock_pasid_table - bind data of a mock PASID table
+ * @base: where the table starts, in the parent's IOVA space; 4 KiB aligned
+ * @pasid_bits: 1 to %IOASID_MOCK_PASID_BITS: the table has 1 << @pasid_bits
+ *	entries; DMA with a PASID past them faults
+ * @flags: must be 0
+ */
+struct ioasid_mock_pasid_table {
+	__aligned_u64 base;
+	__u32 pasid_bits;
+	__u32 flags;
+};
+
+/**
+ * enum ioasid_mock_pasid_inv_type - what an entry invalidates
+ * @IOASID_MOCK_INV_IOTLB: the translations of PASID @pasid for @npages
+ *	4 KiB pages from @addr; @addr 0 with @npages U64_MAX is all of them
+ * @IOASID_MOCK_INV_PASID_CACHE: the cached table entry of @pasid and every
+ *	translation of it; @addr and @npages must be 0
+ */
+enum ioasid_mock_pasid_inv_type {
+	IOASID_MOCK_INV_IOTLB = 1,
+	IOASID_MOCK_INV_PASID_CACHE = 2,
+};
+
+/**
+ * struct ioasid_mock_pasid_table_invalidate - an invalidation entry
+ * @type: &enum ioasid_mock_pasid_inv_type
+ * @pasid: the PASID it is for (0: DMA without one)
+ * @addr: 4 KiB aligned start, for %IOASID_MOCK_INV_IOTLB
+ * @npages: how many pages, non-zero, for %IOASID_MOCK_INV_IOTLB
+ */
+struct ioasid_mock_pasid_table_invalidate {
+	__u32 type;
+	__u32 pasid;
+	__aligned_u64 addr;
+	__aligned_u64 npages;
+};
+
 #ifdef __KERNEL__
+/*
+ * What the mock driver takes for the formats above: private iommu_user_data
+ * types, far from the ones <uapi/linux/iommufd.h> numbers.
+ */
+#define IOASID_MOCK_HWPT_DATA_PASID_TABLE	0xd1a0
+#define IOASID_MOCK_HWPT_INVALIDATE_PASID_TABLE	0xd1a1
+
 /*
  * Between mock.c and test.c only, so it stays out of the interfaces the
  * layers share in ioasid_private.h.

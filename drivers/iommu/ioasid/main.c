@@ -36,6 +36,7 @@ struct ioasid_object_ops {
 static const struct ioasid_object_ops ioasid_object_ops[] = {
 	[IOASID_OBJ_SPACE] = { .destroy = ioasid_space_destroy },
 	[IOASID_OBJ_DEVICE] = { .destroy = ioasid_device_destroy },
+	[IOASID_OBJ_FAULT_RING] = { .destroy = ioasid_fault_ring_destroy },
 };
 
 struct ioasid_object *__ioasid_object_alloc(struct ioasid_ctx *ctx,
@@ -229,6 +230,9 @@ static bool ioasid_extension_supported(u32 extension)
 	case IOASID_EXT_NESTING_SOFTWARE:
 	case IOASID_EXT_NESTING_HARDWARE:
 	case IOASID_EXT_DEVICE_GET_INFO:
+	case IOASID_EXT_USER_PASID:
+	case IOASID_EXT_PASID_TABLE:
+	case IOASID_EXT_FAULT_RING:
 		return true;
 	default:
 		return false;
@@ -258,6 +262,9 @@ union ioasid_ucmd_buffer {
 	struct ioasid_cmd_bind_pgtable bind_pgtable;
 	struct ioasid_cmd_unbind_pgtable unbind_pgtable;
 	struct ioasid_cmd_invalidate_cache invalidate_cache;
+	struct ioasid_cmd_fault_ring_setup fault_ring_setup;
+	struct ioasid_cmd_fault_ring_free fault_ring_free;
+	struct ioasid_cmd_page_response page_response;
 #ifdef CONFIG_IOASID_TEST
 	struct ioasid_cmd_test test;
 #endif
@@ -340,6 +347,22 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			     ioasid_space_invalidate_cache_ioctl,
 			     struct ioasid_cmd_invalidate_cache, entries_uptr,
 			     0),
+	IOASID_IOCTL_OP_RSVD(IOASID_BIND_PASID_TABLE,
+			     ioasid_space_bind_pasid_table_ioctl,
+			     struct ioasid_cmd_bind_pgtable, data_uptr, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_UNBIND_PASID_TABLE,
+			     ioasid_space_unbind_pasid_table_ioctl,
+			     struct ioasid_cmd_unbind_pgtable, __reserved, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_FAULT_RING_SETUP,
+			     ioasid_fault_ring_setup_ioctl,
+			     struct ioasid_cmd_fault_ring_setup,
+			     out_mmap_offset, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_FAULT_RING_FREE,
+			     ioasid_fault_ring_free_ioctl,
+			     struct ioasid_cmd_fault_ring_free, __reserved, 0),
+	IOASID_IOCTL_OP_RSVD(IOASID_PAGE_RESPONSE,
+			     ioasid_fault_page_response_ioctl,
+			     struct ioasid_cmd_page_response, __reserved, 0),
 #ifdef CONFIG_IOASID_TEST
 	IOASID_IOCTL_OP(IOASID_TEST, ioasid_test_ioctl,
 			struct ioasid_cmd_test, check_map.out_pgsize, 0),
@@ -402,6 +425,7 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	INIT_LIST_HEAD(&ctx->external_devices);
 	mutex_init(&ctx->groups_lock);
 	INIT_LIST_HEAD(&ctx->groups);
+	mutex_init(&ctx->fault_lock);
 	ctx->registrations = RB_ROOT_CACHED;
 	filp->private_data = ctx;
 	return 0;
@@ -416,6 +440,7 @@ static void ioasid_ctx_free(struct kref *ref)
 	WARN_ON(!list_empty(&ctx->external_devices));
 	WARN_ON(!list_empty(&ctx->groups));
 	xa_destroy(&ctx->objects);
+	mutex_destroy(&ctx->fault_lock);
 	mutex_destroy(&ctx->groups_lock);
 	mutex_destroy(&ctx->bind_lock);
 	mutex_destroy(&ctx->pin_lock);
@@ -480,12 +505,19 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/* Only fault rings are mapped; a mapping holds the file open. */
+static int ioasid_fops_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	return ioasid_fault_ring_mmap(filp->private_data, vma);
+}
+
 static const struct file_operations ioasid_fops = {
 	.owner = THIS_MODULE,
 	.open = ioasid_fops_open,
 	.release = ioasid_fops_release,
 	.unlocked_ioctl = ioasid_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = ioasid_fops_mmap,
 };
 
 static struct miscdevice ioasid_misc_dev = {
@@ -520,3 +552,5 @@ module_exit(ioasid_exit);
 
 MODULE_DESCRIPTION("/dev/ioasid: one fd for device DMA address spaces");
 MODULE_LICENSE("GPL");
+/* The iommu core's attach handles, which carry page faults to us. */
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);

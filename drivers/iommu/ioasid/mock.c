@@ -26,7 +26,8 @@
  * Nesting (LARGE only, as on VT-d with scalable mode; the others refuse
  * to allocate a nest parent): a paging domain allocated with
  * IOMMU_HWPT_ALLOC_NEST_PARENT is the second stage under nested domains
- * built from &struct iommu_hwpt_vtd_s1. A nested domain's DMA is
+ * built from &struct iommu_hwpt_vtd_s1, and under PASID tables (below)
+ * whose entries point at such first stages. A nested domain's DMA is
  * translated by the user's first-stage table, which the mock reads from
  * the parent's memory at DMA time, as the hardware would; it never copies
  * the table, so only its IOTLB stands between a changed entry and the
@@ -63,20 +64,61 @@
  * the guest invalidates. Walks through upper levels are not cached, so
  * IOMMU_VTD_INV_FLAGS_LEAF changes nothing. Translations depend on the
  * domain, not on who issues the DMA, so one IOTLB per nested domain
- * serves every device attached to it now, and every PASID it is attached
- * under later. It holds at most IOASID_MOCK_IOTLB_MAX entries and
- * forgets all of them when full, so a guest cannot grow it. An unmap in
- * the parent empties the IOTLB of every nested domain over it before it
- * returns: the parent's owner unpins pages once unmap is done.
+ * serves every device and every PASID it is set on. It holds at most
+ * IOASID_MOCK_IOTLB_MAX entries and forgets all of them when full, so a
+ * guest cannot grow it. An unmap in the parent empties the IOTLB of every
+ * nested domain over it before it returns: the parent's owner unpins
+ * pages once unmap is done.
+ *
+ * PASIDs: every device claims IOASID_MOCK_PASID_BITS of them, and the
+ * core grants no more than its instance has: that many on LARGE, none
+ * elsewhere. A DMA may carry a PASID, and each PASID of a device may be
+ * set on a paging or VT-d nested domain of its own, which then
+ * translates it. DMA with a PASID set on nothing, or one the device does
+ * not have, faults.
+ *
+ * The other kind of nested domain holds a guest's PASID table, as in the
+ * DOC section of ioasid_test.h. It is only ever a RID's domain, and while
+ * a device's RID is on one the table decides all of that device's DMA:
+ * entry 0 without a PASID, entry n with PASID n; a PASID past the table
+ * faults, and what the device's PASIDs are set on is not looked at. An
+ * entry is read through the parent as a first-stage entry is; one not
+ * present or with a reserved bit set faults; else it is the root of a
+ * VT-d first stage, walked as above. Two caches stand between the guest's
+ * tables and the DMA, as in hardware:
+ *
+ *   the PASID cache   roots read from present entries, by PASID; at most
+ *                     IOASID_MOCK_PASID_CACHE_MAX, all forgotten when full
+ *   the IOTLB         as a nested domain's, one for the whole table, each
+ *                     entry tagged with its PASID (the IOTLB of each
+ *                     PASID, in one bound)
+ *
+ * The guest invalidates both per PASID: until it does, DMA does not see
+ * its change to an entry of the table, nor to a first stage already
+ * walked. A cache may always miss, so a change may show earlier (after a
+ * full cache forgot all, say), never later. A hit in the IOTLB needs no
+ * PASID entry, as in hardware. An unmap in the parent empties the IOTLB
+ * and keeps the PASID cache, which holds guest addresses only.
+ * A VT-d nested domain may be set on a PASID of a device whose RID is on
+ * a table: its own IOTLB then serves no DMA, but a guest that bound a
+ * first stage for a PASID invalidates through it, so its invalidations
+ * reach the IOTLB of every table over its parent, for each PASID it is
+ * set on.
+ *
+ * Whatever a guest writes in its tables, a DMA through them reads only
+ * memory the parent maps readable, walks a bounded number of levels, and
+ * at worst faults.
  *
  * Lock order, outer first:
- *   mdev->lock       a device's current domain: read across its DMA,
- *                    written by attach
+ *   mdev->lock       a device's domains (its RID's, its PASIDs'): read
+ *                    across its DMA, written by attach and set_dev_pasid
  *   md->dma_lock     a paging domain: read across every DMA through it or
  *                    through a nested domain over it; written by its
- *                    unmap, by a nested domain's invalidation, and to add
- *                    to or remove from md->nested
- *   iotlb->lock      a nested domain's IOTLB entries and their count
+ *                    unmap, by a nested domain's invalidation, to add to
+ *                    or remove from md->nested, and to count the PASIDs
+ *                    a VT-d nested domain over it is set on
+ *   iotlb->lock,     a nested domain's IOTLB entries and their count; a
+ *   pasid_cache.lock table's cached roots and their count: never together
  * The xarrays' own locks are innermost. The owner of a domain (for
  * /dev/ioasid, space->lock) serializes its map and unmap. No user address
  * is accessed, so no page fault taken, under any of these locks: an
@@ -121,6 +163,8 @@ struct ioasid_mock_iommu {
 	 * contiguous in the parent.
 	 */
 	bool nesting;
+	/* Its devices' PASIDs: 1 << pasid_bits, or none if 0. */
+	unsigned int pasid_bits;
 	struct irq_domain *msi_domain;
 	/* Where devices with IOASID_MOCK_DEVICE_SHARE_GROUP go. */
 	struct iommu_group *shared_group;
@@ -135,6 +179,7 @@ static struct ioasid_mock_iommu ioasid_mock_iommus[IOASID_MOCK_NUM_INSTANCES] = 
 		.aperture_last = BIT_ULL(48) - 1,
 		.msi_isolated = true,
 		.nesting = true,
+		.pasid_bits = IOASID_MOCK_PASID_BITS,
 	},
 	[IOASID_MOCK_INSTANCE_SMALL] = {
 		.pgsize_bitmap = SZ_2K | SZ_64K,
@@ -169,37 +214,84 @@ struct ioasid_mock_domain {
 	bool enforce_cc;
 	/* Allocated with IOMMU_HWPT_ALLOC_NEST_PARENT: nested may sit on it */
 	bool nest_parent;
-	/* struct ioasid_mock_nested over it, whose IOTLBs unmap flushes */
+	/* struct ioasid_mock_nested over it, both kinds: unmap flushes them */
 	struct list_head nested;
 };
 
 /* The cached 4K translations of one nested domain; see the top comment. */
 struct ioasid_mock_iotlb {
 	struct mutex lock;		/* the fields below */
-	struct xarray entries;		/* by IOVA >> MOCK_S1_SHIFT */
+	struct xarray entries;		/* by IOVA >> MOCK_S1_SHIFT, or tagged */
 	unsigned int count;
 };
 
-/* A nested domain: a user's VT-d first stage over a nest-parent domain. */
+/* A PASID table's cached roots; see the top comment. */
+struct ioasid_mock_pasid_cache {
+	struct mutex lock;		/* the fields below */
+	struct xarray entries;		/* by PASID: root >> MOCK_S1_SHIFT */
+	unsigned int count;
+};
+
+/*
+ * A nested domain over a nest-parent domain: a user's VT-d first stage
+ * (ioasid_mock_nested_ops) or a user's PASID table
+ * (ioasid_mock_pasid_table_ops).
+ */
 struct ioasid_mock_nested {
 	struct iommu_domain domain;
 	/* Outlives it: the core frees a nested domain before its parent. */
 	struct ioasid_mock_domain *parent;
 	struct list_head parent_link;	/* in parent->nested, its dma_lock */
-	u64 s1_root;			/* GPA of the PML4 */
+	/* A table's is indexed by ioasid_mock_table_index(). */
 	struct ioasid_mock_iotlb iotlb;
+	/* A VT-d first stage */
+	u64 s1_root;			/* GPA of the PML4 */
+	/*
+	 * By PASID, how many devices it is set on under it, for the flush
+	 * of tables that decide the PASID instead; parent->dma_lock.
+	 */
+	struct xarray pasids;
+	/* A PASID table */
+	u64 table;			/* GPA of entry 0 */
+	unsigned int pasid_bits;
+	struct ioasid_mock_pasid_cache pasid_cache;
 };
 
-/* Per device: the domain it is attached to now, for its DMA. */
+/* Per device: the domains it is attached to now, for its DMA. */
 struct ioasid_mock_dev {
 	/* Held for reading across a DMA, for writing by an attach. */
 	struct rw_semaphore lock;
 	struct iommu_domain *domain;	/* NULL: blocked, identity */
+	struct xarray pasids;		/* by PASID: struct iommu_domain * */
+	/* Page request groups waiting for an answer, by PRG index */
+	struct xarray prgs;		/* struct ioasid_mock_prg */
 };
 
-/* Both kinds are told apart by their ops, so the ops come first. */
+/*
+ * A page request group a DMA waits on. One whose DMA was killed is
+ * abandoned, and freed by the answer when it comes: the index stays
+ * taken till then, as a device's would.
+ */
+struct ioasid_mock_prg {
+	struct completion answered;
+	u32 code;			/* enum iommu_page_response_code */
+	u32 index;
+	bool abandoned;
+};
+
+/* PCIe's PRG index is 9 bits wide. */
+#define MOCK_PRG_INDEX_MAX	511
+/* The most pages one group asks for, and the groups one DMA may raise. */
+#define MOCK_PRG_PAGES		8
+#define MOCK_PRG_ROUNDS		64
+
+/* Where page requests go; the iommu core's, like a real IOMMU's. */
+static struct iopf_queue *ioasid_mock_iopf_queue;
+
+/* The kinds are told apart by their ops, so the ops come first. */
 static const struct iommu_domain_ops ioasid_mock_domain_ops;
 static const struct iommu_domain_ops ioasid_mock_nested_ops;
+static const struct iommu_domain_ops ioasid_mock_pasid_table_ops;
 
 static void ioasid_mock_dev_set_domain(struct device *dev,
 				       struct iommu_domain *domain)
@@ -263,7 +355,8 @@ ioasid_mock_paging_of(struct iommu_domain *domain)
 {
 	if (domain->ops == &ioasid_mock_domain_ops)
 		return ioasid_mock_to_domain(domain);
-	if (domain->ops == &ioasid_mock_nested_ops)
+	if (domain->ops == &ioasid_mock_nested_ops ||
+	    domain->ops == &ioasid_mock_pasid_table_ops)
 		return ioasid_mock_to_nested(domain)->parent;
 	return NULL;
 }
@@ -324,12 +417,20 @@ EXPORT_SYMBOL_NS_GPL(ioasid_mock_translate, IOASID_TEST);
 #define MOCK_S1_PS		BIT_ULL(7)
 #define MOCK_S1_ADDR		GENMASK_ULL(47, 12)
 #define MOCK_S1_RSVD		GENMASK_ULL(51, 48)
+/* The bits of a page number in the 48-bit space. */
+#define MOCK_S1_PAGE_BITS	(MOCK_S1_VA_BITS - MOCK_S1_SHIFT)
 
 /* An IOTLB entry: a 4K page and the IOMMU_READ/IOMMU_WRITE it allows. */
 #define IOASID_MOCK_IOTLB_MAX	4096
 #define MOCK_TLB_PROT		GENMASK(1, 0)
 #define MOCK_TLB_ADDR		GENMASK(61, MOCK_S1_SHIFT)
 #define MOCK_TLB_INDEX_MAX	(ULONG_MAX >> MOCK_S1_SHIFT)
+
+/* More PASIDs than a guest's devices use at once. */
+#define IOASID_MOCK_PASID_CACHE_MAX	256
+
+/* A PASID table's DMA that has not read its entry yet: never 4K aligned. */
+#define MOCK_NO_ROOT		U64_MAX
 
 /* Per level, from the PTE up: what a leaf there must keep clear. */
 static const u64 ioasid_mock_s1_leaf_rsvd[MOCK_S1_LEVELS - 1] = {
@@ -349,7 +450,14 @@ static void ioasid_mock_iotlb_destroy(struct ioasid_mock_iotlb *tlb)
 	mutex_destroy(&tlb->lock);
 }
 
-/* Forget the translations of IOVA pages @first to @last, inclusive. */
+static void ioasid_mock_iotlb_clear(struct ioasid_mock_iotlb *tlb)
+{
+	guard(mutex)(&tlb->lock);
+	xa_destroy(&tlb->entries);
+	tlb->count = 0;
+}
+
+/* Forget the translations at indexes @first to @last, inclusive. */
 static void ioasid_mock_iotlb_flush(struct ioasid_mock_iotlb *tlb,
 				    unsigned long first, unsigned long last)
 {
@@ -357,15 +465,23 @@ static void ioasid_mock_iotlb_flush(struct ioasid_mock_iotlb *tlb,
 	void *entry;
 
 	guard(mutex)(&tlb->lock);
-	if (!first && last == MOCK_TLB_INDEX_MAX) {
-		xa_destroy(&tlb->entries);
-		tlb->count = 0;
-		return;
-	}
 	xa_for_each_range(&tlb->entries, index, entry, first, last) {
 		xa_erase(&tlb->entries, index);
 		tlb->count--;
 	}
+}
+
+static bool ioasid_mock_iotlb_lookup(struct ioasid_mock_iotlb *tlb,
+				     unsigned long index, phys_addr_t *page,
+				     int *prot)
+{
+	void *entry = xa_load(&tlb->entries, index);
+
+	if (!entry)
+		return false;
+	*page = xa_to_value(entry) & MOCK_TLB_ADDR;
+	*prot = FIELD_GET(MOCK_TLB_PROT, xa_to_value(entry));
+	return true;
 }
 
 /*
@@ -395,7 +511,49 @@ static void ioasid_mock_iotlb_fill(struct ioasid_mock_iotlb *tlb,
 		tlb->count++;
 }
 
-/* Read the table entry at guest physical @gpa, through the parent. */
+static void ioasid_mock_pasid_cache_init(struct ioasid_mock_pasid_cache *pc)
+{
+	mutex_init(&pc->lock);
+	xa_init(&pc->entries);
+	pc->count = 0;
+}
+
+static void
+ioasid_mock_pasid_cache_destroy(struct ioasid_mock_pasid_cache *pc)
+{
+	xa_destroy(&pc->entries);
+	mutex_destroy(&pc->lock);
+}
+
+static void ioasid_mock_pasid_cache_drop(struct ioasid_mock_pasid_cache *pc,
+					 ioasid_t pasid)
+{
+	guard(mutex)(&pc->lock);
+	if (xa_erase(&pc->entries, pasid))
+		pc->count--;
+}
+
+/* As an IOTLB fill: bounded, and failing is harmless. */
+static void ioasid_mock_pasid_cache_fill(struct ioasid_mock_pasid_cache *pc,
+					 ioasid_t pasid, u64 root)
+{
+	void *old;
+
+	guard(mutex)(&pc->lock);
+	if (pc->count >= IOASID_MOCK_PASID_CACHE_MAX) {
+		xa_destroy(&pc->entries);
+		pc->count = 0;
+	}
+	old = xa_store(&pc->entries, pasid,
+		       xa_mk_value(root >> MOCK_S1_SHIFT), GFP_KERNEL_ACCOUNT);
+	if (!old)
+		pc->count++;
+}
+
+/*
+ * Read the table entry at guest physical @gpa, through the parent: a
+ * first-stage entry or a PASID table's, both little-endian.
+ */
 static int ioasid_mock_s1_read(struct ioasid_mock_domain *parent, u64 gpa,
 			       u64 *entry)
 {
@@ -409,20 +567,21 @@ static int ioasid_mock_s1_read(struct ioasid_mock_domain *parent, u64 gpa,
 		return -EIO;
 	/* 8-byte aligned, so inside one page of the parent and of the CPU. */
 	va = kmap_local_page(pfn_to_page(PHYS_PFN(phys)));
-	*entry = READ_ONCE(*(u64 *)(va + offset_in_page(phys)));
+	*entry = le64_to_cpu(READ_ONCE(*(__le64 *)(va + offset_in_page(phys))));
 	kunmap_local(va);
 	return 0;
 }
 
 /*
- * Walk @nd's first stage for the 4K page at @iova: the host page it
- * reaches and the access (IOMMU_READ, IOMMU_WRITE) both stages allow.
- * Depth is fixed, so a table that points at itself only wastes a walk.
+ * Walk the first stage at @root, over @parent, for the 4K page at @iova:
+ * the host page it reaches and the access (IOMMU_READ, IOMMU_WRITE) both
+ * stages allow. Depth is fixed, so a table that points at itself only
+ * wastes a walk.
  */
-static int ioasid_mock_s1_walk(struct ioasid_mock_nested *nd, u64 iova,
-			       phys_addr_t *phys, int *prot)
+static int ioasid_mock_s1_walk(struct ioasid_mock_domain *parent, u64 root,
+			       u64 iova, phys_addr_t *phys, int *prot)
 {
-	u64 table = nd->s1_root, entry, gpa;
+	u64 table = root, entry, gpa;
 	bool writable = true;
 	size_t pgsize;
 	int level, parent_prot;
@@ -432,10 +591,12 @@ static int ioasid_mock_s1_walk(struct ioasid_mock_nested *nd, u64 iova,
 		unsigned int shift = MOCK_S1_SHIFT + MOCK_S1_LEVEL_BITS * level;
 		u64 index = (iova >> shift) & MOCK_S1_INDEX;
 
-		if (ioasid_mock_s1_read(nd->parent, table + index * 8, &entry))
+		if (ioasid_mock_s1_read(parent, table + index * 8, &entry))
 			return -EIO;
-		if (!(entry & MOCK_S1_P) || !(entry & MOCK_S1_US) ||
-		    entry & MOCK_S1_RSVD)
+		/* The one fault the guest can mend: see page requests. */
+		if (!(entry & MOCK_S1_P))
+			return -ENOENT;
+		if (!(entry & MOCK_S1_US) || entry & MOCK_S1_RSVD)
 			return -EIO;
 		writable = writable && (entry & MOCK_S1_RW);
 		if (level && !(entry & MOCK_S1_PS)) {
@@ -450,7 +611,7 @@ static int ioasid_mock_s1_walk(struct ioasid_mock_nested *nd, u64 iova,
 		break;
 	}
 
-	if (ioasid_mock_lookup(nd->parent, gpa, phys, &pgsize, &parent_prot) ||
+	if (ioasid_mock_lookup(parent, gpa, phys, &pgsize, &parent_prot) ||
 	    !pfn_valid(PHYS_PFN(*phys)))
 		return -EIO;
 	*prot = parent_prot & IOMMU_READ;
@@ -459,31 +620,112 @@ static int ioasid_mock_s1_walk(struct ioasid_mock_nested *nd, u64 iova,
 	return 0;
 }
 
-/* Translate one 4K-or-less chunk of a DMA through nested domain @nd. */
-static int ioasid_mock_nested_dma(struct ioasid_mock_nested *nd, u64 iova,
-				  bool write, phys_addr_t *phys)
+/*
+ * Where a table's IOTLB keeps PASID @pasid's translation of the
+ * canonical @iova: the PASID above the page's number in the 48-bit
+ * space, so that each PASID's translations are one range of indexes.
+ */
+static unsigned long ioasid_mock_table_index(ioasid_t pasid, u64 iova)
+{
+	return (unsigned long)pasid << MOCK_S1_PAGE_BITS |
+	       ((iova >> MOCK_S1_SHIFT) &
+		GENMASK_ULL(MOCK_S1_PAGE_BITS - 1, 0));
+}
+
+/*
+ * Forget, in table @nd's IOTLB, PASID @pasid's translations of IOVA pages
+ * @first to @last, numbered as in a VT-d nested domain's IOTLB: across
+ * all 64 bits. Only canonical pages are cached: in the PASID's range of
+ * indexes the lower half of the 48-bit space comes first, then the upper
+ * half, whose page numbers start @hole higher.
+ */
+static void ioasid_mock_table_flush(struct ioasid_mock_nested *nd,
+				    ioasid_t pasid, unsigned long first,
+				    unsigned long last)
+{
+	const unsigned long half = BIT_ULL(MOCK_S1_PAGE_BITS - 1);
+	const unsigned long hole = MOCK_TLB_INDEX_MAX + 1 - 2 * half;
+	unsigned long base = ioasid_mock_table_index(pasid, 0);
+
+	if (first < half)
+		ioasid_mock_iotlb_flush(&nd->iotlb, base + first,
+					base + min(last, half - 1));
+	if (last >= hole + half)
+		ioasid_mock_iotlb_flush(&nd->iotlb,
+					base + max(first, hole + half) - hole,
+					base + last - hole);
+}
+
+/* What a DMA goes through, found once as it starts. */
+struct ioasid_mock_dma {
+	struct iommu_domain *domain;	/* paging, or nested of either kind */
+	ioasid_t pasid;			/* for a table: the entry */
+	u64 root;			/* the first stage, or MOCK_NO_ROOT */
+	bool write;
+};
+
+/*
+ * The root of the first stage PASID @pasid of table @nd points at: from
+ * the PASID cache, or from the table. Only an entry that is present and
+ * well formed is cached, as only walks that succeed are.
+ */
+static int ioasid_mock_table_root(struct ioasid_mock_nested *nd,
+				  ioasid_t pasid, u64 *root)
+{
+	void *cached = xa_load(&nd->pasid_cache.entries, pasid);
+	u64 gpa, entry;
+
+	if (cached) {
+		*root = (u64)xa_to_value(cached) << MOCK_S1_SHIFT;
+		return 0;
+	}
+	/* A table at the top of the space does not wrap to its bottom. */
+	if (check_add_overflow(nd->table, (u64)pasid * sizeof(entry), &gpa) ||
+	    ioasid_mock_s1_read(nd->parent, gpa, &entry))
+		return -EIO;
+	if (!(entry & IOASID_MOCK_PASID_ENTRY_PRESENT) ||
+	    entry & ~(IOASID_MOCK_PASID_ENTRY_PRESENT |
+		      IOASID_MOCK_PASID_ENTRY_ROOT))
+		return -EIO;
+	*root = entry & IOASID_MOCK_PASID_ENTRY_ROOT;
+	ioasid_mock_pasid_cache_fill(&nd->pasid_cache, pasid, *root);
+	return 0;
+}
+
+/*
+ * Translate one 4K-or-less chunk of @dma at @iova through nested domain
+ * @nd, either kind: from its IOTLB, or by a walk that fills it.
+ */
+static int ioasid_mock_nested_dma(struct ioasid_mock_nested *nd,
+				  struct ioasid_mock_dma *dma, u64 iova,
+				  phys_addr_t *phys)
 {
 	unsigned long index = iova >> MOCK_S1_SHIFT;
-	int need = write ? IOMMU_WRITE : IOMMU_READ;
+	int need = dma->write ? IOMMU_WRITE : IOMMU_READ;
 	phys_addr_t page;
-	void *entry;
 	int prot;
 
 	if ((u64)sign_extend64(iova, MOCK_S1_VA_BITS - 1) != iova)
 		return -EIO;
-	entry = xa_load(&nd->iotlb.entries, index);
-	if (entry) {
-		page = xa_to_value(entry) & MOCK_TLB_ADDR;
-		prot = FIELD_GET(MOCK_TLB_PROT, xa_to_value(entry));
-	} else {
-		if (ioasid_mock_s1_walk(nd, iova & ~(SZ_4K - 1ULL), &page,
-					&prot))
+	if (nd->domain.ops == &ioasid_mock_pasid_table_ops)
+		index = ioasid_mock_table_index(dma->pasid, iova);
+	if (!ioasid_mock_iotlb_lookup(&nd->iotlb, index, &page, &prot)) {
+		/* As in hardware, a hit needs no PASID entry. */
+		if (dma->root == MOCK_NO_ROOT &&
+		    ioasid_mock_table_root(nd, dma->pasid, &dma->root))
 			return -EIO;
+		int ret = ioasid_mock_s1_walk(nd->parent, dma->root,
+					      iova & ~(SZ_4K - 1ULL), &page,
+					      &prot);
+
+		if (ret)
+			return ret;
 		if (prot & need)
 			ioasid_mock_iotlb_fill(&nd->iotlb, index, page, prot);
 	}
+	/* Not allowed (by either stage): a page request may mend it. */
 	if (!(prot & need))
-		return -EIO;
+		return -EACCES;
 	*phys = page + (iova & (SZ_4K - 1));
 	return 0;
 }
@@ -537,12 +779,13 @@ static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 	}
 	/*
 	 * The IOTLBs above are keyed by the guest's IOVA, not by what they
-	 * reach in this domain: all of them go.
+	 * reach in this domain: all of them go, each PASID's of a table too.
+	 * A table's PASID cache holds guest addresses only, and stays.
 	 */
 	if (!done)
 		return 0;
 	list_for_each_entry(nd, &md->nested, parent_link)
-		ioasid_mock_iotlb_flush(&nd->iotlb, 0, MOCK_TLB_INDEX_MAX);
+		ioasid_mock_iotlb_clear(&nd->iotlb);
 	return done;
 }
 
@@ -586,6 +829,91 @@ static int ioasid_mock_attach_dev(struct iommu_domain *domain,
 }
 
 /*
+ * Count VT-d nested domain @domain as set on @pasid of one more device,
+ * for ioasid_mock_nested_flush(); other kinds are not counted.
+ */
+static int ioasid_mock_pasid_get(struct iommu_domain *domain, ioasid_t pasid)
+{
+	struct ioasid_mock_nested *nd;
+	unsigned long count;
+	void *entry;
+
+	if (domain->ops != &ioasid_mock_nested_ops)
+		return 0;
+	nd = ioasid_mock_to_nested(domain);
+	guard(rwsem_write)(&nd->parent->dma_lock);
+	entry = xa_load(&nd->pasids, pasid);
+	count = entry ? xa_to_value(entry) : 0;
+	return xa_err(xa_store(&nd->pasids, pasid, xa_mk_value(count + 1),
+			       GFP_KERNEL_ACCOUNT));
+}
+
+static void ioasid_mock_pasid_put(struct iommu_domain *domain, ioasid_t pasid)
+{
+	struct ioasid_mock_nested *nd;
+	unsigned long count;
+	void *entry;
+
+	if (domain->ops != &ioasid_mock_nested_ops)
+		return;
+	nd = ioasid_mock_to_nested(domain);
+	guard(rwsem_write)(&nd->parent->dma_lock);
+	entry = xa_load(&nd->pasids, pasid);
+	if (WARN_ON_ONCE(!entry))
+		return;
+	count = xa_to_value(entry);
+	/* Storing over an entry allocates nothing, so cannot fail. */
+	if (count > 1)
+		xa_store(&nd->pasids, pasid, xa_mk_value(count - 1),
+			 GFP_KERNEL_ACCOUNT);
+	else
+		xa_erase(&nd->pasids, pasid);
+}
+
+/*
+ * Paging and VT-d nested domains only: the DMA @dev tags with @pasid
+ * goes through @domain from now on, unless a table on the RID decides.
+ * It replaces whatever was set there, @old included.
+ */
+static int ioasid_mock_set_dev_pasid(struct iommu_domain *domain,
+				     struct device *dev, ioasid_t pasid,
+				     struct iommu_domain *old)
+{
+	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
+	struct iommu_domain *prev;
+	int ret;
+
+	ret = ioasid_mock_check_attach(ioasid_mock_paging_of(domain), dev);
+	if (ret)
+		return ret;
+	guard(rwsem_write)(&mdev->lock);
+	ret = ioasid_mock_pasid_get(domain, pasid);
+	if (ret)
+		return ret;
+	prev = xa_store(&mdev->pasids, pasid, domain, GFP_KERNEL);
+	if (xa_is_err(prev)) {
+		ioasid_mock_pasid_put(domain, pasid);
+		return xa_err(prev);
+	}
+	if (prev)
+		ioasid_mock_pasid_put(prev, pasid);
+	return 0;
+}
+
+/* Its DMA with @pasid faults from now on, unless a table decides. */
+static void ioasid_mock_remove_dev_pasid(struct device *dev, ioasid_t pasid,
+					 struct iommu_domain *domain)
+{
+	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
+	struct iommu_domain *prev;
+
+	guard(rwsem_write)(&mdev->lock);
+	prev = xa_erase(&mdev->pasids, pasid);
+	if (prev)
+		ioasid_mock_pasid_put(prev, pasid);
+}
+
+/*
  * Like a VT-d second-level table: snooping can be forced only before
  * anything is mapped, since existing PTEs were written without it.
  */
@@ -620,6 +948,7 @@ static void ioasid_mock_domain_free(struct iommu_domain *domain)
 
 static const struct iommu_domain_ops ioasid_mock_domain_ops = {
 	.attach_dev = ioasid_mock_attach_dev,
+	.set_dev_pasid = ioasid_mock_set_dev_pasid,
 	.map_pages = ioasid_mock_map_pages,
 	.unmap_pages = ioasid_mock_unmap_pages,
 	.iova_to_phys = ioasid_mock_iova_to_phys,
@@ -659,6 +988,7 @@ static struct iommu_domain *ioasid_mock_domain_alloc_paging(struct device *dev)
 	return IS_ERR(md) ? ERR_CAST(md) : &md->domain;
 }
 
+/* Either kind: a table is attached to RIDs only, by its lack of PASID op. */
 static int ioasid_mock_nested_attach_dev(struct iommu_domain *domain,
 					 struct device *dev)
 {
@@ -673,15 +1003,52 @@ static int ioasid_mock_nested_attach_dev(struct iommu_domain *domain,
 }
 
 /*
- * Forget IOVA pages @first to @last. Under the parent's dma_lock: a walk
- * in flight may have read an entry the guest has since changed, and must
- * not store what it found after the invalidation that covered it.
+ * The IOVA pages, numbered as IOTLB indexes, that @npages (non-zero)
+ * from 4K-aligned @addr cover. Past the top of the IOVA space there is
+ * nothing to drop; addr 0 with npages U64_MAX, "everything", lands here
+ * too.
+ */
+static void ioasid_mock_inv_range(u64 addr, u64 npages, unsigned long *first,
+				  unsigned long *last)
+{
+	*first = addr >> MOCK_S1_SHIFT;
+	if (npages - 1 > MOCK_TLB_INDEX_MAX - *first)
+		*last = MOCK_TLB_INDEX_MAX;
+	else
+		*last = *first + npages - 1;
+}
+
+/*
+ * Forget IOVA pages @first to @last of VT-d nested domain @nd. Under the
+ * parent's dma_lock: a walk in flight may have read an entry the guest
+ * has since changed, and must not store what it found after the
+ * invalidation that covered it.
+ *
+ * Where @nd is set on a PASID of a device whose RID is on a table, the
+ * table decides that PASID's DMA, but the guest that bound @nd for the
+ * PASID invalidates through @nd: so the same pages go from the IOTLB of
+ * every table over the parent, for every PASID @nd is set on. Which
+ * table serves which device is not looked at, so entries of the same
+ * PASID of other devices may go too: harmless, as a cache may always
+ * miss.
  */
 static void ioasid_mock_nested_flush(struct ioasid_mock_nested *nd,
 				     unsigned long first, unsigned long last)
 {
+	struct ioasid_mock_nested *table;
+	unsigned long pasid;
+	void *count;
+
 	guard(rwsem_write)(&nd->parent->dma_lock);
 	ioasid_mock_iotlb_flush(&nd->iotlb, first, last);
+	if (xa_empty(&nd->pasids))
+		return;
+	list_for_each_entry(table, &nd->parent->nested, parent_link) {
+		if (table->domain.ops != &ioasid_mock_pasid_table_ops)
+			continue;
+		xa_for_each(&nd->pasids, pasid, count)
+			ioasid_mock_table_flush(table, pasid, first, last);
+	}
 }
 
 static int
@@ -709,16 +1076,67 @@ ioasid_mock_cache_invalidate_user(struct iommu_domain *domain,
 			ret = -EINVAL;
 			break;
 		}
-		/*
-		 * Past the top of the IOVA space there is nothing to drop;
-		 * addr 0 with npages U64_MAX, "everything", lands here too.
-		 */
-		first = inv.addr >> MOCK_S1_SHIFT;
-		if (inv.npages - 1 > MOCK_TLB_INDEX_MAX - first)
-			last = MOCK_TLB_INDEX_MAX;
-		else
-			last = first + inv.npages - 1;
+		ioasid_mock_inv_range(inv.addr, inv.npages, &first, &last);
 		ioasid_mock_nested_flush(nd, first, last);
+	}
+	array->entry_num = i;
+	return ret;
+}
+
+/* The pages a table's invalidation entry covers, if it is valid. */
+static int
+ioasid_mock_table_inv_check(struct ioasid_mock_nested *nd,
+			    const struct ioasid_mock_pasid_table_invalidate *inv,
+			    unsigned long *first, unsigned long *last)
+{
+	if (inv->pasid >= BIT(nd->pasid_bits))
+		return -EINVAL;
+	switch (inv->type) {
+	case IOASID_MOCK_INV_IOTLB:
+		if (!IS_ALIGNED(inv->addr, SZ_4K) || !inv->npages)
+			return -EINVAL;
+		ioasid_mock_inv_range(inv->addr, inv->npages, first, last);
+		return 0;
+	case IOASID_MOCK_INV_PASID_CACHE:
+		if (inv->addr || inv->npages)
+			return -EINVAL;
+		*first = 0;
+		*last = MOCK_TLB_INDEX_MAX;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* As a VT-d nested domain's, and under dma_lock for the same reason. */
+static int
+ioasid_mock_table_invalidate_user(struct iommu_domain *domain,
+				  struct iommu_user_data_array *array)
+{
+	struct ioasid_mock_nested *nd = ioasid_mock_to_nested(domain);
+	struct ioasid_mock_pasid_table_invalidate inv;
+	unsigned long first, last;
+	int ret = 0;
+	u32 i;
+
+	if (array->type != IOASID_MOCK_HWPT_INVALIDATE_PASID_TABLE) {
+		array->entry_num = 0;
+		return -EINVAL;
+	}
+	for (i = 0; i < array->entry_num; i++) {
+		ret = iommu_copy_struct_from_user_array(&inv, array,
+							IOASID_MOCK_HWPT_INVALIDATE_PASID_TABLE,
+							i, npages);
+		if (ret)
+			break;
+		ret = ioasid_mock_table_inv_check(nd, &inv, &first, &last);
+		if (ret)
+			break;
+		guard(rwsem_write)(&nd->parent->dma_lock);
+		if (inv.type == IOASID_MOCK_INV_PASID_CACHE)
+			ioasid_mock_pasid_cache_drop(&nd->pasid_cache,
+						     inv.pasid);
+		ioasid_mock_table_flush(nd, inv.pasid, first, last);
 	}
 	array->entry_num = i;
 	return ret;
@@ -730,33 +1148,54 @@ static void ioasid_mock_nested_free(struct iommu_domain *domain)
 
 	scoped_guard(rwsem_write, &nd->parent->dma_lock)
 		list_del(&nd->parent_link);
+	/* The core's promise: no PASID is set on it any more. */
+	WARN_ON(!xa_empty(&nd->pasids));
+	xa_destroy(&nd->pasids);
+	ioasid_mock_pasid_cache_destroy(&nd->pasid_cache);
 	ioasid_mock_iotlb_destroy(&nd->iotlb);
 	kfree(nd);
 }
 
 static const struct iommu_domain_ops ioasid_mock_nested_ops = {
 	.attach_dev = ioasid_mock_nested_attach_dev,
+	.set_dev_pasid = ioasid_mock_set_dev_pasid,
 	.cache_invalidate_user = ioasid_mock_cache_invalidate_user,
 	.free = ioasid_mock_nested_free,
 };
 
-static struct iommu_domain *
-ioasid_mock_nested_alloc(struct ioasid_mock_iommu *mock,
-			 struct iommu_domain *parent,
-			 const struct iommu_user_data *user_data)
+static const struct iommu_domain_ops ioasid_mock_pasid_table_ops = {
+	.attach_dev = ioasid_mock_nested_attach_dev,
+	.cache_invalidate_user = ioasid_mock_table_invalidate_user,
+	.free = ioasid_mock_nested_free,
+};
+
+/* What both kinds start with; not yet in md->nested. */
+static struct ioasid_mock_nested *
+ioasid_mock_nested_new(struct ioasid_mock_domain *md,
+		       const struct iommu_domain_ops *ops)
 {
-	struct ioasid_mock_domain *md;
+	struct ioasid_mock_nested *nd;
+
+	nd = kzalloc(sizeof(*nd), GFP_KERNEL_ACCOUNT);
+	if (!nd)
+		return ERR_PTR(-ENOMEM);
+	nd->parent = md;
+	ioasid_mock_iotlb_init(&nd->iotlb);
+	xa_init(&nd->pasids);
+	ioasid_mock_pasid_cache_init(&nd->pasid_cache);
+	nd->domain.type = IOMMU_DOMAIN_NESTED;
+	nd->domain.ops = ops;
+	return nd;
+}
+
+static struct ioasid_mock_nested *
+ioasid_mock_vtd_alloc(struct ioasid_mock_domain *md,
+		      const struct iommu_user_data *user_data)
+{
 	struct ioasid_mock_nested *nd;
 	struct iommu_hwpt_vtd_s1 s1;
 	int ret;
 
-	if (!ioasid_mock_domain_is_paging(parent))
-		return ERR_PTR(-EINVAL);
-	md = ioasid_mock_to_domain(parent);
-	if (md->mock != mock || !md->nest_parent)
-		return ERR_PTR(-EINVAL);
-	if (user_data->type != IOMMU_HWPT_DATA_VTD_S1)
-		return ERR_PTR(-EOPNOTSUPP);
 	ret = iommu_copy_struct_from_user(&s1, user_data,
 					  IOMMU_HWPT_DATA_VTD_S1, __reserved);
 	if (ret)
@@ -770,14 +1209,68 @@ ioasid_mock_nested_alloc(struct ioasid_mock_iommu *mock,
 	if (s1.addr_width != MOCK_S1_VA_BITS)
 		return ERR_PTR(-EOPNOTSUPP);
 
-	nd = kzalloc(sizeof(*nd), GFP_KERNEL_ACCOUNT);
-	if (!nd)
-		return ERR_PTR(-ENOMEM);
-	nd->parent = md;
-	nd->s1_root = s1.pgtbl_addr;
-	ioasid_mock_iotlb_init(&nd->iotlb);
-	nd->domain.type = IOMMU_DOMAIN_NESTED;
-	nd->domain.ops = &ioasid_mock_nested_ops;
+	nd = ioasid_mock_nested_new(md, &ioasid_mock_nested_ops);
+	if (!IS_ERR(nd))
+		nd->s1_root = s1.pgtbl_addr;
+	return nd;
+}
+
+/*
+ * Empty data, with which the core probes whether a format is known,
+ * fails the copy with EINVAL: known, only malformed.
+ */
+static struct ioasid_mock_nested *
+ioasid_mock_table_alloc(struct ioasid_mock_domain *md,
+			const struct iommu_user_data *user_data)
+{
+	struct ioasid_mock_pasid_table table;
+	struct ioasid_mock_nested *nd;
+	int ret;
+
+	ret = iommu_copy_struct_from_user(&table, user_data,
+					  IOASID_MOCK_HWPT_DATA_PASID_TABLE,
+					  flags);
+	if (ret)
+		return ERR_PTR(ret);
+	if (table.flags)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!IS_ALIGNED(table.base, SZ_4K) || !table.pasid_bits ||
+	    table.pasid_bits > IOASID_MOCK_PASID_BITS)
+		return ERR_PTR(-EINVAL);
+
+	nd = ioasid_mock_nested_new(md, &ioasid_mock_pasid_table_ops);
+	if (IS_ERR(nd))
+		return nd;
+	nd->table = table.base;
+	nd->pasid_bits = table.pasid_bits;
+	return nd;
+}
+
+static struct iommu_domain *
+ioasid_mock_nested_alloc(struct ioasid_mock_iommu *mock,
+			 struct iommu_domain *parent,
+			 const struct iommu_user_data *user_data)
+{
+	struct ioasid_mock_domain *md;
+	struct ioasid_mock_nested *nd;
+
+	if (!ioasid_mock_domain_is_paging(parent))
+		return ERR_PTR(-EINVAL);
+	md = ioasid_mock_to_domain(parent);
+	if (md->mock != mock || !md->nest_parent)
+		return ERR_PTR(-EINVAL);
+	switch (user_data->type) {
+	case IOMMU_HWPT_DATA_VTD_S1:
+		nd = ioasid_mock_vtd_alloc(md, user_data);
+		break;
+	case IOASID_MOCK_HWPT_DATA_PASID_TABLE:
+		nd = ioasid_mock_table_alloc(md, user_data);
+		break;
+	default:
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	if (IS_ERR(nd))
+		return ERR_CAST(nd);
 	scoped_guard(rwsem_write, &md->dma_lock)
 		list_add(&nd->parent_link, &md->nested);
 	return &nd->domain;
@@ -843,32 +1336,46 @@ static struct iommu_device *ioasid_mock_probe_device(struct device *dev)
 	if (!mdev)
 		return ERR_PTR(-ENOMEM);
 	init_rwsem(&mdev->lock);
+	xa_init(&mdev->pasids);
+	xa_init_flags(&mdev->prgs, XA_FLAGS_ALLOC);
 	dev_iommu_priv_set(dev, mdev);
 	return &mock->iommu;
 }
 
 static void ioasid_mock_release_device(struct device *dev)
 {
-	kfree(dev_iommu_priv_get(dev));
+	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
+
+	struct ioasid_mock_prg *prg;
+	unsigned long index;
+
+	/* The core removes every PASID before it releases the device. */
+	WARN_ON(!xa_empty(&mdev->pasids));
+	xa_destroy(&mdev->pasids);
+	/* Only abandoned groups can be left, never answered. */
+	xa_for_each(&mdev->prgs, index, prg)
+		kfree(prg);
+	xa_destroy(&mdev->prgs);
+	kfree(mdev);
 }
 
 /*
- * Translate the chunk of a DMA at @iova, up to the end of its granule
+ * Translate the chunk of @dma at @iova, up to the end of its granule
  * (see ioasid_mock_dma_shift()), for the DMA's direction.
  */
-static int ioasid_mock_dma_translate(struct iommu_domain *domain, u64 iova,
-				     bool write, phys_addr_t *phys)
+static int ioasid_mock_dma_translate(struct ioasid_mock_dma *dma, u64 iova,
+				     phys_addr_t *phys)
 {
 	size_t pgsize;
 	int prot;
 
-	if (domain->ops == &ioasid_mock_nested_ops)
-		return ioasid_mock_nested_dma(ioasid_mock_to_nested(domain),
-					      iova, write, phys);
-	if (ioasid_mock_lookup(ioasid_mock_to_domain(domain), iova, phys,
+	if (!ioasid_mock_domain_is_paging(dma->domain))
+		return ioasid_mock_nested_dma(ioasid_mock_to_nested(dma->domain),
+					      dma, iova, phys);
+	if (ioasid_mock_lookup(ioasid_mock_to_domain(dma->domain), iova, phys,
 			       &pgsize, &prot))
 		return -EIO;
-	if (!(prot & (write ? IOMMU_WRITE : IOMMU_READ)) ||
+	if (!(prot & (dma->write ? IOMMU_WRITE : IOMMU_READ)) ||
 	    !pfn_valid(PHYS_PFN(*phys)))
 		return -EIO;
 	return 0;
@@ -881,61 +1388,196 @@ static int ioasid_mock_dma_translate(struct iommu_domain *domain, u64 iova,
  */
 static unsigned int ioasid_mock_dma_shift(struct iommu_domain *domain)
 {
-	if (domain->ops == &ioasid_mock_nested_ops)
+	if (!ioasid_mock_domain_is_paging(domain))
 		return MOCK_S1_SHIFT;
 	return min_t(unsigned int, __ffs(domain->pgsize_bitmap), PAGE_SHIFT);
 }
 
 /*
- * Make @dev DMA @length bytes at @iova, to memory from @buf (@write) or
- * from memory into @buf, through the domain it is attached to now,
- * paging or nested. Every granule is translated and its permission
- * checked before a byte moves, and the copy uses what that found, not a
- * second look that a guest changing its table could make differ: a DMA
- * that would fault anywhere moves nothing and fails with EIO, as a
- * device stopped by the IOMMU would. Neither an attach nor an unmap nor
- * an invalidation can come in between.
+ * Find what @dma, from @mdev with @dma->pasid, goes through: a table on
+ * the RID decides every PASID; else the RID's domain, or the domain the
+ * PASID is set on. False if nothing is there: the DMA faults.
  */
-int ioasid_mock_device_dma(struct device *dev, u64 iova, void *buf,
-			   size_t length, bool write)
+static bool ioasid_mock_dma_find(struct ioasid_mock_dev *mdev,
+				 struct ioasid_mock_dma *dma)
 {
+	struct iommu_domain *domain = mdev->domain;
+
+	if (domain && domain->ops == &ioasid_mock_pasid_table_ops) {
+		if (dma->pasid >= BIT(ioasid_mock_to_nested(domain)->pasid_bits))
+			return false;
+	} else if (dma->pasid != IOMMU_NO_PASID) {
+		domain = xa_load(&mdev->pasids, dma->pasid);
+	}
+	if (!domain)
+		return false;
+	dma->domain = domain;
+	dma->root = MOCK_NO_ROOT;
+	if (domain->ops == &ioasid_mock_nested_ops)
+		dma->root = ioasid_mock_to_nested(domain)->s1_root;
+	return true;
+}
+
+/*
+ * Ask for the pages at @addrs that @dma faulted on, as one page request
+ * group, as a PRI-capable device does, and return the group to wait on.
+ * Called under mdev->lock, so that an attach, which takes it to write,
+ * comes after the requests are posted, and its detach answers them.
+ */
+static struct ioasid_mock_prg *
+ioasid_mock_page_request(struct device *dev, struct ioasid_mock_dev *mdev,
+			 const struct ioasid_mock_dma *dma, const u64 *addrs,
+			 unsigned int n)
+{
+	struct ioasid_mock_prg *prg;
+	unsigned int i;
+	int ret;
+
+	prg = kzalloc(sizeof(*prg), GFP_KERNEL);
+	if (!prg)
+		return ERR_PTR(-ENOMEM);
+	init_completion(&prg->answered);
+	ret = xa_alloc(&mdev->prgs, &prg->index, prg,
+		       XA_LIMIT(0, MOCK_PRG_INDEX_MAX), GFP_KERNEL);
+	if (ret) {
+		kfree(prg);
+		/* Every index waits already: the device cannot ask. */
+		return ERR_PTR(ret == -EBUSY ? -EIO : ret);
+	}
+	for (i = 0; i < n; i++) {
+		struct iopf_fault evt = {
+			.fault = {
+				.type = IOMMU_FAULT_PAGE_REQ,
+				.prm = {
+					.addr = addrs[i],
+					.grpid = prg->index,
+					.perm = dma->write ?
+						IOMMU_FAULT_PERM_WRITE :
+						IOMMU_FAULT_PERM_READ,
+				},
+			},
+		};
+
+		if (dma->pasid != IOMMU_NO_PASID) {
+			evt.fault.prm.flags |=
+				IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+			evt.fault.prm.pasid = dma->pasid;
+		}
+		if (i == n - 1)
+			evt.fault.prm.flags |=
+				IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+		/* What the core cannot deliver, it answers as invalid. */
+		iommu_report_device_fault(dev, &evt);
+	}
+	return prg;
+}
+
+/* Wait for @prg's answer: 0 for success, else -EIO or -EINTR. */
+static int ioasid_mock_page_wait(struct ioasid_mock_dev *mdev,
+				 struct ioasid_mock_prg *prg)
+{
+	int ret = wait_for_completion_killable(&prg->answered);
+
+	xa_lock(&mdev->prgs);
+	if (ret && !completion_done(&prg->answered)) {
+		prg->abandoned = true;
+		prg = NULL;
+	} else {
+		__xa_erase(&mdev->prgs, prg->index);
+		if (!ret && prg->code != IOMMU_PAGE_RESP_SUCCESS)
+			ret = -EIO;
+	}
+	xa_unlock(&mdev->prgs);
+	kfree(prg);
+	return ret;
+}
+
+static void ioasid_mock_page_response(struct device *dev,
+				      struct iopf_fault *evt,
+				      struct iommu_page_response *msg)
+{
+	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
+	struct ioasid_mock_prg *prg;
+
+	xa_lock(&mdev->prgs);
+	prg = xa_load(&mdev->prgs, msg->grpid);
+	if (prg && prg->abandoned) {
+		__xa_erase(&mdev->prgs, msg->grpid);
+		kfree(prg);
+	} else if (prg) {
+		prg->code = msg->code;
+		complete(&prg->answered);
+	}
+	xa_unlock(&mdev->prgs);
+}
+
+static int ioasid_mock_dev_enable_feat(struct device *dev,
+				       enum iommu_dev_features feat)
+{
+	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
+
+	/* Page requests come from first stages: only where it nests. */
+	if (feat != IOMMU_DEV_FEAT_IOPF || !mock || !mock->nesting)
+		return -ENODEV;
+	return iopf_queue_add_device(ioasid_mock_iopf_queue, dev);
+}
+
+static int ioasid_mock_dev_disable_feat(struct device *dev,
+					enum iommu_dev_features feat)
+{
+	if (feat != IOMMU_DEV_FEAT_IOPF)
+		return -EINVAL;
+	/* Answers, as invalid, every group still pending. */
+	iopf_queue_remove_device(ioasid_mock_iopf_queue, dev);
+	return 0;
+}
+
+/*
+ * One try at a DMA: translate every granule of it, then move the bytes.
+ * With @pri, granules a first stage does not map (or not for this
+ * access) are gathered into a page request instead of failing it: the
+ * group to wait on comes back in @prg, and nothing has moved.
+ */
+static int ioasid_mock_dma_try(struct device *dev, struct ioasid_mock_dma *dma,
+			       u64 iova, void *buf, size_t length,
+			       phys_addr_t *phys, bool pri,
+			       struct ioasid_mock_prg **prg)
+{
+	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
+	u64 faults[MOCK_PRG_PAGES];
 	struct ioasid_mock_domain *md;
-	struct ioasid_mock_dev *mdev;
-	struct iommu_domain *domain;
+	unsigned int shift, nfaults = 0;
 	unsigned long i, n;
-	unsigned int shift;
-	phys_addr_t *phys;
 	size_t done = 0;
 	int ret = 0;
-	u64 last;
 
-	/* No IOMMU in front of it (an emulated device): nothing to reach. */
-	if (!ioasid_mock_of(dev))
-		return -EIO;
-	mdev = dev_iommu_priv_get(dev);
 	guard(rwsem_read)(&mdev->lock);
-	domain = mdev->domain;
-	if (!domain)
+	if (!ioasid_mock_dma_find(mdev, dma))
 		return -EIO;
-	if (!length)
-		return 0;
-	/* Past the top of the address space: a fault like any other. */
-	if (check_add_overflow(iova, (u64)length - 1, &last))
-		return -EIO;
-	shift = ioasid_mock_dma_shift(domain);
-	n = (last >> shift) - (iova >> shift) + 1;
-	phys = kvmalloc_array(n, sizeof(*phys), GFP_KERNEL);
-	if (!phys)
-		return -ENOMEM;
+	shift = ioasid_mock_dma_shift(dma->domain);
+	n = ((iova + length - 1) >> shift) - (iova >> shift) + 1;
 
-	md = ioasid_mock_paging_of(domain);
+	md = ioasid_mock_paging_of(dma->domain);
 	down_read(&md->dma_lock);
 	for (i = 0; i < n; i++) {
 		u64 at = max(iova, ((iova >> shift) + i) << shift);
 
-		ret = ioasid_mock_dma_translate(domain, at, write, &phys[i]);
-		if (ret)
+		ret = ioasid_mock_dma_translate(dma, at, &phys[i]);
+		if ((ret == -ENOENT || ret == -EACCES) && pri &&
+		    nfaults < MOCK_PRG_PAGES) {
+			faults[nfaults++] = at & ~(SZ_4K - 1ULL);
+			continue;
+		}
+		if (ret) {
+			ret = -EIO;
 			goto out_unlock;
+		}
+	}
+	if (nfaults) {
+		up_read(&md->dma_lock);
+		*prg = ioasid_mock_page_request(dev, mdev, dma, faults,
+						nfaults);
+		return IS_ERR(*prg) ? PTR_ERR(*prg) : -EAGAIN;
 	}
 	for (i = 0; i < n; i++) {
 		u64 at = iova + done;
@@ -944,7 +1586,7 @@ int ioasid_mock_device_dma(struct device *dev, u64 iova, void *buf,
 		void *va;
 
 		va = kmap_local_page(pfn_to_page(PHYS_PFN(phys[i])));
-		if (write)
+		if (dma->write)
 			memcpy(va + offset_in_page(phys[i]), buf + done, chunk);
 		else
 			memcpy(buf + done, va + offset_in_page(phys[i]), chunk);
@@ -953,14 +1595,71 @@ int ioasid_mock_device_dma(struct device *dev, u64 iova, void *buf,
 	}
 out_unlock:
 	up_read(&md->dma_lock);
+	return ret;
+}
+
+/*
+ * Make @dev DMA @length bytes at @iova, to memory from @buf (@write) or
+ * from memory into @buf, tagged with @pasid unless it is IOMMU_NO_PASID,
+ * through the domain that translates it now: paging, nested or a PASID
+ * table's. Every granule is translated and its permission checked
+ * before a byte moves, and the copy uses what that found, not a second
+ * look that a guest changing its table could make differ: a DMA that
+ * would fault anywhere moves nothing and fails with EIO, as a device
+ * stopped by the IOMMU would. Neither an attach nor an unmap nor an
+ * invalidation can come in between.
+ *
+ * With @pri the device asks for what a first stage does not map, as a
+ * PRI-capable device does: it raises a page request group into the iommu
+ * core's fault path, waits (killably) for the answer, and tries again on
+ * success; it fails with EIO on any other answer, or after
+ * MOCK_PRG_ROUNDS groups.
+ */
+int ioasid_mock_device_dma(struct device *dev, ioasid_t pasid, u64 iova,
+			   void *buf, size_t length, bool write, bool pri)
+{
+	struct ioasid_mock_dma dma = { .pasid = pasid, .write = write };
+	struct ioasid_mock_prg *prg;
+	unsigned int round;
+	phys_addr_t *phys;
+	u64 last;
+	int ret;
+
+	/* No IOMMU in front of it (an emulated device): nothing to reach. */
+	if (!ioasid_mock_of(dev))
+		return -EIO;
+	/* Past the PASIDs the device has: not one the IOMMU can look up. */
+	if (pasid != IOMMU_NO_PASID && pasid >= dev->iommu->max_pasids)
+		return -EIO;
+	if (!length)
+		return 0;
+	/* Past the top of the address space: a fault like any other. */
+	if (check_add_overflow(iova, (u64)length - 1, &last))
+		return -EIO;
+	/* A granule is at least 2K (the smallest mock page). */
+	phys = kvmalloc_array((last >> MOCK_UNIT_SHIFT) -
+			      (iova >> MOCK_UNIT_SHIFT) + 1, sizeof(*phys),
+			      GFP_KERNEL);
+	if (!phys)
+		return -ENOMEM;
+	for (round = 0; ; round++) {
+		ret = ioasid_mock_dma_try(dev, &dma, iova, buf, length, phys,
+					  pri && round < MOCK_PRG_ROUNDS, &prg);
+		if (ret != -EAGAIN)
+			break;
+		ret = ioasid_mock_page_wait(dev_iommu_priv_get(dev), prg);
+		if (ret)
+			break;
+	}
 	kvfree(phys);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_dma, IOASID_TEST);
 
 /*
- * How many translations the IOTLB of the nested domain @dev's DMA goes
- * through holds now, and how many it can hold; ENXIO if its DMA goes
+ * How many translations the IOTLB of the nested domain @dev's DMA
+ * without a PASID goes through holds now, and how many it can hold; for
+ * a table, that of all its PASIDs, in one bound. ENXIO if that DMA goes
  * through no nested domain.
  */
 int ioasid_mock_device_iotlb_info(struct device *dev, u32 *entries,
@@ -973,7 +1672,7 @@ int ioasid_mock_device_iotlb_info(struct device *dev, u32 *entries,
 		return -ENXIO;
 	mdev = dev_iommu_priv_get(dev);
 	guard(rwsem_read)(&mdev->lock);
-	if (!mdev->domain || mdev->domain->ops != &ioasid_mock_nested_ops)
+	if (!mdev->domain || ioasid_mock_domain_is_paging(mdev->domain))
 		return -ENXIO;
 	nd = ioasid_mock_to_nested(mdev->domain);
 	mutex_lock(&nd->iotlb.lock);
@@ -983,6 +1682,23 @@ int ioasid_mock_device_iotlb_info(struct device *dev, u32 *entries,
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_iotlb_info, IOASID_TEST);
+
+/* What IOASID_MOCK_HW_INFO_TYPE reports: which instance. */
+static void *ioasid_mock_hw_info(struct device *dev, u32 *length, u32 *type)
+{
+	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
+	u32 *info;
+
+	if (!mock)
+		return ERR_PTR(-ENODEV);
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	*info = mock - ioasid_mock_iommus;
+	*length = sizeof(*info);
+	*type = IOASID_MOCK_HW_INFO_TYPE;
+	return info;
+}
 
 /*
  * A group of its own, or, for a device that asks, the one group its
@@ -1062,10 +1778,17 @@ static bool ioasid_mock_capable(struct device *dev, enum iommu_cap cap)
 static const struct iommu_ops ioasid_mock_ops = {
 	.owner = THIS_MODULE,
 	.capable = ioasid_mock_capable,
+	.hw_info = ioasid_mock_hw_info,
 	.probe_device = ioasid_mock_probe_device,
 	.release_device = ioasid_mock_release_device,
 	.device_group = ioasid_mock_device_group,
 	.def_domain_type = ioasid_mock_def_domain_type,
+	.remove_dev_pasid = ioasid_mock_remove_dev_pasid,
+	.dev_enable_feat = ioasid_mock_dev_enable_feat,
+	.dev_disable_feat = ioasid_mock_dev_disable_feat,
+	.page_response = ioasid_mock_page_response,
+	/* PASIDs a table on the RID decides fault to the RID's handle. */
+	.user_pasid_table = true,
 	.domain_alloc_paging = ioasid_mock_domain_alloc_paging,
 	.domain_alloc_user = ioasid_mock_domain_alloc_user,
 	.get_resv_regions = ioasid_mock_get_resv_regions,
@@ -1087,6 +1810,15 @@ EXPORT_SYMBOL_NS_GPL(ioasid_mock_domain_is_paging, IOASID_TEST);
 struct device *ioasid_mock_device_create(unsigned int instance, u32 flags,
 					 const char *name)
 {
+	/*
+	 * Every device can issue PASIDs, as a PCI device's capability
+	 * would say; the core grants it no more than its IOMMU has, which
+	 * outside LARGE is none.
+	 */
+	static const struct property_entry props[] = {
+		PROPERTY_ENTRY_U32("pasid-num-bits", IOASID_MOCK_PASID_BITS),
+		{ }
+	};
 	struct platform_device *pdev;
 	int ret;
 
@@ -1098,6 +1830,10 @@ struct device *ioasid_mock_device_create(unsigned int instance, u32 flags,
 	if (!pdev)
 		return ERR_PTR(-ENOMEM);
 	ret = platform_device_add_data(pdev, &flags, sizeof(flags));
+	if (ret)
+		goto err_put;
+	/* Read by the core as it probes the device, so before it is added. */
+	ret = device_create_managed_software_node(&pdev->dev, props, NULL);
 	if (ret)
 		goto err_put;
 	/*
@@ -1121,6 +1857,8 @@ struct device *ioasid_mock_device_create(unsigned int instance, u32 flags,
 	return &pdev->dev;
 
 err_put:
+	/* Unless a failed add dropped it already; unregister drops it. */
+	device_remove_software_node(&pdev->dev);
 	platform_device_put(pdev);
 	return ERR_PTR(ret);
 }
@@ -1197,6 +1935,8 @@ static int ioasid_mock_iommu_add(struct ioasid_mock_iommu *mock,
 				     "ioasid-mock%u", index);
 	if (ret)
 		goto err_fwnode;
+	/* Read as each device is probed, which registering may start. */
+	mock->iommu.max_pasids = mock->pasid_bits ? BIT(mock->pasid_bits) : 0;
 	ret = iommu_device_register(&mock->iommu, &ioasid_mock_ops, NULL);
 	if (ret)
 		goto err_sysfs;
@@ -1216,6 +1956,9 @@ int ioasid_mock_init(void)
 	unsigned int i;
 	int ret;
 
+	ioasid_mock_iopf_queue = iopf_queue_alloc("ioasid-mock");
+	if (!ioasid_mock_iopf_queue)
+		return -ENOMEM;
 	for (i = 0; i != ARRAY_SIZE(ioasid_mock_iommus); i++) {
 		ret = ioasid_mock_iommu_add(&ioasid_mock_iommus[i], i);
 		if (ret)
@@ -1226,6 +1969,7 @@ int ioasid_mock_init(void)
 err_remove:
 	while (i--)
 		ioasid_mock_iommu_remove(&ioasid_mock_iommus[i]);
+	iopf_queue_free(ioasid_mock_iopf_queue);
 	return ret;
 }
 
@@ -1235,4 +1979,5 @@ void ioasid_mock_exit(void)
 
 	for (i = 0; i != ARRAY_SIZE(ioasid_mock_iommus); i++)
 		ioasid_mock_iommu_remove(&ioasid_mock_iommus[i]);
+	iopf_queue_free(ioasid_mock_iopf_queue);
 }

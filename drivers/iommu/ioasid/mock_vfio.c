@@ -11,8 +11,9 @@
  * VFIO_BIND_IOASID_FD exactly as they would a PCI device under vfio-pci.
  *
  * The device can do one thing: DMA. IOASID_MOCK_VFIO_DMA, issued on its
- * VFIO device fd, reads or writes a range of IOVA through the mock IOMMU
- * (ioasid_mock_device_dma()), as the device's hardware would.
+ * VFIO device fd, reads or writes a range of IOVA, with or without a
+ * PASID, through the mock IOMMU (ioasid_mock_device_dma()), as the
+ * device's hardware would.
  *
  * Lock order: none of its own; VFIO's dev_set lock around open and close.
  */
@@ -32,18 +33,41 @@ struct ioasid_mock_vfio {
 	struct vfio_device vdev;
 };
 
+/*
+ * The first version of the argument, and the PASID extension: a caller
+ * built before it passes the shorter size and means no PASID.
+ */
+#define IOASID_MOCK_VFIO_DMA_MINSZ	\
+	offsetofend(struct ioasid_mock_vfio_dma, uptr)
+#define IOASID_MOCK_VFIO_DMA_PASIDSZ	\
+	offsetofend(struct ioasid_mock_vfio_dma, __reserved)
+
 static int ioasid_mock_vfio_dma(struct vfio_device *vdev,
 				struct ioasid_mock_vfio_dma __user *arg)
 {
-	struct ioasid_mock_vfio_dma dma;
+	struct ioasid_mock_vfio_dma dma = {};
 	bool write;
 	u8 *bounce;
 	u64 end;
 	int ret;
 
-	if (copy_from_user(&dma, arg, sizeof(dma)))
+	if (copy_from_user(&dma, arg, IOASID_MOCK_VFIO_DMA_MINSZ))
 		return -EFAULT;
-	if (dma.argsz < sizeof(dma) || dma.flags & ~IOASID_MOCK_VFIO_DMA_WRITE)
+	if (dma.argsz < IOASID_MOCK_VFIO_DMA_MINSZ ||
+	    dma.flags & ~(IOASID_MOCK_VFIO_DMA_WRITE |
+			  IOASID_MOCK_VFIO_DMA_PASID |
+			  IOASID_MOCK_VFIO_DMA_PRI))
+		return -EINVAL;
+	if (dma.argsz >= IOASID_MOCK_VFIO_DMA_PASIDSZ &&
+	    copy_from_user(&dma.pasid, &arg->pasid,
+			   IOASID_MOCK_VFIO_DMA_PASIDSZ -
+			   IOASID_MOCK_VFIO_DMA_MINSZ))
+		return -EFAULT;
+	/* A PASID needs the flag, and the flag the extension. */
+	if (dma.__reserved ||
+	    (dma.pasid && !(dma.flags & IOASID_MOCK_VFIO_DMA_PASID)) ||
+	    (dma.flags & IOASID_MOCK_VFIO_DMA_PASID &&
+	     dma.argsz < IOASID_MOCK_VFIO_DMA_PASIDSZ))
 		return -EINVAL;
 	if (!dma.length || dma.length > IOASID_MOCK_DMA_MAX ||
 	    check_add_overflow(dma.iova, dma.length, &end))
@@ -58,8 +82,11 @@ static int ioasid_mock_vfio_dma(struct vfio_device *vdev,
 		ret = -EFAULT;
 		goto out_free;
 	}
-	ret = ioasid_mock_device_dma(vdev->dev, dma.iova, bounce, dma.length,
-				     write);
+	ret = ioasid_mock_device_dma(vdev->dev,
+				     dma.flags & IOASID_MOCK_VFIO_DMA_PASID ?
+				     dma.pasid : IOMMU_NO_PASID,
+				     dma.iova, bounce, dma.length, write,
+				     dma.flags & IOASID_MOCK_VFIO_DMA_PRI);
 	if (!ret && !write && copy_to_user(u64_to_user_ptr(dma.uptr), bounce,
 					   dma.length))
 		ret = -EFAULT;

@@ -433,9 +433,14 @@ static struct ioasid_space *ioasid_space_get_hw_nested(struct ioasid_ctx *ctx,
 	return space;
 }
 
-int ioasid_space_bind_pgtable_ioctl(struct ioasid_ucmd *ucmd)
+/*
+ * Bind a user table, a first stage or (@pasid_table) a PASID table: both
+ * take the same struct, and differ in which formats they accept.
+ */
+static int ioasid_space_bind_table(struct ioasid_ucmd *ucmd, bool pasid_table)
 {
 	struct ioasid_cmd_bind_pgtable *cmd = ucmd->cmd;
+	const struct ioasid_table_format *format;
 	struct iommu_user_data data = {
 		.uptr = u64_to_user_ptr(cmd->data_uptr),
 		.len = cmd->data_len,
@@ -443,32 +448,34 @@ int ioasid_space_bind_pgtable_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_space *space;
 	int ret;
 
-	/* Ours and the drivers' names for the one format there is. */
-	if (cmd->format != IOASID_PGTABLE_VTD_S1)
+	format = ioasid_table_format_get(cmd->format);
+	if (!format)
 		return -EOPNOTSUPP;
-	data.type = IOMMU_HWPT_DATA_VTD_S1;
+	if (format->pasid_table != pasid_table)
+		return -EINVAL;
+	data.type = format->data_type;
 
 	space = ioasid_space_get_hw_nested(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	mutex_lock(&space->lock);
-	ret = ioasid_device_bind_nested(space, &data);
+	ret = ioasid_device_bind_nested(space, format, &data);
 	mutex_unlock(&space->lock);
 	ioasid_space_put(space);
 	return ret;
 }
 
-int ioasid_space_unbind_pgtable_ioctl(struct ioasid_ucmd *ucmd)
+static int ioasid_space_unbind_table(struct ioasid_ucmd *ucmd, u32 ioasid,
+				     bool pasid_table)
 {
-	struct ioasid_cmd_unbind_pgtable *cmd = ucmd->cmd;
 	struct ioasid_space *space;
 	int ret = 0;
 
-	space = ioasid_space_get_hw_nested(ucmd->ctx, cmd->ioasid);
+	space = ioasid_space_get_hw_nested(ucmd->ctx, ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	mutex_lock(&space->lock);
-	if (space->bound)
+	if (space->bound && space->bound->pasid_table == pasid_table)
 		ioasid_device_unbind_nested(space);
 	else
 		ret = -ENOENT;
@@ -477,11 +484,34 @@ int ioasid_space_unbind_pgtable_ioctl(struct ioasid_ucmd *ucmd)
 	return ret;
 }
 
+int ioasid_space_bind_pgtable_ioctl(struct ioasid_ucmd *ucmd)
+{
+	return ioasid_space_bind_table(ucmd, false);
+}
+
+int ioasid_space_unbind_pgtable_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_unbind_pgtable *cmd = ucmd->cmd;
+
+	return ioasid_space_unbind_table(ucmd, cmd->ioasid, false);
+}
+
+int ioasid_space_bind_pasid_table_ioctl(struct ioasid_ucmd *ucmd)
+{
+	return ioasid_space_bind_table(ucmd, true);
+}
+
+int ioasid_space_unbind_pasid_table_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_cmd_unbind_pgtable *cmd = ucmd->cmd;
+
+	return ioasid_space_unbind_table(ucmd, cmd->ioasid, true);
+}
+
 int ioasid_space_invalidate_cache_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_invalidate_cache *cmd = ucmd->cmd;
 	struct iommu_user_data_array array = {
-		.type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
 		.uptr = u64_to_user_ptr(cmd->entries_uptr),
 		.entry_len = cmd->entry_len,
 		.entry_num = cmd->num_entries,
@@ -495,8 +525,12 @@ int ioasid_space_invalidate_cache_ioctl(struct ioasid_ucmd *ucmd)
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	mutex_lock(&space->lock);
-	ret = space->bound ? ioasid_device_invalidate_nested(space, &array) :
-			     -ENOENT;
+	ret = -ENOENT;
+	if (space->bound) {
+		/* The entries are in the bound format's terms. */
+		array.type = space->bound->invalidate_type;
+		ret = ioasid_device_invalidate_nested(space, &array);
+	}
 	mutex_unlock(&space->lock);
 	ioasid_space_put(space);
 	if (ret == -ENOENT)

@@ -82,19 +82,49 @@ static struct ioasid_device *ioasid_test_device_get(struct ioasid_ctx *ctx,
 	return container_of(obj, struct ioasid_device, obj);
 }
 
+/* The PASID @cmd names, as VFIO_ATTACH_IOASID would name it. */
+static int ioasid_test_attach_pasid(struct ioasid_cmd_test *cmd, u32 *pasid)
+{
+	if (cmd->attach.flags & ~IOASID_ATTACH_USER_PASID)
+		return -EOPNOTSUPP;
+	*pasid = cmd->attach.pasid;
+	if (!(cmd->attach.flags & IOASID_ATTACH_USER_PASID))
+		return *pasid ? -EINVAL : 0;
+	return *pasid == IOMMU_NO_PASID ? -EINVAL : 0;
+}
+
 static int ioasid_test_attach(struct ioasid_ucmd *ucmd,
 			      struct ioasid_device *idev,
 			      struct ioasid_cmd_test *cmd)
 {
 	struct ioasid_space *space;
+	u32 pasid;
 	int ret;
 
+	ret = ioasid_test_attach_pasid(cmd, &pasid);
+	if (ret)
+		return ret;
 	space = ioasid_space_get(ucmd->ctx, cmd->attach.ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-	ret = ioasid_device_attach(idev, space);
+	ret = ioasid_device_attach(idev, space, pasid);
 	ioasid_space_put(space);
 	return ret;
+}
+
+/* Everything, as before PASIDs; or one PASID, named with its IOASID. */
+static int ioasid_test_detach(struct ioasid_device *idev,
+			      struct ioasid_cmd_test *cmd)
+{
+	u32 pasid;
+	int ret;
+
+	ret = ioasid_test_attach_pasid(cmd, &pasid);
+	if (ret)
+		return ret;
+	if (pasid == IOMMU_NO_PASID)
+		return ioasid_device_detach_any(idev);
+	return ioasid_device_detach(idev, cmd->attach.ioasid, pasid);
 }
 
 /* The page now backing a user address, with a reference to drop. */
@@ -119,7 +149,7 @@ static int ioasid_test_check_map(struct ioasid_device *idev,
 		return -EOVERFLOW;
 
 	mutex_lock(&idev->igroup->lock);
-	if (!idev->igroup->domain) {
+	if (!idev->igroup->rid.domain) {
 		ret = -ENXIO;
 		goto out_unlock;
 	}
@@ -129,7 +159,7 @@ static int ioasid_test_check_map(struct ioasid_device *idev,
 		size_t pgsize;
 		int prot;
 
-		ret = ioasid_mock_translate(idev->igroup->domain->iommu_domain,
+		ret = ioasid_mock_translate(idev->igroup->rid.domain->iommu_domain,
 					    iova, &phys, &pgsize, &prot);
 		if (!expect_mapped) {
 			if (!ret) {
@@ -186,8 +216,9 @@ static void ioasid_test_device_info(struct ioasid_device *idev,
 	u64 id = 0;
 
 	mutex_lock(&idev->igroup->lock);
-	if (idev->igroup->domain) {
-		struct iommu_domain *domain = idev->igroup->domain->iommu_domain;
+	if (idev->igroup->rid.domain) {
+		struct iommu_domain *domain =
+			idev->igroup->rid.domain->iommu_domain;
 
 		/* An opaque id: equal for devices that share a domain. */
 		id = (u64)hash_ptr(domain, 63) + 1;
@@ -201,40 +232,115 @@ static void ioasid_test_device_info(struct ioasid_device *idev,
 	cmd->device_info.out_enforce_cc = enforce_cc;
 }
 
+/* The PASID a DMA is tagged with, or IOMMU_NO_PASID. */
+static int ioasid_test_dma_pasid(u32 flags, u32 pasid, u32 *out)
+{
+	if (flags & ~(IOASID_TEST_DMA_WRITE | IOASID_TEST_DMA_PASID |
+		      IOASID_TEST_DMA_PRI))
+		return -EOPNOTSUPP;
+	if (!(flags & IOASID_TEST_DMA_PASID)) {
+		*out = IOMMU_NO_PASID;
+		return pasid ? -EOPNOTSUPP : 0;
+	}
+	*out = pasid;
+	return 0;
+}
+
+/* One DMA of @length bytes through a bounce buffer, as the device does. */
+static int ioasid_test_dma_one(struct ioasid_device *idev, u32 flags,
+			       u32 pasid, u64 iova, u64 uptr, u64 length)
+{
+	bool write = flags & IOASID_TEST_DMA_WRITE;
+	void __user *ubuf = u64_to_user_ptr(uptr);
+	void *bounce;
+	int ret;
+
+	bounce = kvmalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!bounce)
+		return -ENOMEM;
+	if (write && copy_from_user(bounce, ubuf, length)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	ret = ioasid_mock_device_dma(idev->dev, pasid, iova, bounce, length,
+				     write, flags & IOASID_TEST_DMA_PRI);
+	if (!ret && !write && copy_to_user(ubuf, bounce, length))
+		ret = -EFAULT;
+out_free:
+	kvfree(bounce);
+	return ret;
+}
+
 /* A DMA by the device, as its hardware would do it; see IOASID_TEST_OP_DMA. */
 static int ioasid_test_dma(struct ioasid_device *idev,
 			   struct ioasid_cmd_test *cmd)
 {
-	bool write = cmd->dma.flags & IOASID_TEST_DMA_WRITE;
-	void __user *uptr = u64_to_user_ptr(cmd->dma.uptr);
 	u64 length = cmd->dma.length, end;
-	void *bounce;
+	u32 pasid;
 	int ret;
 
 	/* A driver-bound device does DMA through its driver only. */
 	if (idev->external)
 		return -EINVAL;
-	if (cmd->dma.flags & ~IOASID_TEST_DMA_WRITE || cmd->dma.__reserved)
-		return -EOPNOTSUPP;
+	ret = ioasid_test_dma_pasid(cmd->dma.flags, cmd->dma.pasid, &pasid);
+	if (ret)
+		return ret;
 	if (!length || length > IOASID_TEST_DMA_MAX)
 		return -EINVAL;
 	if (check_add_overflow(cmd->dma.iova, length, &end))
 		return -EOVERFLOW;
+	return ioasid_test_dma_one(idev, cmd->dma.flags, pasid, cmd->dma.iova,
+				   cmd->dma.uptr, length);
+}
 
-	bounce = kvmalloc(length, GFP_KERNEL_ACCOUNT);
-	if (!bounce)
-		return -ENOMEM;
-	if (write && copy_from_user(bounce, uptr, length)) {
-		ret = -EFAULT;
-		goto out_free;
+/*
+ * Many small DMAs in one call, each with its own result; see
+ * IOASID_TEST_OP_DMA_BATCH.
+ */
+static int ioasid_test_dma_batch(struct ioasid_ucmd *ucmd,
+				 struct ioasid_device *idev,
+				 struct ioasid_cmd_test *cmd)
+{
+	struct ioasid_test_dma_req __user *ureqs =
+		u64_to_user_ptr(cmd->dma_batch.uptr);
+	u32 num = cmd->dma_batch.num, faults = 0, i;
+	int ret = 0, err;
+
+	if (idev->external)
+		return -EINVAL;
+	if (!num || num > IOASID_TEST_DMA_BATCH_MAX)
+		return -EINVAL;
+	for (i = 0; i < num; i++) {
+		struct ioasid_test_dma_req req;
+		u64 end;
+		u32 pasid;
+
+		if (copy_from_user(&req, &ureqs[i], sizeof(req))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = ioasid_test_dma_pasid(req.flags, req.pasid, &pasid);
+		if (!ret && (!req.length || req.length > SZ_4K))
+			ret = -EINVAL;
+		if (!ret && check_add_overflow(req.iova, (u64)req.length, &end))
+			ret = -EOVERFLOW;
+		if (ret)
+			break;
+		req.out_result = ioasid_test_dma_one(idev, req.flags, pasid,
+						     req.iova, req.uptr,
+						     req.length);
+		if (req.out_result == -EIO)
+			faults++;
+		if (put_user(req.out_result, &ureqs[i].out_result)) {
+			ret = -EFAULT;
+			break;
+		}
+		cond_resched();
 	}
-	ret = ioasid_mock_device_dma(idev->dev, cmd->dma.iova, bounce, length,
-				     write);
-	if (!ret && !write && copy_to_user(uptr, bounce, length))
-		ret = -EFAULT;
-out_free:
-	kvfree(bounce);
-	return ret;
+	cmd->dma_batch.num = i;
+	cmd->dma_batch.out_faults = faults;
+	err = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	return ret ?: err;
 }
 
 static int ioasid_test_iotlb_info(struct ioasid_ucmd *ucmd,
@@ -278,7 +384,7 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 		else if (cmd->op == IOASID_TEST_OP_ATTACH)
 			ret = ioasid_test_attach(ucmd, idev, cmd);
 		else
-			ret = ioasid_device_detach_any(idev);
+			ret = ioasid_test_detach(idev, cmd);
 		break;
 	case IOASID_TEST_OP_CHECK_MAP:
 	case IOASID_TEST_OP_CHECK_UNMAPPED:
@@ -296,6 +402,9 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 		break;
 	case IOASID_TEST_OP_IOTLB_INFO:
 		ret = ioasid_test_iotlb_info(ucmd, idev, cmd);
+		break;
+	case IOASID_TEST_OP_DMA_BATCH:
+		ret = ioasid_test_dma_batch(ucmd, idev, cmd);
 		break;
 	default:
 		ret = -EOPNOTSUPP;

@@ -97,6 +97,11 @@ enum {
 	IOASID_CMD_BIND_PGTABLE,
 	IOASID_CMD_UNBIND_PGTABLE,
 	IOASID_CMD_INVALIDATE_CACHE,
+	IOASID_CMD_BIND_PASID_TABLE,
+	IOASID_CMD_UNBIND_PASID_TABLE,
+	IOASID_CMD_FAULT_RING_SETUP,
+	IOASID_CMD_FAULT_RING_FREE,
+	IOASID_CMD_PAGE_RESPONSE,
 };
 
 /**
@@ -130,6 +135,14 @@ struct ioasid_cmd_get_api_version {
  *	and IOASID_INVALIDATE_CACHE; whether a device's IOMMU can nest is
  *	IOASID_DEVICE_GET_INFO's to say
  * @IOASID_EXT_DEVICE_GET_INFO: IOASID_DEVICE_GET_INFO
+ * @IOASID_EXT_USER_PASID: attaching with %IOASID_ATTACH_USER_PASID; which
+ *	devices can tag DMA with a PASID is IOASID_DEVICE_GET_INFO's to say
+ * @IOASID_EXT_PASID_TABLE: IOASID_BIND_PASID_TABLE and
+ *	IOASID_UNBIND_PASID_TABLE; which IOMMUs walk a user's PASID table is
+ *	IOASID_DEVICE_GET_INFO's to say
+ * @IOASID_EXT_FAULT_RING: IOASID_FAULT_RING_SETUP, IOASID_FAULT_RING_FREE,
+ *	mmap() of a ring and IOASID_PAGE_RESPONSE; which devices raise page
+ *	requests is IOASID_DEVICE_GET_INFO's to say
  *
  * A feature gets its number here when it works; numbers are never reused.
  */
@@ -140,6 +153,9 @@ enum ioasid_extension {
 	IOASID_EXT_NESTING_SOFTWARE = 3,
 	IOASID_EXT_NESTING_HARDWARE = 4,
 	IOASID_EXT_DEVICE_GET_INFO = 5,
+	IOASID_EXT_USER_PASID = 6,
+	IOASID_EXT_PASID_TABLE = 7,
+	IOASID_EXT_FAULT_RING = 8,
 };
 
 /**
@@ -476,7 +492,14 @@ enum ioasid_device_caps {
  *	data is &struct iommu_hwpt_vtd_s1 of <linux/iommufd.h> (root table
  *	address in the parent's IOVA space, address width, flags), and its
  *	invalidation entries &struct iommu_hwpt_vtd_s1_invalidate: the
- *	formats the IOMMU drivers define, passed to them as they are.
+ *	formats the IOMMU drivers define, passed to them as they are. The
+ *	entries name no PASID: an invalidation is for the IOASID's table,
+ *	wherever it is attached (RID or PASIDs, every device); "addr 0,
+ *	npages U64_MAX" is the whole table, and the driver flushes device
+ *	TLBs (ATS) with the IOTLB.
+ *
+ * Numbers 16 to 31 are for formats only a test driver walks (the mock
+ * IOMMU's PASID table, see ioasid_test.h); they are never real ones.
  */
 enum ioasid_pgtable_format {
 	IOASID_PGTABLE_NONE = 0,
@@ -612,11 +635,45 @@ struct ioasid_cmd_invalidate_cache {
 #define IOASID_INVALIDATE_CACHE	_IO(IOASID_TYPE, IOASID_CMD_INVALIDATE_CACHE)
 
 /**
+ * DOC: IOASID_BIND_PASID_TABLE and IOASID_UNBIND_PASID_TABLE
+ *
+ * Take &struct ioasid_cmd_bind_pgtable and &struct ioasid_cmd_unbind_pgtable
+ * and work as IOASID_BIND_PGTABLE and IOASID_UNBIND_PGTABLE, for a table of
+ * a PASID-table format (EINVAL for a first-stage format, and the other way
+ * round): a guest-owned table, in the parent's IOVA space, that gives each
+ * PASID its own first stage. The devices attached to the IOASID without a
+ * PASID then have all their DMA translated through it, their untagged DMA
+ * by the entry the format reserves for it; a PASID attachment of such an
+ * IOASID gets EINVAL at bind. IOASID_INVALIDATE_CACHE takes the format's
+ * own entries, which name PASIDs and cached table entries.
+ *
+ * A device whose untagged DMA is on a bound PASID table may still attach
+ * PASIDs to hardware-nested IOASIDs of the same parent and bind their
+ * first stages: the IOMMU then walks what the guest's PASID table says,
+ * and the bound first stage only scopes IOASID_INVALIDATE_CACHE on that
+ * IOASID to the PASIDs it is attached under (and serves fault reports).
+ */
+#define IOASID_BIND_PASID_TABLE	_IO(IOASID_TYPE, IOASID_CMD_BIND_PASID_TABLE)
+#define IOASID_UNBIND_PASID_TABLE _IO(IOASID_TYPE, IOASID_CMD_UNBIND_PASID_TABLE)
+
+/**
  * enum ioasid_attach_flags - how a device is attached to an IOASID
  * @IOASID_ATTACH_USER_PASID: attach the IOASID under a PASID the user
  *	chose (a guest's vPASID) instead of as the device's default address
  *	space. A device or IOMMU that cannot tag DMA with a PASID answers
- *	EOPNOTSUPP.
+ *	EOPNOTSUPP; PASID 0 (what untagged DMA is) or one past the device's
+ *	(IOASID_DEVICE_GET_INFO's out_pasid_bits) gets EINVAL.
+ *
+ * The PASID a user names is the one the device tags its DMA with: the
+ * kernel does not translate it. Each device has a PASID space of its own
+ * (the IOMMU looks PASIDs up per requester ID), so two devices may use
+ * the same PASID, for one IOASID or for two. Within one device, the
+ * untagged DMA and each PASID attach independently, each to one IOASID
+ * at a time (EBUSY for a second); devices of one IOMMU group share each
+ * attachment, as they share the untagged one. A PASID attachment works
+ * on every kind of IOASID: plain, software-nested, or hardware-nested
+ * (RFC 5.5, vSVA: attach, then bind the guest process's table). A PASID
+ * global across devices, as ENQCMD needs, is not offered.
  *
  * Devices are bound and attached through their own fds; for VFIO see
  * VFIO_BIND_IOASID_FD and VFIO_ATTACH_IOASID in linux/vfio.h.
@@ -624,5 +681,236 @@ struct ioasid_cmd_invalidate_cache {
 enum ioasid_attach_flags {
 	IOASID_ATTACH_USER_PASID = 1 << 0,
 };
+
+/**
+ * DOC: I/O page faults
+ *
+ * A device that can ask for pages (PCI PRI; IOASID_DEVICE_GET_INFO's
+ * %IOASID_DEVICE_CAP_PAGE_REQUESTS) and faults in a first stage the user
+ * owns (a hardware-nested IOASID, RFC 5.6) raises a page request: the
+ * kernel posts it to the fault ring of the IOASID it faulted in, and the
+ * device waits until the user answers it with IOASID_PAGE_RESPONSE. A
+ * fault in an IOASID whose ring is not set up, or in a mapping the kernel
+ * owns, is answered as failed at once.
+ *
+ * The ring is shared memory: the kernel produces, the user consumes, and
+ * neither needs a system call to see the other's progress. It is mapped
+ * from the ioasid fd at &struct ioasid_cmd_fault_ring_setup.out_mmap_offset
+ * for out_mmap_size bytes, read and write, and starts with &struct
+ * ioasid_fault_ring_header. @head and @tail run freely (they wrap at
+ * 2^32); a record's slot is its index & @mask. The kernel writes records
+ * at @tail and then advances @tail with release ordering; the user reads
+ * @tail with acquire ordering, reads the records before it, and then
+ * advances @head past them with release ordering, which gives their
+ * slots back. The kernel never reads a record back, and a @head the user
+ * corrupts only makes the ring look full.
+ *
+ * After posting the records of a fault group the kernel signals the
+ * ring's eventfd, every time. That costs the kernel an atomic add while
+ * the consumer is busy and nobody waits, and asks nothing of consumers:
+ * one that reads (resets) the eventfd, drains the ring until @head meets
+ * @tail, and only then waits on the eventfd again cannot miss a record,
+ * since a record posted after its last look at @tail signals anew. A
+ * consumer that never sleeps may ignore the eventfd.
+ *
+ * A group whose records do not all fit is not posted: it is answered as
+ * failed at once (the device retries, as a guest's driver does after a
+ * failed page request) and @lost grows by its number of records.
+ */
+
+/* The most records a fault ring holds. */
+#define IOASID_FAULT_RING_MAX_ENTRIES	4096
+/* The most IOASIDs one ring serves. */
+#define IOASID_FAULT_RING_MAX_IOASIDS	64
+
+/**
+ * struct ioasid_fault_ring_header - the start of a fault ring's mapping
+ * @head: the user's: index of the next record it will read
+ * @__pad_head: keeps @head alone in its cache line
+ * @tail: the kernel's: index after the last record it posted
+ * @__pad_tail: keeps @tail alone in its cache line
+ * @mask: number of records - 1
+ * @record_size: sizeof(struct ioasid_fault_record) as the kernel writes
+ *	it: step by this, not by the header's sizeof
+ * @records_offset: where record 0 starts, in bytes from the header
+ * @__reserved: 0
+ * @lost: records never posted because the ring was full; their groups
+ *	were answered as failed
+ */
+struct ioasid_fault_ring_header {
+	__u32 head;
+	__u32 __pad_head[15];
+	__u32 tail;
+	__u32 __pad_tail[15];
+	__u32 mask;
+	__u32 record_size;
+	__u32 records_offset;
+	__u32 __reserved;
+	__aligned_u64 lost;
+};
+
+/**
+ * enum ioasid_fault_record_flags - what a fault record says
+ * @IOASID_FAULT_PASID_VALID: the DMA carried PASID @pasid
+ * @IOASID_FAULT_LAST_IN_GROUP: the last record of its group: the group is
+ *	answered once, with its @cookie, after all of it is handled
+ */
+enum ioasid_fault_record_flags {
+	IOASID_FAULT_PASID_VALID = 1 << 0,
+	IOASID_FAULT_LAST_IN_GROUP = 1 << 1,
+};
+
+/**
+ * enum ioasid_fault_access - the access that faulted
+ * @IOASID_FAULT_READ: a read
+ * @IOASID_FAULT_WRITE: a write
+ * @IOASID_FAULT_EXEC: an instruction fetch
+ * @IOASID_FAULT_PRIV: in privileged mode
+ */
+enum ioasid_fault_access {
+	IOASID_FAULT_READ = 1 << 0,
+	IOASID_FAULT_WRITE = 1 << 1,
+	IOASID_FAULT_EXEC = 1 << 2,
+	IOASID_FAULT_PRIV = 1 << 3,
+};
+
+/**
+ * struct ioasid_fault_record - one page request
+ * @ioasid: the IOASID the DMA faulted in
+ * @flags: &enum ioasid_fault_record_flags
+ * @label: the device's label, given when it was bound
+ *	(VFIO_BIND_IOASID_FD), or its device id for a device bound otherwise
+ * @pasid: with %IOASID_FAULT_PASID_VALID, the PASID the DMA carried
+ * @access: &enum ioasid_fault_access
+ * @addr: the faulting address, 4 KiB aligned, in @ioasid's address space
+ *	(the guest's, for a bound first stage)
+ * @group_id: the device's page request group index
+ * @__reserved: 0
+ * @cookie: names the group in IOASID_PAGE_RESPONSE; every record of a
+ *	group has the same one, and no two groups of a ring ever do
+ */
+struct ioasid_fault_record {
+	__u32 ioasid;
+	__u32 flags;
+	__aligned_u64 label;
+	__u32 pasid;
+	__u32 access;
+	__aligned_u64 addr;
+	__u32 group_id;
+	__u32 __reserved;
+	__aligned_u64 cookie;
+};
+
+/**
+ * struct ioasid_cmd_fault_ring_setup - ioctl(IOASID_FAULT_RING_SETUP)
+ * @size: sizeof(struct ioasid_cmd_fault_ring_setup)
+ * @flags: must be 0
+ * @num_entries: records the ring holds: a power of two, 2 to
+ *	%IOASID_FAULT_RING_MAX_ENTRIES
+ * @eventfd: an eventfd the kernel signals after posting (see above)
+ * @num_ioasids: how many IOASIDs report into the ring, 1 to
+ *	%IOASID_FAULT_RING_MAX_IOASIDS
+ * @__reserved: must be 0
+ * @ioasids_uptr: their ids, __u32 each: IOASIDs of this fd, none of which
+ *	reports into another ring (EBUSY), no one twice (EINVAL)
+ * @out_ring_id: the ring, an object of the fd: IOASID_FAULT_RING_FREE or
+ *	closing the fd ends it
+ * @out_mmap_size: bytes to mmap()
+ * @out_mmap_offset: the offset to mmap() them at, on the ioasid fd
+ *
+ * The ring holds a reference on each of its IOASIDs: freeing one gets
+ * EBUSY until the ring is freed.
+ */
+struct ioasid_cmd_fault_ring_setup {
+	__u32 size;
+	__u32 flags;
+	__u32 num_entries;
+	__s32 eventfd;
+	__u32 num_ioasids;
+	__u32 __reserved;
+	__aligned_u64 ioasids_uptr;
+	__u32 out_ring_id;
+	__u32 out_mmap_size;
+	__aligned_u64 out_mmap_offset;
+};
+
+#define IOASID_FAULT_RING_SETUP	_IO(IOASID_TYPE, IOASID_CMD_FAULT_RING_SETUP)
+
+/**
+ * struct ioasid_cmd_fault_ring_free - ioctl(IOASID_FAULT_RING_FREE)
+ * @size: sizeof(struct ioasid_cmd_fault_ring_free)
+ * @flags: must be 0
+ * @ring_id: a ring of this fd
+ * @__reserved: must be 0
+ *
+ * Every fault still waiting for an answer is answered as failed, the
+ * IOASIDs report nowhere again, and the eventfd is let go. A mapping of
+ * the ring stays valid, frozen, until it is unmapped.
+ */
+struct ioasid_cmd_fault_ring_free {
+	__u32 size;
+	__u32 flags;
+	__u32 ring_id;
+	__u32 __reserved;
+};
+
+#define IOASID_FAULT_RING_FREE	_IO(IOASID_TYPE, IOASID_CMD_FAULT_RING_FREE)
+
+/**
+ * enum ioasid_page_response_code - how a fault group is answered
+ * @IOASID_PAGE_RESP_SUCCESS: the pages are there now: the device retries
+ *	its translation
+ * @IOASID_PAGE_RESP_INVALID: they never will be: the device reports the
+ *	access as failed
+ * @IOASID_PAGE_RESP_FAILURE: the request could not be served: the device
+ *	stops asking for pages
+ */
+enum ioasid_page_response_code {
+	IOASID_PAGE_RESP_SUCCESS = 0,
+	IOASID_PAGE_RESP_INVALID = 1,
+	IOASID_PAGE_RESP_FAILURE = 2,
+};
+
+/**
+ * struct ioasid_page_response - one answer
+ * @cookie: the group's, from its records
+ * @code: &enum ioasid_page_response_code
+ * @out_result: 0 if this answered the group; -ENOENT if the ring never
+ *	issued @cookie; -EALREADY if the group was answered already (by an
+ *	earlier answer, or by the kernel: the device detached, or it waited
+ *	too long); -EINVAL for an unknown @code
+ */
+struct ioasid_page_response {
+	__aligned_u64 cookie;
+	__u32 code;
+	__s32 out_result;
+};
+
+/**
+ * struct ioasid_cmd_page_response - ioctl(IOASID_PAGE_RESPONSE)
+ * @size: sizeof(struct ioasid_cmd_page_response)
+ * @flags: must be 0
+ * @ring_id: the ring the faults came through
+ * @num_entries: how many &struct ioasid_page_response at @entries_uptr,
+ *	1 to %IOASID_FAULT_RING_MAX_ENTRIES
+ * @entries_uptr: the answers, each handled on its own
+ * @out_answered: how many answered a group
+ *
+ * Each group goes back to the device and PASID it came from. An entry
+ * that answers nothing (see &struct ioasid_page_response) does not stop
+ * the others; the call fails only if it cannot read or write the array
+ * (EFAULT) or the ring or the count is wrong.
+ */
+struct ioasid_cmd_page_response {
+	__u32 size;
+	__u32 flags;
+	__u32 ring_id;
+	__u32 num_entries;
+	__aligned_u64 entries_uptr;
+	__u32 out_answered;
+	__u32 __reserved;
+};
+
+#define IOASID_PAGE_RESPONSE	_IO(IOASID_TYPE, IOASID_CMD_PAGE_RESPONSE)
 
 #endif /* _UAPI_LINUX_IOASID_H */

@@ -118,7 +118,7 @@ lib_names() {
 	local uapi=include/uapi/linux/ioasid.h lib=lib/libioasid
 	local exported defined
 	exported=$( {
-		awk '/global:/ { g = 1; next } /local:/ { g = 0 }
+		awk '/global:/ { g = 1; next } /local:|\}/ { g = 0 }
 			g && /;/ { gsub(/[[:space:];]/, ""); print }' \
 			"$lib/libioasid.map"
 		sed -n 's/^LIBIOASID_API[^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' \

@@ -62,12 +62,20 @@ rm -f "$RUN/console.log" "$RUN/results.log" "$RUN/qemu-rc" "$RUN/tests" \
 # summarize.sh prefixes this run's results with the label.
 [ $IOMMU = sm ] && echo sm > "$RUN/label"
 
+# Tools of tools/ioasid that test themselves: in the initramfs they are
+# also /tests/tools/NAME, and check mode runs them with --tap (name them
+# so in TESTS, e.g. "tools/ioasid-fault-server:--tap").
+SELF_TESTING_TOOLS="ioasid-fault-server"
+
 # What the guest runs in check mode: every test program, unless named.
 default_tests() {
 	local f
 
 	for f in "$USER_OUT"/selftests/* "$USER_OUT"/lib/tests/*; do
 		[ -f "$f" ] && [ -x "$f" ] && echo "${f#"$USER_OUT"/}"
+	done
+	for f in $SELF_TESTING_TOOLS; do
+		[ -x "$USER_OUT/bin/$f" ] && echo "tools/$f:--tap"
 	done
 	return 0
 }
@@ -85,6 +93,12 @@ cp -r "$USER_OUT/selftests" "$root/tests/"
 mkdir -p "$root/tests/lib"
 [ -d "$USER_OUT/lib/tests" ] && cp -r "$USER_OUT/lib/tests" "$root/tests/lib/"
 cp "$USER_OUT"/bin/* "$root/bin/" 2>/dev/null || true
+mkdir -p "$root/tests/tools"
+for f in $SELF_TESTING_TOOLS; do
+	if [ -x "$root/bin/$f" ]; then
+		ln -s "/bin/$f" "$root/tests/tools/$f"
+	fi
+done
 printf 'MODE=%s\nTESTS="%s"\n' "$BASE" "$TESTS" > "$root/etc/ioasid-run.conf"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$RUN/initramfs.cpio.gz"
 

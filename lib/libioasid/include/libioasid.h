@@ -14,8 +14,9 @@
  * The uAPI structs and constants come from <libioasid/ioasid.h>, the
  * kernel's <linux/ioasid.h> as this library was built against it; a
  * kernel's own <linux/ioasid.h> may be included as well. This header only
- * adds functions, named ioasid_*, and no name of the uAPI: the uAPI owns
- * IOASID_* and struct ioasid_cmd_*.
+ * adds functions, named ioasid_*, and one struct, struct
+ * ioasid_fault_ring, and no name of the uAPI: the uAPI owns IOASID_* and
+ * struct ioasid_cmd_*.
  */
 #ifndef LIBIOASID_H
 #define LIBIOASID_H
@@ -32,7 +33,9 @@ extern "C" {
 
 /*
  * The library is built with -fvisibility=hidden; only what is marked here
- * is exported, and the version script then puts it in LIBIOASID_1.0.
+ * is exported, and the version script then gives it its symbol version:
+ * LIBIOASID_1.0, LIBIOASID_1.1 for the PASID-table calls, LIBIOASID_1.2
+ * for the I/O page fault calls.
  */
 #if defined(__GNUC__) && __GNUC__ >= 4
 #define LIBIOASID_API __attribute__((visibility("default")))
@@ -109,7 +112,10 @@ LIBIOASID_API int ioasid_map_buffer(int fd, __u32 ioasid, void *buf,
 LIBIOASID_API int ioasid_unmap_buffer(int fd, __u32 ioasid, __u64 iova,
 				      size_t length);
 
-/* Hardware nesting: a user-owned first stage on a parent IOASID. */
+/*
+ * Hardware nesting: a user-owned first stage, or a user-owned table of
+ * first stages per PASID, on a parent IOASID.
+ */
 
 /* ioasid_bind_pgtable(3): make a user's page table the first stage. */
 LIBIOASID_API int ioasid_bind_pgtable(int fd, __u32 ioasid, __u32 format,
@@ -123,10 +129,92 @@ LIBIOASID_API int ioasid_bind_pgtable_vtd_s1(int fd, __u32 ioasid,
 /* ioasid_unbind_pgtable(3): unbind it; the devices reach nothing. */
 LIBIOASID_API int ioasid_unbind_pgtable(int fd, __u32 ioasid);
 
+/* ioasid_bind_pasid_table(3): bind a guest's table of PASIDs. */
+LIBIOASID_API int ioasid_bind_pasid_table(int fd, __u32 ioasid, __u32 format,
+					  const void *data, __u32 data_len);
+
+/* ioasid_unbind_pasid_table(3): unbind it; the devices reach nothing. */
+LIBIOASID_API int ioasid_unbind_pasid_table(int fd, __u32 ioasid);
+
 /* ioasid_invalidate_cache(3): the IOMMU forgets what it read of it. */
 LIBIOASID_API int ioasid_invalidate_cache(int fd, __u32 ioasid,
 					  const void *entries,
 					  __u32 entry_len, __u32 *num_entries);
+
+/*
+ * I/O page faults: a ring the kernel fills with the page requests of
+ * devices that fault in first stages the user owns, mapped from the fd
+ * and read without system calls, and the answers to them.
+ *
+ * struct ioasid_fault_ring is the library's view of one ring: the caller
+ * provides it, ioasid_fault_ring_setup() fills it, and the other calls
+ * only read it. Its fields may be read (ring_id and fd, for instance);
+ * head is the one the library writes, through ioasid_fault_advance().
+ * One thread at a time may consume a ring (peek and advance); answers
+ * may come from any thread.
+ *
+ * The consumer's loop, with the ring's eventfd:
+ *
+ *	for (;;) {
+ *		read(efd, &count, 8);
+ *		while ((n = ioasid_fault_peek_batch(&ring, recs, max)) > 0) {
+ *			serve(recs, n);
+ *			ioasid_fault_advance(&ring, n);
+ *		}
+ *	}
+ *
+ * The read waits for the eventfd and resets it; serve() handles the
+ * records and answers each group once its last record
+ * (IOASID_FAULT_LAST_IN_GROUP) is handled, with ioasid_page_respond().
+ * The loop misses nothing: the kernel signals the eventfd after every
+ * group it posts, so a record that came after the last look at the
+ * ring's tail wakes the next read. Drain until empty, then wait again.
+ */
+struct ioasid_fault_ring {
+	__u32 *head;		/* the header's head: the library's to store */
+	const __u32 *tail;	/* the header's tail: the kernel's */
+	const __u64 *lost;	/* the header's count of records not posted */
+	unsigned char *records;	/* record 0; the others record_size apart */
+	__u32 mask;		/* records - 1, read at setup */
+	__u32 record_size;	/* the kernel's sizeof a record, read at setup */
+	__u32 ring_id;		/* the ring, an object of fd */
+	int fd;			/* the ioasid fd it was set up on */
+	void *map;		/* the mapping, NULL once freed */
+	size_t map_size;	/* its length in bytes */
+	__u64 map_offset;	/* the offset on fd it was mapped from */
+	__u64 reserved[4];	/* zeroed by setup, for later versions */
+};
+
+/* ioasid_fault_ring_setup(3): create a fault ring and map it. */
+LIBIOASID_API int ioasid_fault_ring_setup(int fd, unsigned int entries,
+					  int eventfd, const __u32 *ioasids,
+					  unsigned int num_ioasids,
+					  struct ioasid_fault_ring *ring);
+
+/* ioasid_fault_ring_free(3): unmap it and free it; faults left fail. */
+LIBIOASID_API int ioasid_fault_ring_free(struct ioasid_fault_ring *ring);
+
+/* ioasid_fault_peek(3): the next record, or -EAGAIN if there is none. */
+LIBIOASID_API int ioasid_fault_peek(const struct ioasid_fault_ring *ring,
+				    const struct ioasid_fault_record **rec);
+
+/* ioasid_fault_peek_batch(3): up to @max records; returns how many. */
+LIBIOASID_API int ioasid_fault_peek_batch(const struct ioasid_fault_ring *ring,
+					  const struct ioasid_fault_record **recs,
+					  unsigned int max);
+
+/* ioasid_fault_advance(3): give @n records read back to the kernel. */
+LIBIOASID_API void ioasid_fault_advance(struct ioasid_fault_ring *ring,
+					unsigned int n);
+
+/* ioasid_fault_lost(3): records the kernel dropped on a full ring. */
+LIBIOASID_API __u64 ioasid_fault_lost(const struct ioasid_fault_ring *ring);
+
+/* ioasid_page_respond(3): answer fault groups, many per call. */
+LIBIOASID_API int ioasid_page_respond(const struct ioasid_fault_ring *ring,
+				      struct ioasid_page_response *entries,
+				      unsigned int num_entries,
+				      unsigned int *answered);
 
 /* VFIO devices. */
 
@@ -151,11 +239,11 @@ LIBIOASID_API int ioasid_vfio_attach(int vfio_fd, __u32 ioasid);
 /* ioasid_vfio_detach(3): VFIO_DETACH_IOASID. */
 LIBIOASID_API int ioasid_vfio_detach(int vfio_fd, __u32 ioasid);
 
-/* ioasid_vfio_attach_pasid(3): attach under a PASID (-EOPNOTSUPP yet). */
+/* ioasid_vfio_attach_pasid(3): attach the DMA tagged with a PASID. */
 LIBIOASID_API int ioasid_vfio_attach_pasid(int vfio_fd, __u32 ioasid,
 					   __u32 user_pasid);
 
-/* ioasid_vfio_detach_pasid(3): detach from a PASID (-EOPNOTSUPP yet). */
+/* ioasid_vfio_detach_pasid(3): detach that PASID's DMA. */
 LIBIOASID_API int ioasid_vfio_detach_pasid(int vfio_fd, __u32 ioasid,
 					   __u32 user_pasid);
 

@@ -88,6 +88,9 @@ static const char *const ioasid_extension_names[] = {
 	[IOASID_EXT_NESTING_SOFTWARE] = "nesting_software",
 	[IOASID_EXT_NESTING_HARDWARE] = "nesting_hardware",
 	[IOASID_EXT_DEVICE_GET_INFO] = "device_get_info",
+	[IOASID_EXT_USER_PASID] = "user_pasid",
+	[IOASID_EXT_PASID_TABLE] = "pasid_table",
+	[IOASID_EXT_FAULT_RING] = "fault_ring",
 };
 
 const char *ioasid_extension_name(__u32 extension)
@@ -298,13 +301,14 @@ int ioasid_unmap_buffer(int fd, __u32 ioasid, __u64 iova, size_t length)
 	return unmapped < length ? -ENXIO : 0;
 }
 
-int ioasid_bind_pgtable(int fd, __u32 ioasid, __u32 format, const void *data,
-			__u32 data_len)
+/*
+ * A first stage and a PASID table bind with the same struct; only the
+ * ioctl number says which. Format, length and data are the kernel's to
+ * judge: a NULL @data with a length is its -EFAULT, not ours.
+ */
+static int ioasid_bind_table(int fd, unsigned long request, __u32 ioasid,
+			     __u32 format, const void *data, __u32 data_len)
 {
-	/*
-	 * Format, length and data are the kernel's to judge: a NULL @data
-	 * with a length is its -EFAULT, not ours.
-	 */
 	struct ioasid_cmd_bind_pgtable cmd = {
 		.size = sizeof(cmd),
 		.ioasid = ioasid,
@@ -313,7 +317,14 @@ int ioasid_bind_pgtable(int fd, __u32 ioasid, __u32 format, const void *data,
 		.data_uptr = (uintptr_t)data,
 	};
 
-	return libioasid_ioctl(fd, IOASID_BIND_PGTABLE, &cmd);
+	return libioasid_ioctl(fd, request, &cmd);
+}
+
+int ioasid_bind_pgtable(int fd, __u32 ioasid, __u32 format, const void *data,
+			__u32 data_len)
+{
+	return ioasid_bind_table(fd, IOASID_BIND_PGTABLE, ioasid, format, data,
+				 data_len);
 }
 
 int ioasid_bind_pgtable_vtd_s1(int fd, __u32 ioasid, __u64 root_gpa,
@@ -330,14 +341,32 @@ int ioasid_bind_pgtable_vtd_s1(int fd, __u32 ioasid, __u64 root_gpa,
 				   sizeof(data));
 }
 
-int ioasid_unbind_pgtable(int fd, __u32 ioasid)
+/* Both kinds of table unbind with the same struct, by ioctl number. */
+static int ioasid_unbind_table(int fd, unsigned long request, __u32 ioasid)
 {
 	struct ioasid_cmd_unbind_pgtable cmd = {
 		.size = sizeof(cmd),
 		.ioasid = ioasid,
 	};
 
-	return libioasid_ioctl(fd, IOASID_UNBIND_PGTABLE, &cmd);
+	return libioasid_ioctl(fd, request, &cmd);
+}
+
+int ioasid_unbind_pgtable(int fd, __u32 ioasid)
+{
+	return ioasid_unbind_table(fd, IOASID_UNBIND_PGTABLE, ioasid);
+}
+
+int ioasid_bind_pasid_table(int fd, __u32 ioasid, __u32 format,
+			    const void *data, __u32 data_len)
+{
+	return ioasid_bind_table(fd, IOASID_BIND_PASID_TABLE, ioasid, format,
+				 data, data_len);
+}
+
+int ioasid_unbind_pasid_table(int fd, __u32 ioasid)
+{
+	return ioasid_unbind_table(fd, IOASID_UNBIND_PASID_TABLE, ioasid);
 }
 
 int ioasid_invalidate_cache(int fd, __u32 ioasid, const void *entries,

@@ -52,7 +52,27 @@ int main()
 				ioasid_invalidate_cache(fd, child, path, 24,
 							&done);
 				ioasid_unbind_pgtable(fd, child);
+				ioasid_bind_pasid_table(fd, child, 31, path,
+							sizeof(path));
+				ioasid_unbind_pasid_table(fd, child);
 				ioasid_free(fd, child);
+			}
+			{
+				const struct ioasid_fault_record *rec;
+				struct ioasid_page_response resp = {};
+				struct ioasid_fault_ring ring;
+				unsigned int answered = 0;
+
+				if (!ioasid_fault_ring_setup(fd, 2, -1, &id, 1,
+							     &ring)) {
+					if (!ioasid_fault_peek(&ring, &rec))
+						ioasid_fault_advance(&ring, 1);
+					ioasid_fault_peek_batch(&ring, &rec, 1);
+					ioasid_page_respond(&ring, &resp, 1,
+							    &answered);
+					unmapped += ioasid_fault_lost(&ring);
+					ioasid_fault_ring_free(&ring);
+				}
 			}
 			ioasid_free(fd, id);
 		}

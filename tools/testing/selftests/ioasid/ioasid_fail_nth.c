@@ -53,6 +53,8 @@ struct sweep_state {
 	int build_fd;
 	char cdev[PATH_MAX];
 	int vfio_fd;
+	int inv_ret;			/* what an invalidation answered */
+	__u8 dma_buf[64];
 };
 
 /*
@@ -644,6 +646,251 @@ TEST_F(fail_nth, bind_pgtable)
 		.setup = setup_hw_attached,
 		.op = op_bind_pgtable,
 		.undo = undo_bind_pgtable,
+	};
+
+	make_hw_child(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
+/* PASID 5 of a LARGE mock device, to the IOASID with two mappings. */
+static int op_attach_pasid(struct sweep_state *st)
+{
+	return _test_cmd_attach_pasid(st->fd, st->dev, st->ioasid, 5);
+}
+
+/*
+ * Attached, with DMA tagged with the PASID reaching both mappings; or
+ * not at all, and nothing left that a detach would find.
+ */
+static void check_attach_pasid(struct __test_metadata *_metadata,
+			       struct sweep_state *st, int ret)
+{
+	__u8 *in = st->dma_buf;
+
+	if (ret) {
+		test_err_cmd(EIO, _test_dma_pasid(st->fd, st->dev, 5,
+						  IOVA_BASE, in, 64, false));
+		test_err_cmd_detach_pasid(ENXIO, st->fd, st->dev, st->ioasid,
+					  5);
+		return;
+	}
+	test_cmd(_test_dma_pasid(st->fd, st->dev, 5, IOVA_BASE, in, 64,
+				 false));
+	ASSERT_EQ(0, memcmp(in, st->buf, 64));
+	test_cmd(_test_dma_pasid(st->fd, st->dev, 5, 4 * IOVA_BASE, in, 64,
+				 false));
+	ASSERT_EQ(0, memcmp(in, st->buf + BUF_SIZE / 2, 64));
+}
+
+static void undo_attach_pasid(struct __test_metadata *_metadata,
+			      struct sweep_state *st, int ret)
+{
+	if (!ret)
+		test_cmd_detach_pasid(st->fd, st->dev, st->ioasid, 5);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, attach_pasid)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_two_mappings,
+		.op = op_attach_pasid,
+		.check = check_attach_pasid,
+		.undo = undo_attach_pasid,
+	};
+
+	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_LARGE,
+				 &self->st.dev);
+	sweep(_metadata, &self->st, &ops);
+}
+
+/* The device's RID is on the IOASID already: the PASID shares its domain. */
+static void setup_rid_attached(struct __test_metadata *_metadata,
+			       struct sweep_state *st)
+{
+	setup_two_mappings(_metadata, st);
+	test_cmd_attach(st->fd, st->dev, st->ioasid);
+}
+
+static void check_attach_pasid_beside_rid(struct __test_metadata *_metadata,
+					  struct sweep_state *st, int ret)
+{
+	check_attach_pasid(_metadata, st, ret);
+	check_two_mappings(_metadata, st, st->dev);
+}
+
+/* DETACH without a PASID: the RID and the PASID, if it was attached. */
+static void undo_detach_all(struct __test_metadata *_metadata,
+			    struct sweep_state *st, int ret)
+{
+	test_cmd_detach(st->fd, st->dev);
+	test_err_cmd_detach_pasid(ENXIO, st->fd, st->dev, st->ioasid, 5);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, attach_pasid_beside_rid)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_rid_attached,
+		.op = op_attach_pasid,
+		.check = check_attach_pasid_beside_rid,
+		.undo = undo_detach_all,
+	};
+
+	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_LARGE,
+				 &self->st.dev);
+	sweep(_metadata, &self->st, &ops);
+}
+
+static int op_attach_pasid_hw_child(struct sweep_state *st)
+{
+	return _test_cmd_attach_pasid(st->fd, st->dev, st->child, 5);
+}
+
+static void check_attach_pasid_hw_child(struct __test_metadata *_metadata,
+					struct sweep_state *st, int ret)
+{
+	check_attach_hw_child(_metadata, st, ret);
+	if (ret)
+		test_err_cmd_detach_pasid(ENXIO, st->fd, st->dev, st->child,
+					  5);
+}
+
+static void undo_attach_pasid_hw_child(struct __test_metadata *_metadata,
+				       struct sweep_state *st, int ret)
+{
+	if (!ret)
+		test_cmd_detach_pasid(st->fd, st->dev, st->child, 5);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, attach_pasid_hw_nested)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_parent_mapped,
+		.op = op_attach_pasid_hw_child,
+		.check = check_attach_pasid_hw_child,
+		.undo = undo_attach_pasid_hw_child,
+	};
+
+	make_hw_child(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
+/* The buffer's first page, zeroed, is the guest's PASID table. */
+static int op_bind_pasid_table(struct sweep_state *st)
+{
+	return _test_bind_pasid_table(st->fd, st->child, IOVA_BASE, 4);
+}
+
+/* Bound: the RID's DMA goes through a nested domain. Or not at all. */
+static void check_bind_pasid_table(struct __test_metadata *_metadata,
+				   struct sweep_state *st, int ret)
+{
+	ASSERT_EQ(ret ? -ENXIO : 0, iotlb_entries(st->fd, st->dev));
+}
+
+static void undo_bind_pasid_table(struct __test_metadata *_metadata,
+				  struct sweep_state *st, int ret)
+{
+	ASSERT_EQ(ret ? -ENOENT : 0, _test_unbind_pasid_table(st->fd,
+							      st->child));
+	test_cmd_detach(st->fd, st->dev);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, bind_pasid_table)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_hw_attached,
+		.op = op_bind_pasid_table,
+		.check = check_bind_pasid_table,
+		.undo = undo_bind_pasid_table,
+	};
+
+	make_hw_child(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+}
+
+/*
+ * A bound PASID table in the buffer: page 0 the table, whose entry 0
+ * (untagged DMA) points at a first stage in pages 1-4 that maps
+ * FAIL_GIOVA to page 8. The IOMMU caches that; then the guest repoints
+ * it to page 9.
+ */
+#define FAIL_GIOVA 0x7f0000000000UL
+
+static void setup_stale_table(struct __test_metadata *_metadata,
+			      struct sweep_state *st)
+{
+	struct guest g = { .ram = st->buf, .gpa = IOVA_BASE };
+	__u64 table, root;
+
+	table = guest_alloc_table(&g);
+	root = guest_alloc_table(&g);
+	guest_set_pasid(&g, table, 0, root);
+	guest_map(&g, root, FAIL_GIOVA, IOVA_BASE + 8 * PAGE_SIZE, PTE_PWU);
+	memset(st->buf + 8 * PAGE_SIZE, 0xa8, PAGE_SIZE);
+	memset(st->buf + 9 * PAGE_SIZE, 0xa9, PAGE_SIZE);
+	setup_hw_attached(_metadata, st);
+	test_cmd(op_bind_pasid_table(st));
+	test_cmd(_test_dma(st->fd, st->dev, FAIL_GIOVA, st->dma_buf, 64,
+			   false));
+	ASSERT_EQ(0xa8, st->dma_buf[0]);
+	guest_map(&g, root, FAIL_GIOVA, IOVA_BASE + 9 * PAGE_SIZE, PTE_PWU);
+}
+
+/*
+ * The guest invalidates entry 0 and its translations; the DMA after it
+ * walks again and refills both caches, which may fail to remember, but
+ * never to translate.
+ */
+static int op_invalidate_and_walk(struct sweep_state *st)
+{
+	struct ioasid_mock_pasid_table_invalidate inv[2] = {
+		{ .type = IOASID_MOCK_INV_IOTLB, .addr = FAIL_GIOVA,
+		  .npages = 1 },
+		{ .type = IOASID_MOCK_INV_PASID_CACHE },
+	};
+	__u32 num = 2;
+
+	memset(st->dma_buf, 0, sizeof(st->dma_buf));
+	st->inv_ret = _test_invalidate_pasid(st->fd, st->child, inv, &num);
+	if (st->inv_ret)
+		return st->inv_ret;
+	return _test_dma(st->fd, st->dev, FAIL_GIOVA, st->dma_buf, 64, false);
+}
+
+/* Invalidated, the new page is what every DMA sees from then on. */
+static void check_invalidate(struct __test_metadata *_metadata,
+			     struct sweep_state *st, int ret)
+{
+	__u8 in[64];
+
+	if (!ret)
+		ASSERT_EQ(0xa9, st->dma_buf[0]);
+	test_cmd(_test_dma(st->fd, st->dev, FAIL_GIOVA, in, sizeof(in),
+			   false));
+	ASSERT_EQ(st->inv_ret ? 0xa8 : 0xa9, in[0]);
+	/* Remembered now, whatever the armed walk managed to. */
+	ASSERT_EQ(1, iotlb_entries(st->fd, st->dev));
+}
+
+static void undo_stale_table(struct __test_metadata *_metadata,
+			     struct sweep_state *st, int ret)
+{
+	test_cmd(_test_unbind_pasid_table(st->fd, st->child));
+	test_cmd_detach(st->fd, st->dev);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F(fail_nth, invalidate_cache)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_stale_table,
+		.op = op_invalidate_and_walk,
+		.check = check_invalidate,
+		.undo = undo_stale_table,
 	};
 
 	make_hw_child(_metadata, &self->st);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/ioasid.h>
 #include <linux/iommufd.h>
@@ -491,6 +492,268 @@ static inline unsigned int rng_below(__u64 *state, unsigned int n)
 static inline bool rng_one_in(__u64 *state, unsigned int n)
 {
 	return !rng_below(state, n);
+}
+
+/* PASID attachments of a mock device (IOASID_ATTACH_USER_PASID). */
+static inline int _test_cmd_dev_flags(int fd, __u32 op, __u32 dev_id,
+				      __u32 ioasid, __u32 flags, __u32 pasid)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = op,
+		.dev_id = dev_id,
+		.attach = {
+			.ioasid = ioasid,
+			.flags = flags,
+			.pasid = pasid,
+		},
+	};
+
+	return _test_cmd_mock(fd, &cmd);
+}
+
+#define _test_cmd_attach_pasid(fd, dev, id, pasid)			\
+	_test_cmd_dev_flags(fd, IOASID_TEST_OP_ATTACH, dev, id,		\
+			    IOASID_ATTACH_USER_PASID, pasid)
+#define test_cmd_attach_pasid(fd, dev, id, pasid) \
+	test_cmd(_test_cmd_attach_pasid(fd, dev, id, pasid))
+#define test_err_cmd_attach_pasid(_errno, fd, dev, id, pasid) \
+	test_err_cmd(_errno, _test_cmd_attach_pasid(fd, dev, id, pasid))
+#define _test_cmd_detach_pasid(fd, dev, id, pasid)			\
+	_test_cmd_dev_flags(fd, IOASID_TEST_OP_DETACH, dev, id,		\
+			    IOASID_ATTACH_USER_PASID, pasid)
+#define test_cmd_detach_pasid(fd, dev, id, pasid) \
+	test_cmd(_test_cmd_detach_pasid(fd, dev, id, pasid))
+#define test_err_cmd_detach_pasid(_errno, fd, dev, id, pasid) \
+	test_err_cmd(_errno, _test_cmd_detach_pasid(fd, dev, id, pasid))
+
+static inline int _test_device_get_info(int fd, __u32 dev,
+					struct ioasid_cmd_device_get_info *info)
+{
+	*info = (struct ioasid_cmd_device_get_info){
+		.size = sizeof(*info),
+		.dev_id = dev,
+	};
+	return ioasid_ioctl(fd, IOASID_DEVICE_GET_INFO, info);
+}
+
+/*
+ * The mock device DMAs @len bytes between @buf and @iova: untagged, or
+ * tagged with @pasid (PASID 0 is what untagged DMA is on the wire).
+ */
+static inline int _test_dma_pasid(int fd, __u32 dev, __u32 pasid, __u64 iova,
+				  void *buf, size_t len, bool write)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_DMA,
+		.dev_id = dev,
+		.dma = {
+			.iova = iova,
+			.uptr = (uintptr_t)buf,
+			.length = len,
+			.flags = (write ? IOASID_TEST_DMA_WRITE : 0) |
+				 (pasid ? IOASID_TEST_DMA_PASID : 0),
+			.pasid = pasid,
+		},
+	};
+
+	return _test_cmd_mock(fd, &cmd);
+}
+
+#define _test_dma(fd, dev, iova, buf, len, write) \
+	_test_dma_pasid(fd, dev, 0, iova, buf, len, write)
+
+/* How many translations the device's nested IOTLB holds, or -errno. */
+static inline int iotlb_entries(int fd, __u32 dev)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_IOTLB_INFO,
+		.dev_id = dev,
+	};
+	int ret = _test_cmd_mock(fd, &cmd);
+
+	return ret ?: (int)cmd.iotlb_info.out_entries;
+}
+
+/* Forget everything cached of a bound VT-d first stage. */
+static inline int _test_invalidate_all(int fd, __u32 ioasid)
+{
+	struct iommu_hwpt_vtd_s1_invalidate inv = { .npages = ~0ULL };
+	__u32 num = 1;
+
+	return _test_invalidate(fd, ioasid, &inv, &num);
+}
+
+/* Bind @len bytes of @data as a table of @format, with ioctl @req. */
+static inline int _test_bind_data(int fd, unsigned long req, __u32 ioasid,
+				  __u32 format, const void *data, __u32 len)
+{
+	struct ioasid_cmd_bind_pgtable cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+		.format = format,
+		.data_len = len,
+		.data_uptr = (uintptr_t)data,
+	};
+
+	return ioasid_ioctl(fd, req, &cmd);
+}
+
+/* The mock's PASID table: 1 << @pasid_bits entries at GPA @base. */
+static inline int _test_bind_pasid_table(int fd, __u32 ioasid, __u64 base,
+					 __u32 pasid_bits)
+{
+	struct ioasid_mock_pasid_table data = {
+		.base = base,
+		.pasid_bits = pasid_bits,
+	};
+
+	return _test_bind_data(fd, IOASID_BIND_PASID_TABLE, ioasid,
+			       IOASID_PGTABLE_MOCK_PASID_TABLE, &data,
+			       sizeof(data));
+}
+
+static inline int _test_unbind_pasid_table(int fd, __u32 ioasid)
+{
+	struct ioasid_cmd_unbind_pgtable cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+	};
+
+	return ioasid_ioctl(fd, IOASID_UNBIND_PASID_TABLE, &cmd);
+}
+
+/* IOASID_INVALIDATE_CACHE with @*num PASID-table entries; @*num: done. */
+static inline int
+_test_invalidate_pasid(int fd, __u32 ioasid,
+		       struct ioasid_mock_pasid_table_invalidate *inv,
+		       __u32 *num)
+{
+	struct ioasid_cmd_invalidate_cache cmd = {
+		.size = sizeof(cmd),
+		.ioasid = ioasid,
+		.entry_len = sizeof(*inv),
+		.num_entries = *num,
+		.entries_uptr = (uintptr_t)inv,
+	};
+	int ret = ioasid_ioctl(fd, IOASID_INVALIDATE_CACHE, &cmd);
+
+	*num = cmd.num_entries;
+	return ret;
+}
+
+/* The PASID cache entry of @pasid and every translation of it. */
+static inline int _test_invalidate_pasid_cache(int fd, __u32 ioasid,
+					       __u32 pasid)
+{
+	struct ioasid_mock_pasid_table_invalidate inv = {
+		.type = IOASID_MOCK_INV_PASID_CACHE,
+		.pasid = pasid,
+	};
+	__u32 num = 1;
+
+	return _test_invalidate_pasid(fd, ioasid, &inv, &num);
+}
+
+/*
+ * A guest of hardware nesting: its RAM, which the parent IOASID maps at
+ * @gpa, and the 4 KiB page-table pages it handed out so far, from the
+ * start of its RAM. Its first-stage tables are in the VT-d first-stage
+ * (x86-64 4-level) format that the mock walks.
+ */
+struct guest {
+	__u8 *ram;
+	__u64 gpa;
+	unsigned int next_table;
+};
+
+#define PTE_P 0x1ULL		/* present */
+#define PTE_W 0x2ULL		/* writable */
+#define PTE_U 0x4ULL		/* user */
+#define PTE_PS 0x80ULL		/* page size: a large leaf */
+#define PTE_ADDR 0x000ffffffffff000ULL
+#define PTE_PWU (PTE_P | PTE_W | PTE_U)
+#define GUEST_TABLE_SIZE 4096UL
+
+/*
+ * @size bytes of zeroed guest RAM at @gpa, pinned by nothing yet: each
+ * page's reference count goes to @ref0 and VmPin to @pin0, for
+ * guest_ram_free() to check against once everything that pinned it is
+ * gone. @fd is any fd with the test ioctl.
+ */
+static inline void guest_ram_alloc(struct __test_metadata *_metadata, int fd,
+				   struct guest *g, __u64 gpa, size_t size,
+				   __u32 *ref0, long *pin0)
+{
+	unsigned int i;
+
+	g->ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, g->ram);
+	/*
+	 * Small pages, and they stay small: khugepaged must not fold them
+	 * into a huge page between two looks at their reference counts.
+	 */
+	ASSERT_EQ(0, madvise(g->ram, size, MADV_NOHUGEPAGE));
+	g->gpa = gpa;
+	g->next_table = 0;
+	memset(g->ram, 0, size);
+	for (i = 0; i != size / PAGE_SIZE; i++)
+		ASSERT_EQ(0, page_ref(fd, g->ram + i * PAGE_SIZE, &ref0[i],
+				      NULL));
+	*pin0 = vm_pinned_kb();
+}
+
+/* Once the fds that mapped it are closed: nothing of it is pinned. */
+static inline void guest_ram_free(struct __test_metadata *_metadata,
+				  struct guest *g, size_t size,
+				  const __u32 *ref0, long pin0)
+{
+	check_pages_released(g->ram, size / PAGE_SIZE, ref0, pin0);
+	munmap(g->ram, size);
+}
+
+static inline __u64 *guest_page(struct guest *g, __u64 gpa)
+{
+	return (__u64 *)(g->ram + (gpa - g->gpa));
+}
+
+/* A zeroed table page of the guest, by its GPA. */
+static inline __u64 guest_alloc_table(struct guest *g)
+{
+	__u64 gpa = g->gpa + g->next_table++ * GUEST_TABLE_SIZE;
+
+	memset(guest_page(g, gpa), 0, GUEST_TABLE_SIZE);
+	return gpa;
+}
+
+/*
+ * The guest maps @giova to @gpa with @bits in the 4-level table whose
+ * root is at @root, making the tables it lacks on the way.
+ */
+static inline void guest_map(struct guest *g, __u64 root, __u64 giova,
+			     __u64 gpa, __u64 bits)
+{
+	__u64 table = root;
+	int level;
+
+	for (level = 3; level; level--) {
+		__u64 *pte = guest_page(g, table) +
+			     ((giova >> (12 + 9 * level)) & 511);
+
+		if (!(*pte & PTE_P))
+			*pte = guest_alloc_table(g) | PTE_PWU;
+		table = *pte & PTE_ADDR;
+	}
+	guest_page(g, table)[(giova >> 12) & 511] = gpa | bits;
+}
+
+/* Entry @pasid of a mock PASID table at GPA @table: the root @root. */
+static inline void guest_set_pasid(struct guest *g, __u64 table, __u32 pasid,
+				   __u64 root)
+{
+	guest_page(g, table)[pasid] = root ?
+		(root & IOASID_MOCK_PASID_ENTRY_ROOT) |
+		IOASID_MOCK_PASID_ENTRY_PRESENT : 0;
 }
 
 #endif /* __SELFTEST_IOASID_UTILS_H */

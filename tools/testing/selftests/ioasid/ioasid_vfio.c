@@ -642,7 +642,8 @@ TEST_F(vfio, hardware_nesting_answer)
 	test_cmd(ioasid_ioctl(self->ioasid_fd, IOASID_DEVICE_GET_INFO, &info));
 	can_nest = info.out_capabilities & IOASID_DEVICE_CAP_NESTING_HARDWARE;
 	ASSERT_EQ(!self->dev[0].edu, can_nest);
-	ASSERT_EQ(can_nest ? 1 << IOASID_PGTABLE_VTD_S1 : 0,
+	ASSERT_EQ(can_nest ? 1U << IOASID_PGTABLE_VTD_S1 |
+			     1U << IOASID_PGTABLE_MOCK_PASID_TABLE : 0,
 		  info.out_pgtable_formats);
 	if (self->dev[0].edu)
 		ASSERT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, info.out_hw_info_type);
@@ -659,6 +660,65 @@ TEST_F(vfio, hardware_nesting_answer)
 	test_attach(self->dev[0].fd, self->ioasid);
 }
 
+/*
+ * Which devices tag DMA with a PASID, asked through the fd. The edu has
+ * no PASID capability: a PASID attach is refused, and leaves the device
+ * as it was. A mock device behind the LARGE instance has 20 bits of
+ * PASIDs, and DMA it tags reaches the IOASID its PASID is attached to.
+ */
+TEST_F(vfio, pasid_answer)
+{
+	struct ioasid_cmd_device_get_info info = {
+		.size = sizeof(info),
+		.dev_id = self->dev[0].dev_id,
+	};
+	struct ioasid_mock_vfio_dma dma = {
+		.argsz = sizeof(dma),
+		.flags = IOASID_MOCK_VFIO_DMA_PASID,
+		.iova = IOVA_A,
+		.length = COPY_LEN,
+		.uptr = (uintptr_t)DST,
+		.pasid = 5,
+	};
+	int fd = self->dev[0].fd;
+
+	test_cmd(ioasid_ioctl(self->ioasid_fd, IOASID_DEVICE_GET_INFO, &info));
+	/* PASID 0 is what untagged DMA is: no device can name it. */
+	test_err_cmd(EINVAL, _attach(fd, VFIO_ATTACH_IOASID, self->ioasid,
+				     IOASID_ATTACH_USER_PASID, 0));
+	if (self->dev[0].edu) {
+		ASSERT_EQ(0, info.out_pasid_bits);
+		test_err_cmd(EOPNOTSUPP, _attach(fd, VFIO_ATTACH_IOASID,
+						 self->ioasid,
+						 IOASID_ATTACH_USER_PASID, 5));
+		test_err_cmd(ENXIO, _attach(fd, VFIO_DETACH_IOASID,
+					    self->ioasid,
+					    IOASID_ATTACH_USER_PASID, 5));
+		test_attach(fd, self->ioasid);
+		return;
+	}
+	ASSERT_EQ(IOASID_MOCK_PASID_BITS, info.out_pasid_bits);
+	test_err_cmd(EINVAL, _attach(fd, VFIO_ATTACH_IOASID, self->ioasid,
+				     IOASID_ATTACH_USER_PASID,
+				     1U << IOASID_MOCK_PASID_BITS));
+	test_ioctl_map(self->ioasid_fd, self->ioasid, SRC, IOVA_A, PAGE_SIZE);
+	test_cmd(_attach(fd, VFIO_ATTACH_IOASID, self->ioasid,
+			 IOASID_ATTACH_USER_PASID, 5));
+	test_err_cmd(EBUSY, _attach(fd, VFIO_ATTACH_IOASID, self->ioasid,
+				    IOASID_ATTACH_USER_PASID, 5));
+	test_cmd(ioasid_ioctl(fd, IOASID_MOCK_VFIO_DMA, &dma));
+	ASSERT_EQ(0, memcmp(DST, SRC, COPY_LEN));
+	/* Only the PASID is attached: untagged DMA reaches nothing. */
+	dma.flags = 0;
+	dma.pasid = 0;
+	test_err_cmd(EIO, ioasid_ioctl(fd, IOASID_MOCK_VFIO_DMA, &dma));
+	test_cmd(_attach(fd, VFIO_DETACH_IOASID, self->ioasid,
+			 IOASID_ATTACH_USER_PASID, 5));
+	dma.flags = IOASID_MOCK_VFIO_DMA_PASID;
+	dma.pasid = 5;
+	test_err_cmd(EIO, ioasid_ioctl(fd, IOASID_MOCK_VFIO_DMA, &dma));
+}
+
 TEST_F(vfio, attach_rules)
 {
 	int fd = self->dev[0].fd;
@@ -666,8 +726,6 @@ TEST_F(vfio, attach_rules)
 	test_err_cmd(ENOENT, _test_attach(fd, self->ioasid + 100));
 	test_err_cmd(EINVAL, _attach(fd, VFIO_ATTACH_IOASID, self->ioasid,
 				     1 << 7, 0));
-	test_err_cmd(EOPNOTSUPP, _attach(fd, VFIO_ATTACH_IOASID, self->ioasid,
-					 IOASID_ATTACH_USER_PASID, 5));
 	test_err_cmd(ENXIO, _test_detach(fd, self->ioasid));
 	test_attach(fd, self->ioasid);
 	test_err_cmd(EBUSY, _test_attach(fd, self->ioasid));

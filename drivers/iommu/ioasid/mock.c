@@ -1619,9 +1619,10 @@ int ioasid_mock_device_dma(struct device *dev, ioasid_t pasid, u64 iova,
 			   void *buf, size_t length, bool write, bool pri)
 {
 	struct ioasid_mock_dma dma = { .pasid = pasid, .write = write };
+	phys_addr_t small[4], *phys;
 	struct ioasid_mock_prg *prg;
 	unsigned int round;
-	phys_addr_t *phys;
+	unsigned long n;
 	u64 last;
 	int ret;
 
@@ -1636,10 +1637,13 @@ int ioasid_mock_device_dma(struct device *dev, ioasid_t pasid, u64 iova,
 	/* Past the top of the address space: a fault like any other. */
 	if (check_add_overflow(iova, (u64)length - 1, &last))
 		return -EIO;
-	/* A granule is at least 2K (the smallest mock page). */
-	phys = kvmalloc_array((last >> MOCK_UNIT_SHIFT) -
-			      (iova >> MOCK_UNIT_SHIFT) + 1, sizeof(*phys),
-			      GFP_KERNEL);
+	/*
+	 * A granule is at least 2K (the smallest mock page); a small DMA, the
+	 * common case, needs no allocation.
+	 */
+	n = (last >> MOCK_UNIT_SHIFT) - (iova >> MOCK_UNIT_SHIFT) + 1;
+	phys = n <= ARRAY_SIZE(small) ? small :
+	       kvmalloc_array(n, sizeof(*phys), GFP_KERNEL);
 	if (!phys)
 		return -ENOMEM;
 	for (round = 0; ; round++) {
@@ -1651,7 +1655,8 @@ int ioasid_mock_device_dma(struct device *dev, ioasid_t pasid, u64 iova,
 		if (ret)
 			break;
 	}
-	kvfree(phys);
+	if (phys != small)
+		kvfree(phys);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_dma, IOASID_TEST);

@@ -246,28 +246,24 @@ static int ioasid_test_dma_pasid(u32 flags, u32 pasid, u32 *out)
 	return 0;
 }
 
-/* One DMA of @length bytes through a bounce buffer, as the device does. */
+/*
+ * One DMA of @length bytes through @bounce, which holds that many, as the
+ * device does it.
+ */
 static int ioasid_test_dma_one(struct ioasid_device *idev, u32 flags,
-			       u32 pasid, u64 iova, u64 uptr, u64 length)
+			       u32 pasid, u64 iova, u64 uptr, u64 length,
+			       void *bounce)
 {
 	bool write = flags & IOASID_TEST_DMA_WRITE;
 	void __user *ubuf = u64_to_user_ptr(uptr);
-	void *bounce;
 	int ret;
 
-	bounce = kvmalloc(length, GFP_KERNEL_ACCOUNT);
-	if (!bounce)
-		return -ENOMEM;
-	if (write && copy_from_user(bounce, ubuf, length)) {
-		ret = -EFAULT;
-		goto out_free;
-	}
+	if (write && copy_from_user(bounce, ubuf, length))
+		return -EFAULT;
 	ret = ioasid_mock_device_dma(idev->dev, pasid, iova, bounce, length,
 				     write, flags & IOASID_TEST_DMA_PRI);
 	if (!ret && !write && copy_to_user(ubuf, bounce, length))
 		ret = -EFAULT;
-out_free:
-	kvfree(bounce);
 	return ret;
 }
 
@@ -276,6 +272,7 @@ static int ioasid_test_dma(struct ioasid_device *idev,
 			   struct ioasid_cmd_test *cmd)
 {
 	u64 length = cmd->dma.length, end;
+	void *bounce;
 	u32 pasid;
 	int ret;
 
@@ -289,8 +286,13 @@ static int ioasid_test_dma(struct ioasid_device *idev,
 		return -EINVAL;
 	if (check_add_overflow(cmd->dma.iova, length, &end))
 		return -EOVERFLOW;
-	return ioasid_test_dma_one(idev, cmd->dma.flags, pasid, cmd->dma.iova,
-				   cmd->dma.uptr, length);
+	bounce = kvmalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!bounce)
+		return -ENOMEM;
+	ret = ioasid_test_dma_one(idev, cmd->dma.flags, pasid, cmd->dma.iova,
+				  cmd->dma.uptr, length, bounce);
+	kvfree(bounce);
+	return ret;
 }
 
 /*
@@ -305,11 +307,16 @@ static int ioasid_test_dma_batch(struct ioasid_ucmd *ucmd,
 		u64_to_user_ptr(cmd->dma_batch.uptr);
 	u32 num = cmd->dma_batch.num, faults = 0, i;
 	int ret = 0, err;
+	void *bounce;
 
 	if (idev->external)
 		return -EINVAL;
 	if (!num || num > IOASID_TEST_DMA_BATCH_MAX)
 		return -EINVAL;
+	/* One for all: a fuzzer's thousands of DMAs should cost DMAs. */
+	bounce = kmalloc(SZ_4K, GFP_KERNEL_ACCOUNT);
+	if (!bounce)
+		return -ENOMEM;
 	for (i = 0; i < num; i++) {
 		struct ioasid_test_dma_req req;
 		u64 end;
@@ -328,7 +335,7 @@ static int ioasid_test_dma_batch(struct ioasid_ucmd *ucmd,
 			break;
 		req.out_result = ioasid_test_dma_one(idev, req.flags, pasid,
 						     req.iova, req.uptr,
-						     req.length);
+						     req.length, bounce);
 		if (req.out_result == -EIO)
 			faults++;
 		if (put_user(req.out_result, &ureqs[i].out_result)) {
@@ -337,6 +344,7 @@ static int ioasid_test_dma_batch(struct ioasid_ucmd *ucmd,
 		}
 		cond_resched();
 	}
+	kfree(bounce);
 	cmd->dma_batch.num = i;
 	cmd->dma_batch.out_faults = faults;
 	err = ioasid_ucmd_respond(ucmd, sizeof(*cmd));

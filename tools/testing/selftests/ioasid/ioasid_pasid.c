@@ -720,8 +720,7 @@ static int _invalidate_one(FIXTURE_DATA(pasid_table) * self, __u32 type,
 	test_cmd(_invalidate_one(self, IOASID_MOCK_INV_IOTLB, pasid, addr, \
 				 npages))
 #define invalidate_pasid_cache(pasid)					\
-	test_cmd(_invalidate_one(self, IOASID_MOCK_INV_PASID_CACHE, pasid, \
-				 0, 0))
+	test_cmd(_test_invalidate_pasid_cache(self->vm.fd, self->x, pasid))
 
 TEST_F(pasid_table, rfc_5_7_dma)
 {

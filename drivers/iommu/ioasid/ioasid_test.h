@@ -112,6 +112,8 @@ enum ioasid_test_op {
 /**
  * enum ioasid_test_dma_flags - how a mock device does DMA
  * @IOASID_TEST_DMA_WRITE: the device writes memory, else it reads memory
+ * @IOASID_TEST_DMA_PASID: the DMA is tagged with a PASID
+ * @IOASID_TEST_DMA_PRI: the device asks for pages it faults on (PCI PRI)
  */
 enum ioasid_test_dma_flags {
 	IOASID_TEST_DMA_WRITE = 1 << 0,

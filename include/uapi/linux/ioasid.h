@@ -895,6 +895,7 @@ struct ioasid_page_response {
  *	1 to %IOASID_FAULT_RING_MAX_ENTRIES
  * @entries_uptr: the answers, each handled on its own
  * @out_answered: how many answered a group
+ * @__reserved: must be 0
  *
  * Each group goes back to the device and PASID it came from. An entry
  * that answers nothing (see &struct ioasid_page_response) does not stop

@@ -228,7 +228,8 @@ void ioasid_fault_ring_destroy(struct ioasid_object *obj)
 
 	mutex_lock(&ctx->fault_lock);
 	ring->dead = true;
-	for (i = 0; i != ring->num_spaces && ring->spaces[i]; i++)
+	for (i = 0; ring->spaces && i != ring->num_spaces && ring->spaces[i];
+	     i++)
 		if (ring->spaces[i]->fault_ring == ring)
 			ring->spaces[i]->fault_ring = NULL;
 	xa_for_each(&ring->pending, cookie, group)
@@ -236,7 +237,8 @@ void ioasid_fault_ring_destroy(struct ioasid_object *obj)
 				    IOMMU_PAGE_RESP_INVALID);
 	mutex_unlock(&ctx->fault_lock);
 
-	for (i = 0; i != ring->num_spaces && ring->spaces[i]; i++)
+	for (i = 0; ring->spaces && i != ring->num_spaces && ring->spaces[i];
+	     i++)
 		ioasid_space_put(ring->spaces[i]);
 	kfree(ring->spaces);
 	xa_destroy(&ring->pending);

@@ -1563,9 +1563,11 @@ static int ioasid_mock_dma_try(struct device *dev, struct ioasid_mock_dma *dma,
 		u64 at = max(iova, ((iova >> shift) + i) << shift);
 
 		ret = ioasid_mock_dma_translate(dma, at, &phys[i]);
-		if ((ret == -ENOENT || ret == -EACCES) && pri &&
-		    nfaults < MOCK_PRG_PAGES) {
+		if ((ret == -ENOENT || ret == -EACCES) && pri) {
 			faults[nfaults++] = at & ~(SZ_4K - 1ULL);
+			/* A full group goes now; the rest come after it. */
+			if (nfaults == MOCK_PRG_PAGES)
+				break;
 			continue;
 		}
 		if (ret) {

@@ -846,6 +846,15 @@ static bool ioasid_device_is(struct ioasid_object *obj, const void *dev)
 }
 
 /*
+ * The id of @dev's device object on the fd, or 0; under the object
+ * table's lock only, so any caller may ask.
+ */
+u32 ioasid_device_find_id(struct ioasid_ctx *ctx, struct device *dev)
+{
+	return ioasid_object_find(ctx, IOASID_OBJ_DEVICE, ioasid_device_is, dev);
+}
+
+/*
  * What a fault record calls @dev: the label its driver bound it with, or
  * its id on the fd for a device bound otherwise (a test's mock device).
  */
@@ -855,7 +864,7 @@ u64 ioasid_device_label(struct ioasid_ctx *ctx, struct device *dev)
 	u64 label;
 	u32 id;
 
-	id = ioasid_object_find(ctx, IOASID_OBJ_DEVICE, ioasid_device_is, dev);
+	id = ioasid_device_find_id(ctx, dev);
 	obj = ioasid_object_get(ctx, id, IOASID_OBJ_DEVICE);
 	if (IS_ERR(obj))
 		return id;

@@ -238,12 +238,6 @@ int ioasid_detach_device(struct ioasid_device *idev, u32 ioasid, u32 flags,
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_detach_device, IOASID);
 
-static bool ioasid_driver_device_is(struct ioasid_object *obj,
-				    const void *dev)
-{
-	return container_of(obj, struct ioasid_device, obj)->dev == dev;
-}
-
 /**
  * ioasid_device_owner_id() - how a device stands towards a binding's fd
  * @idev: a binding
@@ -265,11 +259,9 @@ int ioasid_device_owner_id(struct ioasid_device *idev, struct device *dev)
 	struct ioasid_ctx *ctx = idev->ctx;
 	u32 id;
 
-	if (!ioasid_object_find(ctx, IOASID_OBJ_DEVICE,
-				ioasid_driver_device_is, idev->dev))
+	if (!ioasid_device_find_id(ctx, idev->dev))
 		return -ENODEV;
-	id = ioasid_object_find(ctx, IOASID_OBJ_DEVICE,
-				ioasid_driver_device_is, dev);
+	id = ioasid_device_find_id(ctx, dev);
 	if (id)
 		return id;
 	return ioasid_device_group_owned(ctx, dev) ? -ENOENT : -ENODEV;

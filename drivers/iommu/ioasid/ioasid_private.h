@@ -396,6 +396,7 @@ void ioasid_device_unbind_nested(struct ioasid_space *space);
 int ioasid_device_invalidate_nested(struct ioasid_space *space,
 				    struct iommu_user_data_array *array);
 void ioasid_device_destroy(struct ioasid_object *obj);
+u32 ioasid_device_find_id(struct ioasid_ctx *ctx, struct device *dev);
 u64 ioasid_device_label(struct ioasid_ctx *ctx, struct device *dev);
 
 /* fault.c */

@@ -34,7 +34,7 @@
 struct ioasid_fault_ring {
 	struct ioasid_object obj;
 	struct ioasid_ctx *ctx;
-	/* vmalloc_user(): the header page, then the records */
+	/* vmalloc()ed, zeroed: the header page, then the records */
 	struct ioasid_fault_ring_header *header;
 	struct ioasid_fault_record *records;
 	size_t size;
@@ -278,7 +278,12 @@ int ioasid_fault_ring_setup_ioctl(struct ioasid_ucmd *ucmd)
 	xa_init(&ring->pending);
 	records_size = array_size(cmd->num_entries, sizeof(*ring->records));
 	ring->size = PAGE_SIZE + PAGE_ALIGN(records_size);
-	ring->header = vmalloc_user(ring->size);
+	/*
+	 * The user picks the size, so a failure here is the user's problem,
+	 * not the kernel's: no allocation-failure splat.
+	 */
+	ring->header = __vmalloc(ring->size, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+					     __GFP_NOWARN);
 	ring->spaces = kcalloc(ring->num_spaces, sizeof(*ring->spaces),
 			       GFP_KERNEL_ACCOUNT);
 	if (!ring->header || !ring->spaces) {
@@ -403,7 +408,8 @@ int ioasid_fault_ring_mmap(struct ioasid_ctx *ctx, struct vm_area_struct *vma)
 {
 	struct ioasid_fault_ring *ring;
 	struct ioasid_object *obj;
-	int ret;
+	unsigned long off;
+	int ret = 0;
 
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
@@ -413,10 +419,14 @@ int ioasid_fault_ring_mmap(struct ioasid_ctx *ctx, struct vm_area_struct *vma)
 	if (IS_ERR(obj))
 		return -EINVAL;
 	ring = container_of(obj, struct ioasid_fault_ring, obj);
-	if (vma->vm_end - vma->vm_start != ring->size)
-		ret = -EINVAL;
-	else
-		ret = remap_vmalloc_range(vma, ring->header, 0);
+	if (vma->vm_end - vma->vm_start != ring->size) {
+		ioasid_object_put(obj);
+		return -EINVAL;
+	}
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	for (off = 0; !ret && off != ring->size; off += PAGE_SIZE)
+		ret = vm_insert_page(vma, vma->vm_start + off,
+				     vmalloc_to_page((void *)ring->header + off));
 	ioasid_object_put(obj);
 	return ret;
 }

@@ -94,6 +94,16 @@ enum {
  *	@dma_batch.out_faults. The call itself fails only for bad arguments
  *	(EINVAL, EFAULT) or a request that is malformed (then @num is cut to
  *	the requests done before it). For fuzzing many tables per syscall.
+ * @IOASID_TEST_OP_PAGE_REQUEST: make mock device @dev_id post one page
+ *	request group for the @page_request.num pages (1 to 8) from the
+ *	page-aligned @page_request.iova, for a write with
+ *	%IOASID_TEST_DMA_WRITE in @page_request.flags, tagged with
+ *	@page_request.pasid with %IOASID_TEST_DMA_PASID, and return without
+ *	waiting for the answer: no DMA follows it. The answer, when it
+ *	comes, counts in @device_info.out_unwaited_answers. EIO if the
+ *	device has 512 groups unanswered (a PRG index is 9 bits), EINVAL
+ *	for a bad count, address or PASID, EOPNOTSUPP for another flag.
+ *	Delivery alone, without the DMA around it: for benchmarks.
  */
 enum ioasid_test_op {
 	IOASID_TEST_OP_MOCK_DEVICE_ADD = 1,
@@ -107,6 +117,7 @@ enum ioasid_test_op {
 	IOASID_TEST_OP_DMA,
 	IOASID_TEST_OP_IOTLB_INFO,
 	IOASID_TEST_OP_DMA_BATCH,
+	IOASID_TEST_OP_PAGE_REQUEST,
 };
 
 /**
@@ -205,6 +216,9 @@ enum ioasid_mock_device_flags {
  * @device_info.out_domain_id: the domain, or 0 if detached
  * @device_info.out_msi_cookie: 1 if the domain has an MSI cookie
  * @device_info.out_enforce_cc: 1 if the domain forces cache snooping
+ * @device_info.out_unwaited_answers: answers the device got to page
+ *	request groups nobody waited for: posted by PAGE_REQUEST, or left by
+ *	a PRI DMA that was killed
  * @dma: for DMA
  * @dma.iova: where the device reads or writes
  * @dma.uptr: the user buffer the data comes from (write) or goes to (read)
@@ -219,6 +233,11 @@ enum ioasid_mock_device_flags {
  * @dma_batch.uptr: the array of &struct ioasid_test_dma_req
  * @dma_batch.num: how many; out: how many were done
  * @dma_batch.out_faults: how many of those faulted
+ * @page_request: for PAGE_REQUEST
+ * @page_request.iova: the first page asked for
+ * @page_request.num: how many pages the group asks for
+ * @page_request.flags: %IOASID_TEST_DMA_WRITE, %IOASID_TEST_DMA_PASID
+ * @page_request.pasid: with %IOASID_TEST_DMA_PASID, the PASID
  */
 struct ioasid_cmd_test {
 	__u32 size;
@@ -253,6 +272,7 @@ struct ioasid_cmd_test {
 			__aligned_u64 out_domain_id;
 			__u32 out_msi_cookie;
 			__u32 out_enforce_cc;
+			__aligned_u64 out_unwaited_answers;
 		} device_info;
 		struct {
 			__aligned_u64 iova;
@@ -270,6 +290,12 @@ struct ioasid_cmd_test {
 			__u32 num;
 			__u32 out_faults;
 		} dma_batch;
+		struct {
+			__aligned_u64 iova;
+			__u32 num;
+			__u32 flags;
+			__u32 pasid;
+		} page_request;
 	};
 };
 
@@ -402,6 +428,9 @@ struct ioasid_mock_pasid_table_invalidate {
  */
 struct device;
 int ioasid_mock_device_iotlb_info(struct device *dev, u32 *entries, u32 *max);
+int ioasid_mock_device_page_request(struct device *dev, u32 pasid, u64 iova,
+				    unsigned int npages, bool write);
+u64 ioasid_mock_device_unwaited_answers(struct device *dev);
 #endif
 
 #endif /* __IOASID_TEST_H */

@@ -265,10 +265,13 @@ struct ioasid_mock_dev {
 	struct xarray pasids;		/* by PASID: struct iommu_domain * */
 	/* Page request groups waiting for an answer, by PRG index */
 	struct xarray prgs;		/* struct ioasid_mock_prg */
+	/* Answers to groups nobody waited for, under the prgs lock */
+	u64 unwaited_answers;
 };
 
 /*
- * A page request group a DMA waits on. One whose DMA was killed is
+ * A page request group a DMA waits on. One nobody waits for (its DMA was
+ * killed, or it was only posted: ioasid_mock_device_page_request()) is
  * abandoned, and freed by the answer when it comes: the index stays
  * taken till then, as a device's would.
  */
@@ -1427,7 +1430,7 @@ static bool ioasid_mock_dma_find(struct ioasid_mock_dev *mdev,
 static struct ioasid_mock_prg *
 ioasid_mock_page_request(struct device *dev, struct ioasid_mock_dev *mdev,
 			 const struct ioasid_mock_dma *dma, const u64 *addrs,
-			 unsigned int n)
+			 unsigned int n, bool unwaited)
 {
 	struct ioasid_mock_prg *prg;
 	unsigned int i;
@@ -1437,6 +1440,8 @@ ioasid_mock_page_request(struct device *dev, struct ioasid_mock_dev *mdev,
 	if (!prg)
 		return ERR_PTR(-ENOMEM);
 	init_completion(&prg->answered);
+	/* Before it is posted: the answer may come before we return. */
+	prg->abandoned = unwaited;
 	ret = xa_alloc(&mdev->prgs, &prg->index, prg,
 		       XA_LIMIT(0, MOCK_PRG_INDEX_MAX), GFP_KERNEL);
 	if (ret) {
@@ -1504,6 +1509,7 @@ static void ioasid_mock_page_response(struct device *dev,
 	if (prg && prg->abandoned) {
 		__xa_erase(&mdev->prgs, msg->grpid);
 		kfree(prg);
+		mdev->unwaited_answers++;
 	} else if (prg) {
 		prg->code = msg->code;
 		complete(&prg->answered);
@@ -1578,7 +1584,7 @@ static int ioasid_mock_dma_try(struct device *dev, struct ioasid_mock_dma *dma,
 	if (nfaults) {
 		up_read(&md->dma_lock);
 		*prg = ioasid_mock_page_request(dev, mdev, dma, faults,
-						nfaults);
+						nfaults, false);
 		return IS_ERR(*prg) ? PTR_ERR(*prg) : -EAGAIN;
 	}
 	for (i = 0; i < n; i++) {
@@ -1662,6 +1668,54 @@ int ioasid_mock_device_dma(struct device *dev, ioasid_t pasid, u64 iova,
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_dma, IOASID_TEST);
+
+/*
+ * Post a page request group for the @npages pages from @iova, tagged with
+ * @pasid unless it is IOMMU_NO_PASID, for a write or a read, and return
+ * without waiting for its answer, which only counts in
+ * ioasid_mock_device_unwaited_answers(). The shape of a fault without
+ * the DMA around it, to measure delivery alone.
+ */
+int ioasid_mock_device_page_request(struct device *dev, ioasid_t pasid,
+				    u64 iova, unsigned int npages, bool write)
+{
+	struct ioasid_mock_dma dma = { .pasid = pasid, .write = write };
+	struct ioasid_mock_dev *mdev;
+	u64 addrs[MOCK_PRG_PAGES];
+	struct ioasid_mock_prg *prg;
+	unsigned int i;
+
+	if (!ioasid_mock_of(dev))
+		return -ENODEV;
+	if (!npages || npages > MOCK_PRG_PAGES || !PAGE_ALIGNED(iova) ||
+	    iova + (u64)npages * PAGE_SIZE - 1 < iova)
+		return -EINVAL;
+	if (pasid != IOMMU_NO_PASID && pasid >= dev->iommu->max_pasids)
+		return -EINVAL;
+	for (i = 0; i < npages; i++)
+		addrs[i] = iova + (u64)i * PAGE_SIZE;
+	mdev = dev_iommu_priv_get(dev);
+	guard(rwsem_read)(&mdev->lock);
+	prg = ioasid_mock_page_request(dev, mdev, &dma, addrs, npages, true);
+	return PTR_ERR_OR_ZERO(prg);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_page_request, IOASID_TEST);
+
+/* Answers @dev got to groups nobody waited for, since it was made. */
+u64 ioasid_mock_device_unwaited_answers(struct device *dev)
+{
+	struct ioasid_mock_dev *mdev;
+	u64 answers;
+
+	if (!ioasid_mock_of(dev))
+		return 0;
+	mdev = dev_iommu_priv_get(dev);
+	xa_lock(&mdev->prgs);
+	answers = mdev->unwaited_answers;
+	xa_unlock(&mdev->prgs);
+	return answers;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_unwaited_answers, IOASID_TEST);
 
 /*
  * How many translations the IOTLB of the nested domain @dev's DMA

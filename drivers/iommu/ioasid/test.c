@@ -230,6 +230,8 @@ static void ioasid_test_device_info(struct ioasid_device *idev,
 	cmd->device_info.out_domain_id = id;
 	cmd->device_info.out_msi_cookie = cookie;
 	cmd->device_info.out_enforce_cc = enforce_cc;
+	cmd->device_info.out_unwaited_answers =
+		ioasid_mock_device_unwaited_answers(idev->dev);
 }
 
 /* The PASID a DMA is tagged with, or IOMMU_NO_PASID. */
@@ -351,6 +353,26 @@ static int ioasid_test_dma_batch(struct ioasid_ucmd *ucmd,
 	return ret ?: err;
 }
 
+/* A page request group with no DMA around it; see PAGE_REQUEST. */
+static int ioasid_test_page_request(struct ioasid_device *idev,
+				    struct ioasid_cmd_test *cmd)
+{
+	u32 flags = cmd->page_request.flags, pasid;
+	int ret;
+
+	if (idev->external)
+		return -EINVAL;
+	if (flags & IOASID_TEST_DMA_PRI)
+		return -EOPNOTSUPP;
+	ret = ioasid_test_dma_pasid(flags, cmd->page_request.pasid, &pasid);
+	if (ret)
+		return ret;
+	return ioasid_mock_device_page_request(idev->dev, pasid,
+					       cmd->page_request.iova,
+					       cmd->page_request.num,
+					       flags & IOASID_TEST_DMA_WRITE);
+}
+
 static int ioasid_test_iotlb_info(struct ioasid_ucmd *ucmd,
 				  struct ioasid_device *idev,
 				  struct ioasid_cmd_test *cmd)
@@ -413,6 +435,9 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 		break;
 	case IOASID_TEST_OP_DMA_BATCH:
 		ret = ioasid_test_dma_batch(ucmd, idev, cmd);
+		break;
+	case IOASID_TEST_OP_PAGE_REQUEST:
+		ret = ioasid_test_page_request(idev, cmd);
 		break;
 	default:
 		ret = -EOPNOTSUPP;

@@ -55,6 +55,22 @@ struct sweep_state {
 	int vfio_fd;
 	int inv_ret;			/* what an invalidation answered */
 	__u8 dma_buf[64];
+	/* Fault rings and page requests */
+	int efd;			/* the eventfd of a ring being set up */
+	__u32 ring_id;			/* and what the setup made */
+	__u32 ring_size;
+	__u64 ring_offset;
+	struct fault_ring ring;		/* a ring the fault server serves */
+	struct guest g;			/* the buffer, as a guest's RAM */
+	pthread_t server;
+	bool server_stop;
+	int server_err;			/* what stopped the server, as -errno */
+	unsigned int served;		/* groups it answered */
+	int dma_ret;			/* what a page-requesting DMA answered */
+	__u8 *fault_buf;		/* what that DMA writes */
+	/* Runs whose page request went astray and still ended well */
+	unsigned int dma_eio;		/* answered as failed: the DMA failed */
+	unsigned int dma_regrouped;	/* a record lost: asked again */
 };
 
 /*
@@ -1058,6 +1074,256 @@ TEST_F(fail_nth, close)
 		.op = op_close,
 	};
 
+	sweep(_metadata, &self->st, &ops);
+}
+
+/*
+ * Fault delivery: st->dev, on the hardware-nested child, DMAs across
+ * two GIOVA pages the guest has not mapped and asks for them (PRI). The
+ * buffer is guest RAM at IOVA_BASE: page 0 the root of an empty first
+ * stage, pages 1-3 the tables the guest makes on the way, pages 8 and 9
+ * the ones it maps. A thread of its own plays the guest and the VMM:
+ * it maps what each group asks for, invalidates, answers SUCCESS. The
+ * allocations on the way of a page request (the core's fault group, the
+ * ring's) are the armed thread's, since the DMA is: whichever fails,
+ * the DMA must end, landed or failed, and the server must see nothing
+ * it should not.
+ */
+#define FAULT_GIOVA 0x7f0000000000UL
+#define FAULT_DATA_PAGE 8
+/*
+ * Small, so that the test's own buffers come from kmalloc, not from a
+ * vmalloc fallback that would absorb the failures meant for the faults.
+ */
+#define FAULT_LEN 64
+#define FAULT_IOVA (FAULT_GIOVA + PAGE_SIZE - FAULT_LEN / 2)
+/* Where its bytes land: the end of data page 8, the start of page 9. */
+#define FAULT_DATA(st) \
+	((st)->buf + (FAULT_DATA_PAGE + 1) * PAGE_SIZE - FAULT_LEN / 2)
+/* A run takes milliseconds; a DMA still waiting after this never ends. */
+#define FAULT_WATCHDOG_S 10
+
+static void *fault_server_fn(void *arg)
+{
+	struct sweep_state *st = arg;
+	struct ioasid_fault_record rec[8];
+	struct timespec t0, t;
+	unsigned int page;
+	__s32 result;
+	int n, i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!__atomic_load_n(&st->server_stop, __ATOMIC_ACQUIRE)) {
+		n = fault_ring_group(&st->ring, rec, ARRAY_SIZE(rec), 20);
+		if (n == -ETIMEDOUT) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec < FAULT_WATCHDOG_S)
+				continue;
+			/* Freeing the ring answers the DMA: no hang. */
+			st->server_err = -ETIMEDOUT;
+			_test_fault_ring_free(st->fd, st->ring.id);
+			break;
+		}
+		if (n < 0) {
+			st->server_err = n;
+			break;
+		}
+		for (i = 0; i != n; i++) {
+			page = (rec[i].addr - FAULT_GIOVA) / PAGE_SIZE;
+			if (rec[i].ioasid != st->child ||
+			    rec[i].label != st->dev ||
+			    rec[i].access != IOASID_FAULT_WRITE ||
+			    rec[i].cookie != rec[0].cookie || page > 1) {
+				st->server_err = -EPROTO;
+				return NULL;
+			}
+			guest_map(&st->g, IOVA_BASE, rec[i].addr,
+				  IOVA_BASE + (FAULT_DATA_PAGE + page) *
+				  PAGE_SIZE, PTE_PWU);
+		}
+		/* The kernel may have answered it: it failed on the way. */
+		if (_test_invalidate_all(st->fd, st->child) ||
+		    _test_page_respond(st->fd, st->ring.id, rec[0].cookie,
+				       IOASID_PAGE_RESP_SUCCESS, &result) ||
+		    (result && result != -EALREADY)) {
+			st->server_err = -EPROTO;
+			break;
+		}
+		st->served++;
+	}
+	return NULL;
+}
+
+static void setup_fault_dma(struct __test_metadata *_metadata,
+			    struct sweep_state *st)
+{
+	unsigned int i;
+
+	/* Guest RAM starts empty each run, the tables with it. */
+	memset(st->buf, 0, BUF_SIZE);
+	st->g = (struct guest){
+		.ram = st->buf,
+		.gpa = IOVA_BASE,
+		.next_table = 1,
+	};
+	for (i = 0; i != FAULT_LEN; i++)
+		st->fault_buf[i] = i * 7 + 3;
+	st->server_err = 0;
+	st->served = 0;
+	st->server_stop = false;
+	setup_parent_mapped(_metadata, st);
+	test_cmd_attach(st->fd, st->dev, st->child);
+	test_cmd(_test_bind(st->fd, st->child, IOASID_PGTABLE_VTD_S1,
+			    IOVA_BASE, 48));
+	test_cmd(fault_ring_open(st->fd, 16, &st->child, 1, &st->ring));
+	ASSERT_EQ(0, pthread_create(&st->server, NULL, fault_server_fn, st));
+}
+
+/*
+ * A group that could not be delivered is answered as failed, and the
+ * device's DMA fails: for the sweep that is the allocation failure, as
+ * ENOMEM would be for an ioctl; check_fault_dma() looks at the truth.
+ */
+static int op_fault_dma(struct sweep_state *st)
+{
+	st->dma_ret = _test_dma_flags(st->fd, st->dev, 0, FAULT_IOVA,
+				      st->fault_buf, FAULT_LEN,
+				      IOASID_TEST_DMA_WRITE |
+				      IOASID_TEST_DMA_PRI);
+	return st->dma_ret == -EIO ? -ENOMEM : st->dma_ret;
+}
+
+static void stop_fault_server(struct __test_metadata *_metadata,
+			      struct sweep_state *st)
+{
+	__atomic_store_n(&st->server_stop, true, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(st->server, NULL));
+}
+
+/* Landed byte for byte, or failed with nothing written. */
+static void check_fault_dma(struct __test_metadata *_metadata,
+			    struct sweep_state *st, int ret)
+{
+	__u8 *data = FAULT_DATA(st);
+	unsigned int i;
+
+	stop_fault_server(_metadata, st);
+	if (st->server_err)
+		TH_LOG("the fault server stopped: %d", st->server_err);
+	ASSERT_EQ(0, st->server_err);
+	ASSERT_TRUE(!st->dma_ret || st->dma_ret == -EIO ||
+		    st->dma_ret == -ENOMEM);
+	if (!st->dma_ret) {
+		ASSERT_LT(0, st->served);
+		ASSERT_EQ(0, memcmp(data, st->fault_buf, FAULT_LEN));
+		/* One group asks for both pages, unless one record failed. */
+		st->dma_regrouped += st->served > 1;
+		return;
+	}
+	st->dma_eio += st->dma_ret == -EIO;
+	for (i = 0; i != FAULT_LEN; i++)
+		ASSERT_EQ(0, data[i]);
+}
+
+static void undo_fault_dma(struct __test_metadata *_metadata,
+			   struct sweep_state *st, int ret)
+{
+	/* The server is stopped already, unless a check failed first. */
+	fault_ring_close(&st->ring, true);
+	test_cmd(_test_unbind(st->fd, st->child));
+	test_cmd_detach(st->fd, st->dev);
+	unmap_everything(_metadata, st, ret);
+}
+
+TEST_F_TIMEOUT(fail_nth, fault_delivery, 120)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_fault_dma,
+		.op = op_fault_dma,
+		.check = check_fault_dma,
+		.undo = undo_fault_dma,
+	};
+
+	self->st.fault_buf = malloc(FAULT_LEN);
+	ASSERT_NE(NULL, self->st.fault_buf);
+	make_hw_child(_metadata, &self->st);
+	sweep(_metadata, &self->st, &ops);
+	TH_LOG("a page request failed on its way in %u runs, a record of it in %u",
+	       self->st.dma_eio, self->st.dma_regrouped);
+	/* The sweep did reach the fault path, not only the ioctl's. */
+	ASSERT_LT(0, self->st.dma_eio + self->st.dma_regrouped);
+	free(self->st.fault_buf);
+}
+
+/*
+ * A fault ring over the IOASID and a second one; the eventfd is made
+ * before arming, since making it is not the subsystem's business.
+ */
+static void setup_ring_eventfd(struct __test_metadata *_metadata,
+			       struct sweep_state *st)
+{
+	st->efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, st->efd);
+}
+
+static int op_fault_ring_setup(struct sweep_state *st)
+{
+	__u32 ids[] = { st->ioasid, st->child };
+	struct ioasid_cmd_fault_ring_setup cmd;
+	int ret;
+
+	ret = _test_fault_ring_setup(st->fd, 16, st->efd, ids, 2, &cmd);
+	st->ring_id = ret ? 0 : cmd.out_ring_id;
+	st->ring_size = cmd.out_mmap_size;
+	st->ring_offset = cmd.out_mmap_offset;
+	return ret;
+}
+
+/*
+ * Set up, with a ring that maps and says it is empty; or not at all,
+ * holding neither IOASID: a ring over both can be set up at once.
+ */
+static void check_fault_ring_setup(struct __test_metadata *_metadata,
+				   struct sweep_state *st, int ret)
+{
+	struct ioasid_fault_ring_header *hdr;
+
+	if (ret) {
+		ASSERT_EQ(0, op_fault_ring_setup(st));
+		test_cmd(_test_fault_ring_free(st->fd, st->ring_id));
+		return;
+	}
+	hdr = mmap(NULL, st->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   st->fd, st->ring_offset);
+	ASSERT_NE(MAP_FAILED, hdr);
+	ASSERT_EQ(15, hdr->mask);
+	ASSERT_EQ(0, hdr->head);
+	ASSERT_EQ(0, hdr->tail);
+	ASSERT_EQ(0, hdr->lost);
+	ASSERT_EQ(0, munmap(hdr, st->ring_size));
+}
+
+static void undo_fault_ring_setup(struct __test_metadata *_metadata,
+				  struct sweep_state *st, int ret)
+{
+	if (!ret)
+		test_cmd(_test_fault_ring_free(st->fd, st->ring_id));
+	close(st->efd);
+	/* The ring let go of both. */
+	test_ioctl_free(st->fd, st->child);
+	test_ioctl_alloc(st->fd, &st->child);
+}
+
+TEST_F(fail_nth, fault_ring_setup)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_ring_eventfd,
+		.op = op_fault_ring_setup,
+		.check = check_fault_ring_setup,
+		.undo = undo_fault_ring_setup,
+	};
+
+	test_ioctl_alloc(self->st.fd, &self->st.child);
 	sweep(_metadata, &self->st, &ops);
 }
 

@@ -17,6 +17,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -356,6 +360,40 @@ static inline __u64 test_domain_of(int fd, __u32 dev_id)
 	if (_test_cmd_mock(fd, &cmd))
 		return ~0ULL;
 	return cmd.device_info.out_domain_id;
+}
+
+/* Answers mock device @dev_id got to page requests nobody waited for. */
+static inline __u64 test_unwaited_answers(int fd, __u32 dev_id)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_DEVICE_INFO,
+		.dev_id = dev_id,
+	};
+
+	if (_test_cmd_mock(fd, &cmd))
+		return ~0ULL;
+	return cmd.device_info.out_unwaited_answers;
+}
+
+/*
+ * Mock device @dev_id posts a page request group for @num pages from
+ * @iova and returns at once (IOASID_TEST_OP_PAGE_REQUEST).
+ */
+static inline int _test_page_request(int fd, __u32 dev_id, __u64 iova,
+				     __u32 num, __u32 flags, __u32 pasid)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_PAGE_REQUEST,
+		.dev_id = dev_id,
+		.page_request = {
+			.iova = iova,
+			.num = num,
+			.flags = flags,
+			.pasid = pasid,
+		},
+	};
+
+	return _test_cmd_mock(fd, &cmd);
 }
 
 /* Reference count and pinned state of the page behind @vaddr. */
@@ -754,6 +792,329 @@ static inline void guest_set_pasid(struct guest *g, __u64 table, __u32 pasid,
 	guest_page(g, table)[pasid] = root ?
 		(root & IOASID_MOCK_PASID_ENTRY_ROOT) |
 		IOASID_MOCK_PASID_ENTRY_PRESENT : 0;
+}
+
+/*
+ * I/O page faults (RFC 5.6): a fault ring set up over IOASIDs, mapped from
+ * the fd, and the answers to its fault groups.
+ */
+static inline int _test_fault_ring_setup(int fd, __u32 entries, int efd,
+					 const __u32 *ioasids, __u32 num,
+					 struct ioasid_cmd_fault_ring_setup *cmd)
+{
+	*cmd = (struct ioasid_cmd_fault_ring_setup){
+		.size = sizeof(*cmd),
+		.num_entries = entries,
+		.eventfd = efd,
+		.num_ioasids = num,
+		.ioasids_uptr = (uintptr_t)ioasids,
+	};
+	return ioasid_ioctl(fd, IOASID_FAULT_RING_SETUP, cmd);
+}
+
+static inline int _test_fault_ring_free(int fd, __u32 ring_id)
+{
+	struct ioasid_cmd_fault_ring_free cmd = {
+		.size = sizeof(cmd),
+		.ring_id = ring_id,
+	};
+
+	return ioasid_ioctl(fd, IOASID_FAULT_RING_FREE, &cmd);
+}
+
+#define test_fault_ring_free(fd, ring) \
+	test_cmd(_test_fault_ring_free(fd, ring))
+#define test_err_fault_ring_free(_errno, fd, ring) \
+	test_err_cmd(_errno, _test_fault_ring_free(fd, ring))
+
+/* @num answers at @resp; how many answered a group goes to @answered. */
+static inline int _test_page_response(int fd, __u32 ring_id,
+				      struct ioasid_page_response *resp,
+				      __u32 num, __u32 *answered)
+{
+	struct ioasid_cmd_page_response cmd = {
+		.size = sizeof(cmd),
+		.ring_id = ring_id,
+		.num_entries = num,
+		.entries_uptr = (uintptr_t)resp,
+	};
+	int ret = ioasid_ioctl(fd, IOASID_PAGE_RESPONSE, &cmd);
+
+	if (!ret && answered)
+		*answered = cmd.out_answered;
+	return ret;
+}
+
+/*
+ * One answer: the ioctl's errno is returned, the entry's own result
+ * (0, -ENOENT, -EALREADY, -EINVAL) goes to @result.
+ */
+static inline int _test_page_respond(int fd, __u32 ring_id, __u64 cookie,
+				     __u32 code, __s32 *result)
+{
+	struct ioasid_page_response resp = {
+		.cookie = cookie,
+		.code = code,
+		.out_result = 1,
+	};
+	__u32 answered = ~0U;
+	int ret = _test_page_response(fd, ring_id, &resp, 1, &answered);
+
+	*result = resp.out_result;
+	/* The count and the entry must tell the same story. */
+	if (!ret && answered != !resp.out_result)
+		return -EPROTO;
+	return ret;
+}
+
+/* Answer @cookie with @code and insist on the entry's result @expect. */
+#define test_page_respond(fd, ring, cookie, code, expect)		\
+	({								\
+		__s32 __result;						\
+		test_cmd(_test_page_respond(fd, ring, cookie, code,	\
+					    &__result));		\
+		ASSERT_EQ((__s32)(expect), __result);			\
+	})
+
+/*
+ * A mock device's DMA with any &enum ioasid_test_dma_flags; with
+ * IOASID_TEST_DMA_PRI it asks for the pages it faults on and waits for
+ * the answer, so it blocks until somebody answers (see fault_dma below).
+ */
+static inline int _test_dma_flags(int fd, __u32 dev, __u32 pasid, __u64 iova,
+				  void *buf, size_t len, __u32 flags)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_DMA,
+		.dev_id = dev,
+		.dma = {
+			.iova = iova,
+			.uptr = (uintptr_t)buf,
+			.length = len,
+			.flags = flags | (pasid ? IOASID_TEST_DMA_PASID : 0),
+			.pasid = pasid,
+		},
+	};
+
+	return _test_cmd_mock(fd, &cmd);
+}
+
+/*
+ * A ring as its consumer sees it: the mapping, the eventfd it waits on,
+ * and the header's layout, read once at setup.
+ */
+struct fault_ring {
+	int fd;				/* the ioasid fd */
+	int efd;			/* nonblocking eventfd, ours to close */
+	__u32 id;
+	struct ioasid_fault_ring_header *hdr;
+	size_t size;
+	__u32 mask;
+	__u32 record_size;
+	__u32 records_offset;
+	__u32 head;			/* the next record we read */
+};
+
+/*
+ * Set up a ring of @entries records over @num IOASIDs and map it. On
+ * failure nothing is left: no ring, no mapping, no eventfd.
+ */
+static inline int fault_ring_open(int fd, __u32 entries, const __u32 *ioasids,
+				  __u32 num, struct fault_ring *r)
+{
+	struct ioasid_cmd_fault_ring_setup cmd;
+	void *map;
+	int ret;
+
+	*r = (struct fault_ring){ .fd = fd, .efd = -1 };
+	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->efd < 0)
+		return -errno;
+	ret = _test_fault_ring_setup(fd, entries, r->efd, ioasids, num, &cmd);
+	if (ret)
+		goto err_efd;
+	map = mmap(NULL, cmd.out_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   fd, cmd.out_mmap_offset);
+	if (map == MAP_FAILED) {
+		ret = -errno;
+		_test_fault_ring_free(fd, cmd.out_ring_id);
+		goto err_efd;
+	}
+	r->id = cmd.out_ring_id;
+	r->hdr = map;
+	r->size = cmd.out_mmap_size;
+	r->mask = r->hdr->mask;
+	r->record_size = r->hdr->record_size;
+	r->records_offset = r->hdr->records_offset;
+	r->head = r->hdr->head;
+	return 0;
+
+err_efd:
+	close(r->efd);
+	r->efd = -1;
+	return ret;
+}
+
+/* Unmap, then free the ring (unless @free is false: it is gone already). */
+static inline int fault_ring_close(struct fault_ring *r, bool free)
+{
+	int ret = 0;
+
+	if (r->hdr)
+		munmap(r->hdr, r->size);
+	r->hdr = NULL;
+	if (free && r->id)
+		ret = _test_fault_ring_free(r->fd, r->id);
+	r->id = 0;
+	if (r->efd >= 0)
+		close(r->efd);
+	r->efd = -1;
+	return ret;
+}
+
+static inline const struct ioasid_fault_record *
+fault_ring_slot(const struct fault_ring *r, __u32 index)
+{
+	return (const void *)((const char *)r->hdr + r->records_offset +
+			      (size_t)(index & r->mask) * r->record_size);
+}
+
+/* Records posted and not read yet. */
+static inline __u32 fault_ring_pending(const struct fault_ring *r)
+{
+	return __atomic_load_n(&r->hdr->tail, __ATOMIC_ACQUIRE) - r->head;
+}
+
+/*
+ * The next record, waiting up to @timeout_ms for one: as the uAPI asks,
+ * look at the tail, and sleep on the eventfd only when there is nothing
+ * before it, so a record posted after the look signals us anew. The
+ * slot is given back at once: the record is copied out.
+ */
+static inline int fault_ring_next(struct fault_ring *r,
+				  struct ioasid_fault_record *rec,
+				  int timeout_ms)
+{
+	struct pollfd pfd = { .fd = r->efd, .events = POLLIN };
+	__u64 count;
+
+	for (;;) {
+		if (fault_ring_pending(r)) {
+			memcpy(rec, fault_ring_slot(r, r->head), sizeof(*rec));
+			r->head++;
+			__atomic_store_n(&r->hdr->head, r->head,
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
+		switch (poll(&pfd, 1, timeout_ms)) {
+		case 0:
+			return -ETIMEDOUT;
+		case -1:
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		/* Reset it; a signal that raced with the read is a record. */
+		if (read(r->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			return -errno;
+	}
+}
+
+/*
+ * The records of the next group, up to the one that ends it, into
+ * @recs; how many, or -errno (-EMSGSIZE: more than @max).
+ */
+static inline int fault_ring_group(struct fault_ring *r,
+				   struct ioasid_fault_record *recs,
+				   unsigned int max, int timeout_ms)
+{
+	unsigned int n = 0;
+	int ret;
+
+	do {
+		if (n == max)
+			return -EMSGSIZE;
+		ret = fault_ring_next(r, &recs[n], timeout_ms);
+		if (ret)
+			return ret;
+	} while (!(recs[n++].flags & IOASID_FAULT_LAST_IN_GROUP));
+	return n;
+}
+
+/*
+ * A DMA that asks for pages blocks until its fault group is answered, so
+ * the test issues it from a thread of its own and serves the ring from
+ * another. Either through the test ioctl (@vfio_fd < 0) or, for a mock
+ * VFIO device, through its VFIO fd, which is not the ioasid fd: closing
+ * the ioasid fd then really releases it while the DMA waits.
+ */
+struct fault_dma {
+	int fd;				/* the ioasid fd, for the test ioctl */
+	int vfio_fd;			/* or the VFIO device fd, if >= 0 */
+	__u32 dev;
+	__u32 pasid;			/* 0: untagged */
+	__u64 iova;
+	void *buf;
+	__u32 len;
+	bool write;
+	int ret;			/* 0 or -errno, once joined */
+	bool running;
+	pthread_t thread;
+};
+
+static inline void *fault_dma_fn(void *arg)
+{
+	struct fault_dma *d = arg;
+	__u32 flags = d->write ? IOASID_TEST_DMA_WRITE : 0;
+
+	if (d->vfio_fd >= 0) {
+		struct ioasid_mock_vfio_dma cmd = {
+			.argsz = sizeof(cmd),
+			.flags = IOASID_MOCK_VFIO_DMA_PRI |
+				 (d->write ? IOASID_MOCK_VFIO_DMA_WRITE : 0) |
+				 (d->pasid ? IOASID_MOCK_VFIO_DMA_PASID : 0),
+			.iova = d->iova,
+			.length = d->len,
+			.uptr = (uintptr_t)d->buf,
+			.pasid = d->pasid,
+		};
+
+		d->ret = ioasid_ioctl(d->vfio_fd, IOASID_MOCK_VFIO_DMA, &cmd);
+		return NULL;
+	}
+	d->ret = _test_dma_flags(d->fd, d->dev, d->pasid, d->iova, d->buf,
+				 d->len, flags | IOASID_TEST_DMA_PRI);
+	return NULL;
+}
+
+static inline int fault_dma_start(struct fault_dma *d)
+{
+	int ret;
+
+	d->ret = 1;
+	ret = pthread_create(&d->thread, NULL, fault_dma_fn, d);
+	d->running = !ret;
+	return -ret;
+}
+
+/* Joined within @timeout_ms (d->ret is its answer), or still blocked. */
+static inline bool fault_dma_join(struct fault_dma *d, int timeout_ms)
+{
+	struct timespec ts;
+
+	if (!d->running)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(d->thread, NULL, &ts))
+		return false;
+	d->running = false;
+	return true;
 }
 
 #endif /* __SELFTEST_IOASID_UTILS_H */

@@ -3,7 +3,9 @@
 #   make run     install what is missing, build, boot the VM, run the demo
 #   make check   install what is missing, build, run every test
 #   make bench   ours vs iommufd vs VFIO type1 on a non-debug kernel:
-#                build/bench.json and the chart build/bench.png
+#                build/bench.json and the chart build/bench.png; then
+#                I/O page faults, ours vs iommufd, each on its mock IOMMU
+#                (a non-debug kernel with both mocks): build/fault-bench.json
 #   make shell   a shell in the test VM
 #   make lint    checkpatch --strict and a W=1 build of our kernel code
 #
@@ -15,7 +17,8 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all setup setup-bench kernel kernel-perf userspace userspace-perf \
+.PHONY: all setup setup-bench kernel kernel-perf kernel-perf-mock userspace \
+	userspace-perf \
 	check run shell bench lint install clean distclean
 
 all: userspace
@@ -32,6 +35,9 @@ kernel: setup
 kernel-perf: setup-bench
 	@$(S)/kernel.sh build perf
 
+kernel-perf-mock: setup-bench
+	@$(S)/kernel.sh build perf-mock
+
 userspace: kernel
 	@$(S)/userspace.sh test
 
@@ -47,8 +53,10 @@ run: userspace
 shell: userspace
 	@$(S)/vm.sh shell
 
-bench: userspace-perf
+# The fault benchmark's programs are the perf build's: one uAPI.
+bench: userspace-perf kernel-perf-mock
 	@$(S)/vm.sh bench
+	@$(S)/vm.sh fault-bench
 
 lint: kernel
 	@$(S)/host-checks.sh

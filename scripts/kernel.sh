@@ -2,7 +2,8 @@
 # Prepare the Linux 6.12 tree and build a kernel flavour.
 #
 #   kernel.sh prepare        extract once, apply patches/series, overlay ours
-#   kernel.sh build FLAVOUR  configure (test|perf) and build bzImage + headers
+#   kernel.sh build FLAVOUR  configure FLAVOUR (test, perf or perf-mock, from
+#                            configs/) and build bzImage + headers
 #
 # The tree under build/linux is extracted once. The patch series is applied
 # with a record of what was applied, so a changed series is reverted and
@@ -156,6 +157,6 @@ build() {
 
 case "${1:-}" in
 prepare) prepare ;;
-build) build "${2:?flavour: test or perf}" ;;
-*) echo "usage: $0 prepare | build test|perf" >&2; exit 2 ;;
+build) build "${2:?flavour: test, perf or perf-mock}" ;;
+*) echo "usage: $0 prepare | build test|perf|perf-mock" >&2; exit 2 ;;
 esac

@@ -39,22 +39,26 @@ consumer_flags=$(PKG_CONFIG_SYSROOT_DIR=$STAGE \
 gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/lib/tests/consumer_test" \
 	"$TOP/lib/libioasid/tests/consumer_test.c" $consumer_flags
 
-# What a tool links besides libioasid: the fault server waits with
+# What a tool needs besides libioasid: the fault server waits with
 # io_uring (liburing, static like everything in the initramfs) and runs
-# its load in threads.
-tool_libs() {
+# its load in threads; the fault benchmark drives both kernels' mock
+# IOMMUs, whose test ioctls are not uAPI.
+tool_flags() {
 	case $1 in
 	ioasid-fault-server) echo "-luring -pthread" ;;
+	ioasid-fault-bench) echo "-pthread -iquote $KSRC/drivers/iommu/ioasid" \
+		"-iquote $KSRC/drivers/iommu/iommufd" ;;
 	esac
 }
 for src in "$TOP"/tools/ioasid/*.c; do
 	[ -e "$src" ] || continue
 	name=$(basename "$src" .c)
 	bin=$OUT/bin/$name
-	if [ ! "$bin" -nt "$src" ] || [ "$OUT/lib/libioasid.a" -nt "$bin" ]; then
+	if [ ! "$bin" -nt "$src" ] || [ "$OUT/lib/libioasid.a" -nt "$bin" ] ||
+	   [ "$KSRC/drivers/iommu/ioasid/ioasid_test.h" -nt "$bin" ]; then
 		# shellcheck disable=SC2046 # the libraries are words
 		gcc -static -O2 -Wall -Wextra -Werror -isystem "$HDR" \
 			-I"$TOP/lib/libioasid/include" -I"$OUT/lib/include" \
-			-o "$bin" "$src" "$OUT/lib/libioasid.a" $(tool_libs "$name")
+			-o "$bin" "$src" "$OUT/lib/libioasid.a" $(tool_flags "$name")
 	fi
 done

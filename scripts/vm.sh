@@ -8,6 +8,8 @@
 #   vm.sh run             the demo, with the console shown live
 #   vm.sh shell           an interactive shell in the VM
 #   vm.sh bench           the benchmarks on the perf kernel
+#   vm.sh fault-bench     the I/O page fault benchmark, ours against
+#                         iommufd, on the perf-mock kernel (both mocks)
 #   vm.sh MODE-sm ...     any of these on the second IOMMU, e.g.
 #                         "vm.sh check-sm selftests/ioasid_vfio:-v,edu"
 #
@@ -34,13 +36,18 @@ BASE=${MODE%-sm}	# what the guest runs
 IOMMU=legacy
 [ "$BASE" != "$MODE" ] && IOMMU=sm
 case $BASE in
-check|run|shell|bench) ;;
+check|run|shell|bench|fault-bench) ;;
 *) echo "vm.sh: unknown mode $MODE" >&2; exit 2 ;;
 esac
 FLAVOUR=test
 [ "$BASE" = bench ] && FLAVOUR=perf
+USER_FLAVOUR=$FLAVOUR
+if [ "$BASE" = fault-bench ]; then
+	FLAVOUR=perf-mock
+	USER_FLAVOUR=perf	# the same uAPI: the perf build's programs
+fi
 KOBJ=$B/kobj-$FLAVOUR
-USER_OUT=$B/user-$FLAVOUR
+USER_OUT=$B/user-$USER_FLAVOUR
 RUN=$B/vm-$MODE
 VM_TIMEOUT=${VM_TIMEOUT:-2400}
 
@@ -206,6 +213,15 @@ fi
 if [ "$BASE" = run ] && ! tr -d '\r' < "$RUN/console.log" | grep -q '^demo: PASS'; then
 	echo "run: the demo did not pass; see ${RUN#"$TOP"/}/console.log" >&2
 	exit 1
+fi
+if [ "$BASE" = fault-bench ]; then
+	if ! tr -d '\r' < "$RUN/console.log" | grep -q '^fault-bench: done'; then
+		echo "fault-bench: did not finish; see ${RUN#"$TOP"/}/console.log" >&2
+		exit 1
+	fi
+	tr -d '\r' < "$RUN/results.log" | grep '^{' |
+		sed -e '1s/^/[\n/' -e '$!s/$/,/' -e '$s/$/\n]/' > "$B/$MODE.json" || true
+	echo ">> results in ${B#"$TOP"/}/$MODE.json"
 fi
 if [ "$BASE" = bench ]; then
 	if ! tr -d '\r' < "$RUN/console.log" | grep -q '^bench: done'; then

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ioasid-fault-bench: I/O page fault round trips through our fault ring,
+ * against iommufd's fault fd, each driven by its own mock IOMMU, in one
+ * VM run of the perf-mock kernel (configs/perf-mock.config).
+ *
+ * The shape of work is the same on both sides, one fault at a time and
+ * then in batches:
+ *   - a mock device raises a page request of one page, through its
+ *     kernel's test ioctl (ours: IOASID_TEST_OP_PAGE_REQUEST; iommufd:
+ *     IOMMU_TEST_OP_TRIGGER_IOPF), which the iommu core hands to the
+ *     handler of the domain the device is attached to;
+ *   - the VMM takes the records (ours: from the mapped ring, no system
+ *     call; iommufd: read() of the fault fd) and answers every group
+ *     (ours: one IOASID_PAGE_RESPONSE; iommufd: write() of the fault fd),
+ *     and the answers go back to the device through the core.
+ * Each device is on a plain paging domain that reports its faults (ours:
+ * an IOASID with a ring; iommufd: a paging HWPT with a fault object), so
+ * both cores route the fault the same way. Our mock counts the answers
+ * it receives and the benchmark checks the count; iommufd's mock ignores
+ * them, so there a full write() is what is checked.
+ *
+ * It times the whole round trip, and apart from it the VMM's part alone
+ * (taking the records and answering them), and counts the system calls
+ * each side makes per fault. Then, ours alone, the round trip of a real
+ * device DMA: a mock device reads through a guest first stage that maps
+ * nothing, asks for the page (PRI), waits; the VMM, woken by the ring's
+ * eventfd, answers; the device's DMA ends. iommufd's mock has no DMA
+ * that waits for a page.
+ *
+ * Every cell is the median of ROUNDS rounds, the backends taking turns;
+ * ratios are ours over theirs in faults per second, each the median of
+ * the rounds' ratios. With -o FILE, each result as a JSON object on a
+ * line. It ends with the line "fault round trips vs iommufd: R" for one
+ * fault at a time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/iommufd.h>
+
+#include <libioasid.h>
+/* The two kernels' test ioctls: not uAPI, so from the kernel tree. */
+#include "ioasid_test.h"
+#include "iommufd_test.h"
+
+#define ROUNDS		5
+#define FAULTS		8192		/* per cell and round */
+#define DMA_FAULTS	2048		/* device-DMA round trips per round */
+#define MAX_BATCH	64
+#define RING_ENTRIES	256
+#define FAULT_IOVA	0x100000000ULL
+#define PAGE		4096UL
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const unsigned int batches[] = { 1, 16, MAX_BATCH };
+#define NR_BATCHES	ARRAY_SIZE(batches)
+
+static FILE *json;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "fault-bench: %s: %s\n", what, strerror(err));
+	exit(1);
+}
+
+/* What one measurement gives: seconds for the round trips, and the VMM's. */
+struct sample {
+	double total;
+	double serve;
+	unsigned long syscalls;
+};
+
+/* Ours: a mock device on a plain IOASID whose faults go to a ring. */
+struct ours {
+	int fd;
+	int efd;
+	__u32 ioasid;
+	__u32 dev;
+	struct ioasid_fault_ring ring;
+	__u64 answers;
+};
+
+static int ours_test(int fd, struct ioasid_cmd_test *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ioctl(fd, IOASID_TEST, cmd) ? -errno : 0;
+}
+
+static int ours_device(int fd, __u32 *dev)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_MOCK_DEVICE_ADD,
+		.mock_device_add.instance = IOASID_MOCK_INSTANCE_LARGE,
+	};
+	int ret = ours_test(fd, &cmd);
+
+	*dev = cmd.mock_device_add.out_dev_id;
+	return ret;
+}
+
+static int ours_attach(int fd, __u32 dev, __u32 ioasid)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_ATTACH,
+		.dev_id = dev,
+		.attach.ioasid = ioasid,
+	};
+
+	return ours_test(fd, &cmd);
+}
+
+static __u64 ours_answers(int fd, __u32 dev)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_DEVICE_INFO,
+		.dev_id = dev,
+	};
+
+	if (ours_test(fd, &cmd))
+		die("device info", errno);
+	return cmd.device_info.out_unwaited_answers;
+}
+
+static void ours_open(struct ours *o)
+{
+	int ret;
+
+	o->fd = ioasid_open();
+	if (o->fd < 0)
+		die("open /dev/ioasid", -o->fd);
+	o->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (o->efd < 0)
+		die("eventfd", errno);
+	ret = ioasid_alloc(o->fd, &o->ioasid);
+	if (!ret)
+		ret = ours_device(o->fd, &o->dev);
+	if (!ret)
+		ret = ours_attach(o->fd, o->dev, o->ioasid);
+	if (!ret)
+		ret = ioasid_fault_ring_setup(o->fd, RING_ENTRIES, o->efd,
+					      &o->ioasid, 1, &o->ring);
+	if (ret)
+		die("set up our mock device and ring", -ret);
+}
+
+static void ours_close(struct ours *o)
+{
+	ioasid_fault_ring_free(&o->ring);
+	close(o->efd);
+	close(o->fd);
+}
+
+static struct sample ours_run(struct ours *o, unsigned int batch)
+{
+	struct ioasid_cmd_test req = {
+		.op = IOASID_TEST_OP_PAGE_REQUEST,
+		.dev_id = o->dev,
+		.page_request = { .num = 1, .flags = IOASID_TEST_DMA_WRITE },
+	};
+	const struct ioasid_fault_record *recs[MAX_BATCH];
+	struct ioasid_page_response resp[MAX_BATCH];
+	struct sample s = {};
+	unsigned int done, i, answered;
+	double t0, t1;
+	int n, ret;
+
+	t0 = now();
+	for (done = 0; done < FAULTS; done += batch) {
+		for (i = 0; i != batch; i++) {
+			req.page_request.iova = FAULT_IOVA + i * PAGE;
+			ret = ours_test(o->fd, &req);
+			if (ret)
+				die("our page request", -ret);
+		}
+		t1 = now();
+		n = ioasid_fault_peek_batch(&o->ring, recs, batch);
+		if (n != (int)batch)
+			die("our ring: records missing", EPROTO);
+		for (i = 0; i != batch; i++) {
+			if (recs[i]->addr != FAULT_IOVA + i * PAGE ||
+			    !(recs[i]->flags & IOASID_FAULT_LAST_IN_GROUP))
+				die("our ring: wrong record", EPROTO);
+			resp[i] = (struct ioasid_page_response){
+				.cookie = recs[i]->cookie,
+				.code = IOASID_PAGE_RESP_SUCCESS,
+			};
+		}
+		ioasid_fault_advance(&o->ring, batch);
+		ret = ioasid_page_respond(&o->ring, resp, batch, &answered);
+		if (ret || answered != batch)
+			die("our page response", ret ? -ret : EPROTO);
+		s.serve += now() - t1;
+		s.syscalls += batch + 1;
+	}
+	s.total = now() - t0;
+	o->answers += done;
+	if (ioasid_fault_lost(&o->ring) || ours_answers(o->fd, o->dev) !=
+	    o->answers)
+		die("our device did not get every answer", EPROTO);
+	return s;
+}
+
+/* iommufd: its mock device on a paging HWPT with a fault object. */
+struct theirs {
+	int fd;
+	int fault_fd;
+	__u32 idev;
+};
+
+static int theirs_test(int fd, struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ioctl(fd, IOMMU_TEST_CMD, cmd) ? -errno : 0;
+}
+
+static void theirs_open(struct theirs *t)
+{
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_fault_alloc fault = { .size = sizeof(fault) };
+	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_test_cmd replace = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+	};
+	struct iommu_hwpt_alloc hwpt = {
+		.size = sizeof(hwpt),
+		.flags = IOMMU_HWPT_FAULT_ID_VALID,
+	};
+
+	t->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (t->fd < 0)
+		die("open /dev/iommu", errno);
+	if (ioctl(t->fd, IOMMU_IOAS_ALLOC, &ioas))
+		die("IOMMU_IOAS_ALLOC", errno);
+	mock.id = ioas.out_ioas_id;
+	if (theirs_test(t->fd, &mock))
+		die("IOMMU_TEST_OP_MOCK_DOMAIN", errno);
+	t->idev = mock.mock_domain.out_idev_id;
+	if (ioctl(t->fd, IOMMU_FAULT_QUEUE_ALLOC, &fault))
+		die("IOMMU_FAULT_QUEUE_ALLOC", errno);
+	t->fault_fd = fault.out_fault_fd;
+	hwpt.dev_id = t->idev;
+	hwpt.pt_id = ioas.out_ioas_id;
+	hwpt.fault_id = fault.out_fault_id;
+	if (ioctl(t->fd, IOMMU_HWPT_ALLOC, &hwpt))
+		die("IOMMU_HWPT_ALLOC with a fault", errno);
+	replace.id = mock.mock_domain.out_stdev_id;
+	replace.mock_domain_replace.pt_id = hwpt.out_hwpt_id;
+	if (theirs_test(t->fd, &replace))
+		die("IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE", errno);
+}
+
+static void theirs_close(struct theirs *t)
+{
+	close(t->fault_fd);
+	close(t->fd);
+}
+
+static struct sample theirs_run(struct theirs *t, unsigned int batch)
+{
+	struct iommu_test_cmd req = {
+		.op = IOMMU_TEST_OP_TRIGGER_IOPF,
+		.trigger_iopf = {
+			.dev_id = t->idev,
+			.perm = IOMMU_PGFAULT_PERM_WRITE,
+		},
+	};
+	struct iommu_hwpt_pgfault recs[MAX_BATCH];
+	struct iommu_hwpt_page_response resp[MAX_BATCH];
+	struct sample s = {};
+	unsigned int done, i;
+	double t0, t1;
+	ssize_t len;
+
+	t0 = now();
+	for (done = 0; done < FAULTS; done += batch) {
+		for (i = 0; i != batch; i++) {
+			req.trigger_iopf.grpid = i;
+			req.trigger_iopf.addr = FAULT_IOVA + i * PAGE;
+			if (theirs_test(t->fd, &req))
+				die("iommufd page request", errno);
+		}
+		t1 = now();
+		len = read(t->fault_fd, recs, batch * sizeof(recs[0]));
+		if (len != (ssize_t)(batch * sizeof(recs[0])))
+			die("iommufd fault fd: records missing",
+			    len < 0 ? errno : EPROTO);
+		for (i = 0; i != batch; i++) {
+			if (recs[i].addr != FAULT_IOVA + i * PAGE)
+				die("iommufd fault fd: wrong record", EPROTO);
+			resp[i] = (struct iommu_hwpt_page_response){
+				.cookie = recs[i].cookie,
+				.code = IOMMUFD_PAGE_RESP_SUCCESS,
+			};
+		}
+		len = write(t->fault_fd, resp, batch * sizeof(resp[0]));
+		if (len != (ssize_t)(batch * sizeof(resp[0])))
+			die("iommufd page response", len < 0 ? errno : EPROTO);
+		s.serve += now() - t1;
+		s.syscalls += batch + 2;
+	}
+	s.total = now() - t0;
+	return s;
+}
+
+/*
+ * Ours alone: a device DMA that waits for its page. The guest's first
+ * stage maps nothing, so each read asks for its page; the VMM answers
+ * INVALID (the guest has no such page) and the DMA ends with EIO: one
+ * whole trip, device to VMM and back, per DMA.
+ */
+struct dma_bench {
+	struct ours o;
+	void *ram;
+	__u32 parent;
+	pthread_t device;
+	unsigned int bad;
+};
+
+#define DMA_GPA		0x40000000ULL
+#define DMA_GIOVA	0x7f0000000000ULL
+
+static void *dma_device_fn(void *arg)
+{
+	struct dma_bench *d = arg;
+	__u8 buf[64];
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_DMA,
+		.dev_id = d->o.dev,
+		.dma = {
+			.iova = DMA_GIOVA,
+			.uptr = (uintptr_t)buf,
+			.length = sizeof(buf),
+			.flags = IOASID_TEST_DMA_PRI,
+		},
+	};
+	unsigned int i;
+
+	for (i = 0; i != DMA_FAULTS; i++)
+		if (ours_test(d->o.fd, &cmd) != -EIO)
+			d->bad++;
+	return NULL;
+}
+
+static void dma_open(struct dma_bench *d)
+{
+	struct ours *o = &d->o;
+	int ret;
+
+	o->fd = ioasid_open();
+	if (o->fd < 0)
+		die("open /dev/ioasid", -o->fd);
+	o->efd = eventfd(0, EFD_CLOEXEC);
+	if (o->efd < 0)
+		die("eventfd", errno);
+	/* One zeroed page of guest RAM: the root of an empty first stage. */
+	d->ram = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (d->ram == MAP_FAILED)
+		die("mmap", errno);
+	ret = ioasid_alloc(o->fd, &d->parent);
+	if (!ret)
+		ret = ioasid_dma_map(o->fd, d->parent, d->ram, DMA_GPA, PAGE,
+				     IOASID_DMA_MAP_READ |
+				     IOASID_DMA_MAP_WRITE);
+	if (!ret)
+		ret = ioasid_create_nesting(o->fd, d->parent,
+					    IOASID_NESTING_HARDWARE,
+					    &o->ioasid);
+	if (!ret)
+		ret = ours_device(o->fd, &o->dev);
+	if (!ret)
+		ret = ours_attach(o->fd, o->dev, o->ioasid);
+	if (!ret)
+		ret = ioasid_bind_pgtable_vtd_s1(o->fd, o->ioasid, DMA_GPA, 48,
+						 0);
+	if (!ret)
+		ret = ioasid_fault_ring_setup(o->fd, RING_ENTRIES, o->efd,
+					      &o->ioasid, 1, &o->ring);
+	if (ret)
+		die("set up a nested mock device", -ret);
+}
+
+static void dma_close(struct dma_bench *d)
+{
+	ours_close(&d->o);
+	munmap(d->ram, PAGE);
+}
+
+/* The VMM's loop: wait on the eventfd, drain, answer all at once. */
+static struct sample dma_run(struct dma_bench *d)
+{
+	const struct ioasid_fault_record *recs[MAX_BATCH];
+	struct ioasid_page_response resp[MAX_BATCH];
+	struct sample s = {};
+	unsigned int served = 0, answered;
+	__u64 count;
+	double t0;
+	int i, n, ret;
+
+	d->bad = 0;
+	t0 = now();
+	if (pthread_create(&d->device, NULL, dma_device_fn, d))
+		die("pthread_create", errno);
+	while (served < DMA_FAULTS) {
+		if (read(d->o.efd, &count, sizeof(count)) < 0)
+			die("eventfd read", errno);
+		s.syscalls++;
+		while ((n = ioasid_fault_peek_batch(&d->o.ring, recs,
+						    MAX_BATCH)) > 0) {
+			for (i = 0; i != n; i++)
+				resp[i] = (struct ioasid_page_response){
+					.cookie = recs[i]->cookie,
+					.code = IOASID_PAGE_RESP_INVALID,
+				};
+			ioasid_fault_advance(&d->o.ring, n);
+			ret = ioasid_page_respond(&d->o.ring, resp, n,
+						  &answered);
+			if (ret || answered != (unsigned int)n)
+				die("page response", ret ? -ret : EPROTO);
+			s.syscalls++;
+			served += n;
+		}
+	}
+	pthread_join(d->device, NULL);
+	s.total = now() - t0;
+	/* The device's own system calls: one DMA each. */
+	s.syscalls += DMA_FAULTS;
+	if (d->bad || ioasid_fault_lost(&d->o.ring))
+		die("a DMA did not end as answered", EPROTO);
+	return s;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void json_row(const char *backend, const char *what,
+		     unsigned int batch, double rate, double serve_us,
+		     double syscalls)
+{
+	if (!json)
+		return;
+	fprintf(json, "{\"bench\": \"faults\", \"backend\": \"%s\", ",
+		backend);
+	fprintf(json, "\"workload\": \"%s\", \"batch\": %u, ", what, batch);
+	fprintf(json, "\"faults_per_s\": %.0f, \"serve_us_per_fault\": %.3f, ",
+		rate, serve_us);
+	fprintf(json, "\"syscalls_per_fault\": %.3f}\n", syscalls);
+}
+
+int main(int argc, char **argv)
+{
+	double rate[2][NR_BATCHES][ROUNDS], serve[2][NR_BATCHES][ROUNDS];
+	double ratio[NR_BATCHES][ROUNDS], vratio[NR_BATCHES][ROUNDS];
+	double sys[2][NR_BATCHES], dma_rate[ROUNDS];
+	double headline = 0, dma_sys = 0;
+	struct dma_bench d = {};
+	struct theirs t;
+	struct ours o = {};
+	unsigned int r, b;
+
+	if (argc == 3 && !strcmp(argv[1], "-o")) {
+		json = fopen(argv[2], "w");
+		if (!json)
+			die(argv[2], errno);
+		setvbuf(json, NULL, _IOLBF, 0);
+	}
+	ours_open(&o);
+	theirs_open(&t);
+	/* One round to warm up, not counted. */
+	for (b = 0; b != NR_BATCHES; b++) {
+		ours_run(&o, batches[b]);
+		theirs_run(&t, batches[b]);
+	}
+	for (r = 0; r != ROUNDS; r++) {
+		for (b = 0; b != NR_BATCHES; b++) {
+			struct sample so, st;
+
+			/* Take turns at going first. */
+			if (r % 2) {
+				st = theirs_run(&t, batches[b]);
+				so = ours_run(&o, batches[b]);
+			} else {
+				so = ours_run(&o, batches[b]);
+				st = theirs_run(&t, batches[b]);
+			}
+			rate[0][b][r] = FAULTS / so.total;
+			rate[1][b][r] = FAULTS / st.total;
+			serve[0][b][r] = so.serve * 1e6 / FAULTS;
+			serve[1][b][r] = st.serve * 1e6 / FAULTS;
+			ratio[b][r] = st.total / so.total;
+			vratio[b][r] = st.serve / so.serve;
+			sys[0][b] = (double)so.syscalls / FAULTS;
+			sys[1][b] = (double)st.syscalls / FAULTS;
+		}
+	}
+	ours_close(&o);
+	theirs_close(&t);
+
+	dma_open(&d);
+	dma_run(&d);
+	for (r = 0; r != ROUNDS; r++) {
+		struct sample s = dma_run(&d);
+
+		dma_rate[r] = DMA_FAULTS / s.total;
+		dma_sys = (double)s.syscalls / DMA_FAULTS;
+	}
+	dma_close(&d);
+
+	printf("I/O page fault round trips: a mock device's page request,\n");
+	printf("taken and answered by the VMM; median of %d rounds of %d faults\n",
+	       ROUNDS, FAULTS);
+	printf("VMM = taking the records and answering them\n\n");
+	printf("%-7s %-8s %12s %12s %14s %12s %12s\n", "batch", "backend",
+	       "faults/s", "VMM us/flt", "syscalls/flt", "trip ratio",
+	       "VMM ratio");
+	for (b = 0; b != NR_BATCHES; b++) {
+		double ro = median(rate[0][b], ROUNDS);
+		double rt = median(rate[1][b], ROUNDS);
+		double vo = median(serve[0][b], ROUNDS);
+		double vt = median(serve[1][b], ROUNDS);
+		double tr = median(ratio[b], ROUNDS);
+		double vr = median(vratio[b], ROUNDS);
+
+		printf("%-7u %-8s %12.0f %12.2f %14.3f %11.2fx %11.2fx\n",
+		       batches[b], "ours", ro, vo, sys[0][b], tr, vr);
+		printf("%-7u %-8s %12.0f %12.2f %14.3f\n", batches[b],
+		       "iommufd", rt, vt, sys[1][b]);
+		json_row("ours", "page_request", batches[b], ro, vo, sys[0][b]);
+		json_row("iommufd", "page_request", batches[b], rt, vt,
+			 sys[1][b]);
+		if (batches[b] == 1)
+			headline = tr;
+	}
+	printf("\nours, device DMA that waits for its page (PRI), VMM woken by the eventfd:\n");
+	printf("  %.0f round trips/s, %.1f us each, %.2f syscalls each (device and VMM)\n",
+	       median(dma_rate, ROUNDS), 1e6 / median(dma_rate, ROUNDS),
+	       dma_sys);
+	json_row("ours", "pri_dma", 1, median(dma_rate, ROUNDS), 0, dma_sys);
+	for (b = 0; b != NR_BATCHES; b++)
+		printf("fault round trips vs iommufd, batch %u: %.2fx\n",
+		       batches[b], median(ratio[b], ROUNDS));
+	printf("fault round trips vs iommufd: %.2fx\n", headline);
+	printf("fault-bench: done\n");
+	if (json)
+		fclose(json);
+	return 0;
+}

@@ -143,6 +143,30 @@ ioasid_device_alloc_user_domain(struct device *dev, u32 flags,
 	return domain;
 }
 
+/*
+ * A paging domain for @idev, or one to nest on: one whose IOMMU records
+ * the pages DMA writes where it can, so that dirty tracking, whenever it
+ * starts, is exact for it; a plain one where the driver cannot give that.
+ */
+static struct iommu_domain *
+ioasid_device_paging_alloc(struct ioasid_device *idev, bool nest_parent)
+{
+	u32 flags = nest_parent ? IOMMU_HWPT_ALLOC_NEST_PARENT : 0;
+	struct iommu_domain *domain;
+
+	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING)) {
+		domain = ioasid_device_alloc_user_domain(idev->dev, flags |
+					IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+					NULL, NULL);
+		if (!IS_ERR(domain) || PTR_ERR(domain) != -EOPNOTSUPP)
+			return domain;
+	}
+	if (flags)
+		return ioasid_device_alloc_user_domain(idev->dev, flags, NULL,
+						       NULL);
+	return iommu_paging_domain_alloc(idev->dev);
+}
+
 static struct ioasid_domain *
 ioasid_device_domain_alloc(struct ioasid_device *idev, bool nest_parent)
 {
@@ -153,13 +177,7 @@ ioasid_device_domain_alloc(struct ioasid_device *idev, bool nest_parent)
 		return ERR_PTR(-ENOMEM);
 	domain->iommu = ioasid_device_iommu(idev);
 	domain->nest_parent = nest_parent;
-	if (nest_parent)
-		domain->iommu_domain =
-			ioasid_device_alloc_user_domain(idev->dev,
-							IOMMU_HWPT_ALLOC_NEST_PARENT,
-							NULL, NULL);
-	else
-		domain->iommu_domain = iommu_paging_domain_alloc(idev->dev);
+	domain->iommu_domain = ioasid_device_paging_alloc(idev, nest_parent);
 	if (IS_ERR(domain->iommu_domain)) {
 		int ret = PTR_ERR(domain->iommu_domain);
 

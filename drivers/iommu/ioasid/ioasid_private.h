@@ -6,6 +6,7 @@
  *
  *   main.c    - the fd, the object table, ioctl dispatch     ioasid_object_
  *   space.c   - IOASID objects and their ioctls               ioasid_space_
+ *   dirty.c   - dirty tracking of an IOASID, and its ioctls   ioasid_dirty_
  *   device.c  - device objects: DMA ownership, attach, and the
  *               iommu_domains of each IOMMU instance           ioasid_device_
  *   driver.c  - the API of include/linux/ioasid.h, for drivers
@@ -32,6 +33,7 @@
  *   ctx->objects xa_lock   main.c: innermost, taken by lookups under any
  *                          of the above; never held while an object is
  *                          built or destroyed
+ * A dirty read pins the user's bitmap (mmap_lock) under space->lock.
  * ctx->groups_lock (device.c) is taken under ctx->bind_lock only, and
  * ctx->pin_lock (pinned.c, the registrations) nests with none of them,
  * and pin_user_pages_fast() (mmap_lock) is called with none held.
@@ -207,6 +209,7 @@ struct ioasid_domain {
 	unsigned int num_groups;	/* attached through it, or nested on it */
 	bool enforce_cc;		/* forces cache snooping */
 	bool nest_parent;		/* hardware-nested IOASIDs may nest on it */
+	bool dirty_on;			/* its IOMMU records writes for us now */
 };
 
 /*
@@ -223,6 +226,16 @@ struct ioasid_iova {
 	struct list_head domains;	/* struct ioasid_domain */
 	/* Page sizes every domain takes; the lowest is the alignment. */
 	unsigned long pgsize_bitmap;
+	/*
+	 * Dirty tracking is on. Where, since it started or was last read
+	 * there, a write may have gone unrecorded (a domain that could not
+	 * track left, or one that did left with its records), the IOVA is
+	 * in @dirty_lost, and reads are conservative there; everywhere if
+	 * even that could not be recorded.
+	 */
+	bool dirty_tracking;
+	bool dirty_lost_all;
+	struct rb_root_cached dirty_lost;	/* struct ioasid_span */
 };
 
 void ioasid_iova_init(struct ioasid_iova *iova, struct mutex *lock);
@@ -255,6 +268,16 @@ int ioasid_iova_add_domain(struct ioasid_iova *iova,
 			   struct ioasid_domain *domain);
 void ioasid_iova_remove_domain(struct ioasid_iova *iova,
 			       struct ioasid_domain *domain);
+struct iova_bitmap;
+void ioasid_iova_set_dirty_tracking(struct ioasid_iova *iova, bool on);
+bool ioasid_iova_dirty_exact(struct ioasid_iova *iova, unsigned long start,
+			     unsigned long last);
+int ioasid_iova_check_whole_pages(struct ioasid_iova *iova,
+				  unsigned long start, unsigned long last);
+int ioasid_iova_read_dirty(struct ioasid_iova *iova,
+			   struct iova_bitmap *bitmap, unsigned long start,
+			   unsigned long last, bool escaping, bool clear);
+void ioasid_iova_dirty_escaped(struct ioasid_iova *iova);
 
 /*
  * A format of user-owned table (&enum ioasid_pgtable_format): the
@@ -409,6 +432,12 @@ int ioasid_fault_ring_setup_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_fault_ring_free_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_fault_page_response_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_fault_ring_mmap(struct ioasid_ctx *ctx, struct vm_area_struct *vma);
+
+/* dirty.c */
+int ioasid_dirty_tracking_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_dirty_get_bitmap_ioctl(struct ioasid_ucmd *ucmd);
+void ioasid_dirty_child_gone(struct ioasid_space *parent,
+			     struct ioasid_space *child);
 
 /* driver.c */
 void ioasid_driver_revoke_all(struct ioasid_ctx *ctx);

@@ -54,6 +54,7 @@
  * too, taken first. The pinned runs it releases take no lock.
  */
 #include <linux/iommu.h>
+#include <linux/iova_bitmap.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
@@ -74,6 +75,13 @@ struct ioasid_reserved {
 	struct interval_tree_node node;	/* in iova->reserved */
 	const void *owner;
 };
+
+/* Dirty tracking, at the end: what the mapping paths tell it. */
+static void ioasid_iova_forget_dirty(struct ioasid_iova *iova,
+				     unsigned long start, unsigned long last);
+static void ioasid_iova_domain_track(struct ioasid_iova *iova,
+				     struct ioasid_domain *domain, bool on);
+static void ioasid_spans_clear(struct rb_root_cached *root);
 
 static struct ioasid_area *ioasid_iova_area_first(struct ioasid_iova *iova,
 						  unsigned long start,
@@ -101,6 +109,7 @@ void ioasid_iova_init(struct ioasid_iova *iova, struct mutex *lock)
 	iova->areas = RB_ROOT_CACHED;
 	iova->reserved = RB_ROOT_CACHED;
 	iova->sources = RB_ROOT_CACHED;
+	iova->dirty_lost = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&iova->domains);
 	iova->pgsize_bitmap = PAGE_SIZE;
 }
@@ -703,6 +712,8 @@ static void ioasid_iova_unmap_gone(struct ioasid_iova *iova,
 	while (gone) {
 		area = gone;
 		gone = area->gone_next;
+		ioasid_iova_forget_dirty(iova, area->node.start,
+					 area->node.last);
 		ioasid_iova_area_free(area);
 		cond_resched();
 	}
@@ -770,6 +781,7 @@ void ioasid_iova_destroy(struct ioasid_iova *iova)
 	WARN_ON(!RB_EMPTY_ROOT(&iova->reserved.rb_root));
 	/* No domain, so nothing to cut: this cannot fail. */
 	WARN_ON(ioasid_iova_unmap(iova, 0, ULONG_MAX, &unmapped));
+	ioasid_spans_clear(&iova->dirty_lost);
 }
 
 /*
@@ -946,6 +958,8 @@ int ioasid_iova_add_domain(struct ioasid_iova *iova,
 	}
 	list_add_tail(&domain->link, &iova->domains);
 	ioasid_iova_update_pgsizes(iova);
+	if (iova->dirty_tracking)
+		ioasid_iova_domain_track(iova, domain, true);
 	return 0;
 
 err_unmap:
@@ -963,6 +977,329 @@ void ioasid_iova_remove_domain(struct ioasid_iova *iova,
 {
 	lockdep_assert_held(iova->lock);
 	list_del(&domain->link);
+	/* What it wrote and did not report goes with it. */
+	if (iova->dirty_tracking)
+		ioasid_iova_dirty_escaped(iova);
 	ioasid_iova_unreserve(iova, domain);
 	ioasid_iova_update_pgsizes(iova);
+}
+
+/*
+ * Dirty tracking. A domain whose IOMMU tracks (dirty_ops) records the
+ * pages DMA writes in its page tables, and a read clears the records
+ * unless asked not to. Where a write may have escaped every record (a
+ * domain that cannot track is attached, or one left with its records or
+ * without any), a read reports every page mapped writable instead, as
+ * the write could have gone anywhere, and calls itself conservative.
+ *
+ * What escaped is kept as spans of IOVA, disjoint and merged, in
+ * iova->dirty_lost: a departing domain adds the writable areas, a
+ * clearing read and an unmap take their range out. A span that cannot be
+ * recorded for want of memory makes the whole IOASID lost until a
+ * clearing read covers every area; one that cannot be split stays whole.
+ * Either way a read says more than was written, never less.
+ */
+struct ioasid_span {
+	struct interval_tree_node node;
+};
+
+static void ioasid_spans_clear(struct rb_root_cached *root)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
+		interval_tree_remove(node, root);
+		kfree(container_of(node, struct ioasid_span, node));
+	}
+}
+
+/* Add [start, last], merged with what overlaps or touches it. */
+static int ioasid_spans_add(struct rb_root_cached *root, unsigned long start,
+			    unsigned long last)
+{
+	struct interval_tree_node *node;
+	struct ioasid_span *span;
+
+	while ((node = interval_tree_iter_first(root,
+						start ? start - 1 : 0,
+						last == ULONG_MAX ? last :
+						last + 1))) {
+		start = min(start, node->start);
+		last = max(last, node->last);
+		interval_tree_remove(node, root);
+		kfree(container_of(node, struct ioasid_span, node));
+	}
+	span = kzalloc(sizeof(*span), GFP_KERNEL_ACCOUNT);
+	if (!span)
+		return -ENOMEM;
+	span->node.start = start;
+	span->node.last = last;
+	interval_tree_insert(&span->node, root);
+	return 0;
+}
+
+/* Take [start, last] out; a span it cuts in two stays whole on -ENOMEM. */
+static void ioasid_spans_remove(struct rb_root_cached *root,
+				unsigned long start, unsigned long last)
+{
+	struct interval_tree_node *node, *next;
+
+	for (node = interval_tree_iter_first(root, start, last); node;
+	     node = next) {
+		struct ioasid_span *span =
+			container_of(node, struct ioasid_span, node);
+
+		next = interval_tree_iter_next(node, start, last);
+		if (node->start < start && node->last > last) {
+			struct ioasid_span *tail;
+
+			tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
+			if (!tail)
+				return;
+			interval_tree_remove(node, root);
+			tail->node.start = last + 1;
+			tail->node.last = node->last;
+			node->last = start - 1;
+			interval_tree_insert(node, root);
+			interval_tree_insert(&tail->node, root);
+			return;
+		}
+		interval_tree_remove(node, root);
+		if (node->start < start) {
+			node->last = start - 1;
+		} else if (node->last > last) {
+			node->start = last + 1;
+		} else {
+			kfree(span);
+			continue;
+		}
+		interval_tree_insert(node, root);
+	}
+}
+
+/* A write may have escaped the records anywhere the IOASID is writable. */
+void ioasid_iova_dirty_escaped(struct ioasid_iova *iova)
+{
+	struct ioasid_area *area;
+
+	lockdep_assert_held(iova->lock);
+	for (area = ioasid_iova_area_first(iova, 0, ULONG_MAX);
+	     area && !iova->dirty_lost_all;
+	     area = ioasid_iova_area_next(area, 0, ULONG_MAX))
+		if ((area->iommu_prot & IOMMU_WRITE) &&
+		    ioasid_spans_add(&iova->dirty_lost, area->node.start,
+				     area->node.last))
+			iova->dirty_lost_all = true;
+}
+
+/* An unmapped range has nothing left to report. */
+static void ioasid_iova_forget_dirty(struct ioasid_iova *iova,
+				     unsigned long start, unsigned long last)
+{
+	ioasid_spans_remove(&iova->dirty_lost, start, last);
+}
+
+/* Read @domain's records over the areas in [start, last], into @bitmap. */
+static int ioasid_iova_domain_read_dirty(struct ioasid_iova *iova,
+					 struct ioasid_domain *domain,
+					 struct iova_bitmap *bitmap,
+					 unsigned long start,
+					 unsigned long last, bool clear)
+{
+	const struct iommu_dirty_ops *ops = domain->iommu_domain->dirty_ops;
+	unsigned long run_start = 0, run_last = 0;
+	struct iommu_iotlb_gather gather;
+	struct iommu_dirty_bitmap dirty;
+	struct ioasid_area *area;
+	bool run = false;
+	int ret = 0;
+
+	iommu_iotlb_gather_init(&gather);
+	iommu_dirty_bitmap_init(&dirty, bitmap, &gather);
+	/* Neighbouring areas in one call: the driver walks what we ask. */
+	for (area = ioasid_iova_area_first(iova, start, last); !ret;
+	     area = ioasid_iova_area_next(area, start, last)) {
+		if (area && run && area->node.start == run_last + 1) {
+			run_last = min(area->node.last, last);
+			continue;
+		}
+		if (run)
+			ret = ops->read_and_clear_dirty(domain->iommu_domain,
+						run_start,
+						run_last - run_start + 1,
+						clear ? 0 : IOMMU_DIRTY_NO_CLEAR,
+						&dirty);
+		if (!area)
+			break;
+		run = true;
+		run_start = max(area->node.start, start);
+		run_last = min(area->node.last, last);
+		cond_resched();
+	}
+	/* A cleared record must not stay cached in the IOTLB. */
+	if (clear)
+		iommu_iotlb_sync(domain->iommu_domain, &gather);
+	return ret;
+}
+
+/* Start or stop @domain's tracking; a domain that cannot, does not. */
+static void ioasid_iova_domain_track(struct ioasid_iova *iova,
+				     struct ioasid_domain *domain, bool on)
+{
+	const struct iommu_dirty_ops *ops = domain->iommu_domain->dirty_ops;
+
+	if (!on) {
+		if (domain->dirty_on)
+			ops->set_dirty_tracking(domain->iommu_domain, false);
+		domain->dirty_on = false;
+		return;
+	}
+	/* What it recorded before it was asked to is not news. */
+	domain->dirty_on = ops &&
+		!ops->set_dirty_tracking(domain->iommu_domain, true) &&
+		!ioasid_iova_domain_read_dirty(iova, domain, NULL, 0,
+					       ULONG_MAX, true);
+}
+
+void ioasid_iova_set_dirty_tracking(struct ioasid_iova *iova, bool on)
+{
+	struct ioasid_domain *domain;
+
+	lockdep_assert_held(iova->lock);
+	if (iova->dirty_tracking == on)
+		return;
+	iova->dirty_tracking = on;
+	iova->dirty_lost_all = false;
+	ioasid_spans_clear(&iova->dirty_lost);
+	list_for_each_entry(domain, &iova->domains, link)
+		ioasid_iova_domain_track(iova, domain, on);
+}
+
+/* Would a read of [start, last] now be exact? */
+bool ioasid_iova_dirty_exact(struct ioasid_iova *iova, unsigned long start,
+			     unsigned long last)
+{
+	struct ioasid_domain *domain;
+
+	lockdep_assert_held(iova->lock);
+	if (iova->dirty_lost_all ||
+	    interval_tree_iter_first(&iova->dirty_lost, start, last))
+		return false;
+	list_for_each_entry(domain, &iova->domains, link)
+		if (!domain->dirty_on)
+			return false;
+	return true;
+}
+
+/*
+ * EINVAL if [start, last] begins or ends inside a large IOMMU page: its
+ * one dirty bit cannot say which part was written, and a read clears it
+ * whole.
+ */
+int ioasid_iova_check_whole_pages(struct ioasid_iova *iova,
+				  unsigned long start, unsigned long last)
+{
+	struct ioasid_area *area;
+	int ret = 0;
+
+	lockdep_assert_held(iova->lock);
+	area = ioasid_iova_area_first(iova, start, start);
+	if (area && area->node.start < start)
+		ret = ioasid_iova_check_cut(iova, area, start);
+	area = ioasid_iova_area_first(iova, last, last);
+	if (!ret && area && area->node.last > last)
+		ret = ioasid_iova_check_cut(iova, area, last + 1);
+	return ret;
+}
+
+struct ioasid_iova_dirty_read {
+	struct ioasid_iova *iova;
+	bool all_writable;		/* a domain does not track */
+	bool clear;
+};
+
+/* Set the bits of the writable areas' pages in [start, last]. */
+static void ioasid_iova_set_writable(struct ioasid_iova *iova,
+				     struct iova_bitmap *bitmap,
+				     unsigned long start, unsigned long last)
+{
+	struct ioasid_area *area;
+
+	for (area = ioasid_iova_area_first(iova, start, last); area;
+	     area = ioasid_iova_area_next(area, start, last)) {
+		unsigned long from = max(area->node.start, start);
+
+		if (area->iommu_prot & IOMMU_WRITE)
+			iova_bitmap_set(bitmap, from,
+					min(area->node.last, last) - from + 1);
+	}
+}
+
+/* One window of the user's bitmap: the records, then what escaped them. */
+static int ioasid_iova_dirty_window(struct iova_bitmap *bitmap,
+				    unsigned long start, size_t length,
+				    void *opaque)
+{
+	struct ioasid_iova_dirty_read *rd = opaque;
+	struct ioasid_iova *iova = rd->iova;
+	unsigned long last = start + length - 1;
+	struct interval_tree_node *node;
+	struct ioasid_domain *domain;
+	int ret;
+
+	list_for_each_entry(domain, &iova->domains, link) {
+		if (!domain->dirty_on)
+			continue;
+		ret = ioasid_iova_domain_read_dirty(iova, domain, bitmap,
+						    start, last, rd->clear);
+		if (ret)
+			return ret;
+	}
+	if (rd->all_writable || iova->dirty_lost_all) {
+		ioasid_iova_set_writable(iova, bitmap, start, last);
+		return 0;
+	}
+	for (node = interval_tree_iter_first(&iova->dirty_lost, start, last);
+	     node; node = interval_tree_iter_next(node, start, last))
+		ioasid_iova_set_writable(iova, bitmap,
+					 max(node->start, start),
+					 min(node->last, last));
+	return 0;
+}
+
+/*
+ * Report into @bitmap, which the caller zeroed and which covers
+ * [start, last], what DMA wrote there: the domains' records, and every
+ * writable page where a write may have escaped them, which is everywhere
+ * if the owner says so (@escaping: a writer it knows of records
+ * nothing). With @clear, the records go, and so does what escaped in the
+ * range: it was reported.
+ */
+int ioasid_iova_read_dirty(struct ioasid_iova *iova,
+			   struct iova_bitmap *bitmap, unsigned long start,
+			   unsigned long last, bool escaping, bool clear)
+{
+	struct ioasid_iova_dirty_read rd = {
+		.iova = iova,
+		.all_writable = escaping,
+		.clear = clear,
+	};
+	struct ioasid_domain *domain;
+	int ret;
+
+	lockdep_assert_held(iova->lock);
+	list_for_each_entry(domain, &iova->domains, link)
+		if (!domain->dirty_on)
+			rd.all_writable = true;
+	ret = iova_bitmap_for_each(bitmap, &rd, ioasid_iova_dirty_window);
+	if (ret || !clear)
+		return ret;
+	ioasid_iova_forget_dirty(iova, start, last);
+	/* Lost everywhere, and everywhere read: nothing is lost now. */
+	if (iova->dirty_lost_all &&
+	    (!start || !ioasid_iova_area_first(iova, 0, start - 1)) &&
+	    (last == ULONG_MAX ||
+	     !ioasid_iova_area_first(iova, last + 1, ULONG_MAX)))
+		iova->dirty_lost_all = false;
+	return 0;
 }

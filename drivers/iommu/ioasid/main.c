@@ -233,6 +233,7 @@ static bool ioasid_extension_supported(u32 extension)
 	case IOASID_EXT_USER_PASID:
 	case IOASID_EXT_PASID_TABLE:
 	case IOASID_EXT_FAULT_RING:
+	case IOASID_EXT_DIRTY_TRACKING:
 		return true;
 	default:
 		return false;
@@ -265,6 +266,8 @@ union ioasid_ucmd_buffer {
 	struct ioasid_cmd_fault_ring_setup fault_ring_setup;
 	struct ioasid_cmd_fault_ring_free fault_ring_free;
 	struct ioasid_cmd_page_response page_response;
+	struct ioasid_cmd_dirty_tracking dirty_tracking;
+	struct ioasid_cmd_get_dirty_bitmap get_dirty_bitmap;
 #ifdef CONFIG_IOASID_TEST
 	struct ioasid_cmd_test test;
 #endif
@@ -363,6 +366,13 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 	IOASID_IOCTL_OP_RSVD(IOASID_PAGE_RESPONSE,
 			     ioasid_fault_page_response_ioctl,
 			     struct ioasid_cmd_page_response, __reserved, 0),
+	IOASID_IOCTL_OP(IOASID_DIRTY_TRACKING, ioasid_dirty_tracking_ioctl,
+			struct ioasid_cmd_dirty_tracking, out_report,
+			IOASID_DIRTY_TRACKING_START),
+	IOASID_IOCTL_OP(IOASID_GET_DIRTY_BITMAP,
+			ioasid_dirty_get_bitmap_ioctl,
+			struct ioasid_cmd_get_dirty_bitmap, out_dirty,
+			IOASID_DIRTY_BITMAP_NO_CLEAR),
 #ifdef CONFIG_IOASID_TEST
 	IOASID_IOCTL_OP(IOASID_TEST, ioasid_test_ioctl,
 			struct ioasid_cmd_test, check_map.out_pgsize, 0),
@@ -554,3 +564,5 @@ MODULE_DESCRIPTION("/dev/ioasid: one fd for device DMA address spaces");
 MODULE_LICENSE("GPL");
 /* The iommu core's attach handles, which carry page faults to us. */
 MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
+/* iova_bitmap, which writes a user's dirty bitmap */
+MODULE_IMPORT_NS(IOMMUFD);

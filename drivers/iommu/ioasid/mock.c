@@ -56,6 +56,17 @@
  * must grant read; the output GPA is translated through the parent too,
  * which must grant the DMA's access.
  *
+ * Dirty tracking (LARGE only; the others say they cannot, so an IOASID
+ * with one of their devices reports conservatively): a paging domain
+ * allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING has a dirty bit in each
+ * entry, which DMA writes set while tracking is on: a write through the
+ * domain, or through a nested domain over it at the GPA its first stage
+ * reached. A large page has one bit, so it is reported whole. An IOTLB
+ * entry remembers whether its walk set the bit, as VT-d's does, so a
+ * write through an entry filled by a read walks again; clearing bits or
+ * turning tracking on empties the IOTLBs above, as the flush that must
+ * follow either would. read_and_clear_dirty runs with DMA held off.
+ *
  * The IOTLB of a nested domain caches successful walks only (as VT-d
  * without caching mode: a fault is never cached), one 4K translation per
  * entry whatever the leaf size, with the access the first stage and the
@@ -165,6 +176,8 @@ struct ioasid_mock_iommu {
 	bool nesting;
 	/* Its devices' PASIDs: 1 << pasid_bits, or none if 0. */
 	unsigned int pasid_bits;
+	/* Its domains can record the pages DMA writes */
+	bool dirty;
 	struct irq_domain *msi_domain;
 	/* Where devices with IOASID_MOCK_DEVICE_SHARE_GROUP go. */
 	struct iommu_group *shared_group;
@@ -180,6 +193,7 @@ static struct ioasid_mock_iommu ioasid_mock_iommus[IOASID_MOCK_NUM_INSTANCES] = 
 		.msi_isolated = true,
 		.nesting = true,
 		.pasid_bits = IOASID_MOCK_PASID_BITS,
+		.dirty = true,
 	},
 	[IOASID_MOCK_INSTANCE_SMALL] = {
 		.pgsize_bitmap = SZ_2K | SZ_64K,
@@ -214,6 +228,8 @@ struct ioasid_mock_domain {
 	bool enforce_cc;
 	/* Allocated with IOMMU_HWPT_ALLOC_NEST_PARENT: nested may sit on it */
 	bool nest_parent;
+	/* DMA writes set MOCK_PTE_DIRTY; changed under dma_lock, written */
+	bool dirty_tracking;
 	/* struct ioasid_mock_nested over it, both kinds: unmap flushes them */
 	struct list_head nested;
 };
@@ -321,6 +337,7 @@ static u32 ioasid_mock_device_flags(struct device *dev)
 #define MOCK_PTE_PROT		GENMASK(2, 0)
 #define MOCK_PTE_SHIFT		GENMASK(8, 3)
 #define MOCK_PTE_UNIT		GENMASK(61, 9)
+#define MOCK_PTE_DIRTY		BIT(62)
 
 static void *ioasid_mock_pte(phys_addr_t phys, size_t pgsize, int prot)
 {
@@ -393,6 +410,28 @@ static int ioasid_mock_lookup(struct ioasid_mock_domain *md, u64 iova,
 }
 
 /*
+ * A DMA write through @md reached @iova: set the dirty bit of the entry,
+ * all of a large page's, if tracking is on. Called with md->dma_lock held
+ * for reading; the xarray's lock orders racing writers.
+ */
+static void ioasid_mock_mark_dirty(struct ioasid_mock_domain *md, u64 iova)
+{
+	unsigned long index = iova >> MOCK_UNIT_SHIFT;
+	void *pte;
+
+	if (!md->dirty_tracking)
+		return;
+	xa_lock(&md->ptes);
+	pte = xa_load(&md->ptes, index);
+	/* An existing entry: the store replaces it whole, allocating nothing. */
+	if (pte && !(xa_to_value(pte) & MOCK_PTE_DIRTY))
+		__xa_store(&md->ptes, index,
+			   xa_mk_value(xa_to_value(pte) | MOCK_PTE_DIRTY),
+			   GFP_ATOMIC);
+	xa_unlock(&md->ptes);
+}
+
+/*
  * What the subsystem mapped at @iova. For a nested domain that is its
  * parent's mapping: the subsystem maps only there, the guest's table is
  * not its business.
@@ -423,9 +462,13 @@ EXPORT_SYMBOL_NS_GPL(ioasid_mock_translate, IOASID_TEST);
 /* The bits of a page number in the 48-bit space. */
 #define MOCK_S1_PAGE_BITS	(MOCK_S1_VA_BITS - MOCK_S1_SHIFT)
 
-/* An IOTLB entry: a 4K page and the IOMMU_READ/IOMMU_WRITE it allows. */
+/*
+ * An IOTLB entry: a 4K page, the IOMMU_READ/IOMMU_WRITE it allows, and
+ * whether the walk that filled it set the parent's dirty bit.
+ */
 #define IOASID_MOCK_IOTLB_MAX	4096
 #define MOCK_TLB_PROT		GENMASK(1, 0)
+#define MOCK_TLB_DIRTY		BIT(2)
 #define MOCK_TLB_ADDR		GENMASK(61, MOCK_S1_SHIFT)
 #define MOCK_TLB_INDEX_MAX	(ULONG_MAX >> MOCK_S1_SHIFT)
 
@@ -476,7 +519,7 @@ static void ioasid_mock_iotlb_flush(struct ioasid_mock_iotlb *tlb,
 
 static bool ioasid_mock_iotlb_lookup(struct ioasid_mock_iotlb *tlb,
 				     unsigned long index, phys_addr_t *page,
-				     int *prot)
+				     int *prot, bool *dirty)
 {
 	void *entry = xa_load(&tlb->entries, index);
 
@@ -484,6 +527,7 @@ static bool ioasid_mock_iotlb_lookup(struct ioasid_mock_iotlb *tlb,
 		return false;
 	*page = xa_to_value(entry) & MOCK_TLB_ADDR;
 	*prot = FIELD_GET(MOCK_TLB_PROT, xa_to_value(entry));
+	*dirty = xa_to_value(entry) & MOCK_TLB_DIRTY;
 	return true;
 }
 
@@ -493,7 +537,7 @@ static bool ioasid_mock_iotlb_lookup(struct ioasid_mock_iotlb *tlb,
  */
 static void ioasid_mock_iotlb_fill(struct ioasid_mock_iotlb *tlb,
 				   unsigned long index, phys_addr_t phys,
-				   int prot)
+				   int prot, bool dirty)
 {
 	void *old;
 
@@ -504,7 +548,8 @@ static void ioasid_mock_iotlb_fill(struct ioasid_mock_iotlb *tlb,
 	}
 	old = xa_store(&tlb->entries, index,
 		       xa_mk_value((phys & MOCK_TLB_ADDR) |
-				   FIELD_PREP(MOCK_TLB_PROT, prot)),
+				   FIELD_PREP(MOCK_TLB_PROT, prot) |
+				   (dirty ? MOCK_TLB_DIRTY : 0)),
 		       GFP_KERNEL_ACCOUNT);
 	/*
 	 * Counted only if new: a DMA racing on the same miss may have
@@ -577,12 +622,13 @@ static int ioasid_mock_s1_read(struct ioasid_mock_domain *parent, u64 gpa,
 
 /*
  * Walk the first stage at @root, over @parent, for the 4K page at @iova:
- * the host page it reaches and the access (IOMMU_READ, IOMMU_WRITE) both
- * stages allow. Depth is fixed, so a table that points at itself only
- * wastes a walk.
+ * the host page it reaches, the access (IOMMU_READ, IOMMU_WRITE) both
+ * stages allow, and the GPA between them. Depth is fixed, so a table
+ * that points at itself only wastes a walk.
  */
 static int ioasid_mock_s1_walk(struct ioasid_mock_domain *parent, u64 root,
-			       u64 iova, phys_addr_t *phys, int *prot)
+			       u64 iova, phys_addr_t *phys, int *prot,
+			       u64 *out_gpa)
 {
 	u64 table = root, entry, gpa;
 	bool writable = true;
@@ -620,6 +666,7 @@ static int ioasid_mock_s1_walk(struct ioasid_mock_domain *parent, u64 root,
 	*prot = parent_prot & IOMMU_READ;
 	if (writable)
 		*prot |= parent_prot & IOMMU_WRITE;
+	*out_gpa = gpa;
 	return 0;
 }
 
@@ -697,7 +744,9 @@ static int ioasid_mock_table_root(struct ioasid_mock_nested *nd,
 
 /*
  * Translate one 4K-or-less chunk of @dma at @iova through nested domain
- * @nd, either kind: from its IOTLB, or by a walk that fills it.
+ * @nd, either kind: from its IOTLB, or by a walk that fills it. While the
+ * parent tracks dirty pages, a write through an entry a read filled walks
+ * again, to set the parent's bit.
  */
 static int ioasid_mock_nested_dma(struct ioasid_mock_nested *nd,
 				  struct ioasid_mock_dma *dma, u64 iova,
@@ -705,26 +754,34 @@ static int ioasid_mock_nested_dma(struct ioasid_mock_nested *nd,
 {
 	unsigned long index = iova >> MOCK_S1_SHIFT;
 	int need = dma->write ? IOMMU_WRITE : IOMMU_READ;
+	bool hit, dirty = false;
 	phys_addr_t page;
+	u64 gpa;
 	int prot;
 
 	if ((u64)sign_extend64(iova, MOCK_S1_VA_BITS - 1) != iova)
 		return -EIO;
 	if (nd->domain.ops == &ioasid_mock_pasid_table_ops)
 		index = ioasid_mock_table_index(dma->pasid, iova);
-	if (!ioasid_mock_iotlb_lookup(&nd->iotlb, index, &page, &prot)) {
+	hit = ioasid_mock_iotlb_lookup(&nd->iotlb, index, &page, &prot,
+				       &dirty);
+	if (!hit || (dma->write && !dirty && nd->parent->dirty_tracking)) {
 		/* As in hardware, a hit needs no PASID entry. */
 		if (dma->root == MOCK_NO_ROOT &&
 		    ioasid_mock_table_root(nd, dma->pasid, &dma->root))
 			return -EIO;
 		int ret = ioasid_mock_s1_walk(nd->parent, dma->root,
 					      iova & ~(SZ_4K - 1ULL), &page,
-					      &prot);
+					      &prot, &gpa);
 
 		if (ret)
 			return ret;
-		if (prot & need)
-			ioasid_mock_iotlb_fill(&nd->iotlb, index, page, prot);
+		if (prot & need) {
+			if (dma->write)
+				ioasid_mock_mark_dirty(nd->parent, gpa);
+			ioasid_mock_iotlb_fill(&nd->iotlb, index, page, prot,
+					       dma->write);
+		}
 	}
 	/* Not allowed (by either stage): a page request may mend it. */
 	if (!(prot & need))
@@ -759,6 +816,16 @@ static int ioasid_mock_map_pages(struct iommu_domain *domain,
 	return 0;
 }
 
+/* Empty every IOTLB above @md: what they cached may be out of date. */
+static void ioasid_mock_flush_nested(struct ioasid_mock_domain *md)
+{
+	struct ioasid_mock_nested *nd;
+
+	lockdep_assert_held_write(&md->dma_lock);
+	list_for_each_entry(nd, &md->nested, parent_link)
+		ioasid_mock_iotlb_clear(&nd->iotlb);
+}
+
 static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 				      unsigned long iova, size_t pgsize,
 				      size_t pgcount,
@@ -766,7 +833,6 @@ static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 {
 	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
 	size_t want = pgsize * pgcount, done = 0;
-	struct ioasid_mock_nested *nd;
 
 	guard(rwsem_write)(&md->dma_lock);
 	while (done < want) {
@@ -785,10 +851,8 @@ static size_t ioasid_mock_unmap_pages(struct iommu_domain *domain,
 	 * reach in this domain: all of them go, each PASID's of a table too.
 	 * A table's PASID cache holds guest addresses only, and stays.
 	 */
-	if (!done)
-		return 0;
-	list_for_each_entry(nd, &md->nested, parent_link)
-		ioasid_mock_iotlb_clear(&nd->iotlb);
+	if (done)
+		ioasid_mock_flush_nested(md);
 	return done;
 }
 
@@ -957,6 +1021,75 @@ static const struct iommu_domain_ops ioasid_mock_domain_ops = {
 	.iova_to_phys = ioasid_mock_iova_to_phys,
 	.enforce_cache_coherency = ioasid_mock_enforce_cc,
 	.free = ioasid_mock_domain_free,
+};
+
+static int ioasid_mock_set_dirty_tracking(struct iommu_domain *domain,
+					  bool enabled)
+{
+	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
+
+	guard(rwsem_write)(&md->dma_lock);
+	md->dirty_tracking = enabled;
+	/* Entries filled untracked must not spare a write its walk. */
+	ioasid_mock_flush_nested(md);
+	return 0;
+}
+
+/*
+ * Report, and clear unless @flags has IOMMU_DIRTY_NO_CLEAR, the dirty
+ * entries in [iova, iova + size): a large page whole, clipped to the
+ * range. Neighbouring dirty entries go to the bitmap as one range.
+ */
+static int ioasid_mock_read_and_clear_dirty(struct iommu_domain *domain,
+					    unsigned long iova, size_t size,
+					    unsigned long flags,
+					    struct iommu_dirty_bitmap *dirty)
+{
+	struct ioasid_mock_domain *md = ioasid_mock_to_domain(domain);
+	u64 end = (u64)iova + size, run_start = 0, run_end = 0;
+	bool clear = !(flags & IOMMU_DIRTY_NO_CLEAR), cleared = false;
+	unsigned long index;
+	void *pte;
+
+	if (flags & ~IOMMU_DIRTY_NO_CLEAR)
+		return -EINVAL;
+	guard(rwsem_write)(&md->dma_lock);
+	xa_for_each_range(&md->ptes, index, pte, iova >> MOCK_UNIT_SHIFT,
+			  (end - 1) >> MOCK_UNIT_SHIFT) {
+		unsigned long v = xa_to_value(pte);
+		u64 pgsize = ioasid_mock_pte_size(pte);
+		u64 start = ((u64)index << MOCK_UNIT_SHIFT) & ~(pgsize - 1);
+		u64 from = max_t(u64, start, iova);
+		u64 to = min(start + pgsize, end);
+
+		if (!(v & MOCK_PTE_DIRTY))
+			continue;
+		if (clear) {
+			xa_store(&md->ptes, index,
+				 xa_mk_value(v & ~MOCK_PTE_DIRTY), GFP_KERNEL);
+			cleared = true;
+		}
+		if (from == run_end) {
+			run_end = to;
+			continue;
+		}
+		if (run_end)
+			iommu_dirty_bitmap_record(dirty, run_start,
+						  run_end - run_start);
+		run_start = from;
+		run_end = to;
+	}
+	if (run_end)
+		iommu_dirty_bitmap_record(dirty, run_start, run_end - run_start);
+	/* A walk cached as dirty would not set the bit again. */
+	if (cleared)
+		ioasid_mock_flush_nested(md);
+	return 0;
+}
+
+static const struct iommu_dirty_ops ioasid_mock_dirty_ops = {
+	.set_dirty_tracking = ioasid_mock_set_dirty_tracking,
+	.read_and_clear_dirty = ioasid_mock_read_and_clear_dirty,
 };
 
 static struct ioasid_mock_domain *
@@ -1290,19 +1423,24 @@ ioasid_mock_domain_alloc_user(struct device *dev, u32 flags,
 {
 	struct ioasid_mock_iommu *mock = ioasid_mock_of(dev);
 	bool nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	bool dirty = flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 	struct ioasid_mock_domain *md;
 
 	if (!mock)
 		return ERR_PTR(-ENODEV);
 	if (parent && user_data && !flags)
 		return ioasid_mock_nested_alloc(mock, parent, user_data);
-	if (parent || user_data || flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT ||
-	    (nest_parent && !mock->nesting))
+	if (parent || user_data ||
+	    flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
+		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING) ||
+	    (nest_parent && !mock->nesting) || (dirty && !mock->dirty))
 		return ERR_PTR(-EOPNOTSUPP);
 	md = ioasid_mock_paging_alloc(mock, nest_parent);
 	if (IS_ERR(md))
 		return ERR_CAST(md);
 	md->domain.type = IOMMU_DOMAIN_UNMANAGED;
+	if (dirty)
+		md->domain.dirty_ops = &ioasid_mock_dirty_ops;
 	return &md->domain;
 }
 
@@ -1369,18 +1507,21 @@ static void ioasid_mock_release_device(struct device *dev)
 static int ioasid_mock_dma_translate(struct ioasid_mock_dma *dma, u64 iova,
 				     phys_addr_t *phys)
 {
+	struct ioasid_mock_domain *md;
 	size_t pgsize;
 	int prot;
 
 	if (!ioasid_mock_domain_is_paging(dma->domain))
 		return ioasid_mock_nested_dma(ioasid_mock_to_nested(dma->domain),
 					      dma, iova, phys);
-	if (ioasid_mock_lookup(ioasid_mock_to_domain(dma->domain), iova, phys,
-			       &pgsize, &prot))
+	md = ioasid_mock_to_domain(dma->domain);
+	if (ioasid_mock_lookup(md, iova, phys, &pgsize, &prot))
 		return -EIO;
 	if (!(prot & (dma->write ? IOMMU_WRITE : IOMMU_READ)) ||
 	    !pfn_valid(PHYS_PFN(*phys)))
 		return -EIO;
+	if (dma->write)
+		ioasid_mock_mark_dirty(md, iova);
 	return 0;
 }
 
@@ -1831,6 +1972,8 @@ static bool ioasid_mock_capable(struct device *dev, enum iommu_cap cap)
 	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
 		return !(flags & (IOASID_MOCK_DEVICE_NOT_COHERENT |
 				  IOASID_MOCK_DEVICE_NO_ENFORCE_CC));
+	case IOMMU_CAP_DIRTY_TRACKING:
+		return ioasid_mock_of(dev)->dirty;
 	default:
 		return false;
 	}

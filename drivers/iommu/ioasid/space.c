@@ -145,6 +145,7 @@ void ioasid_space_destroy(struct ioasid_object *obj)
 		mutex_lock(&parent->lock);
 		list_del(&space->child_link);
 		parent->num_children--;
+		ioasid_dirty_child_gone(parent, space);
 		mutex_unlock(&parent->lock);
 	}
 	/* Attached devices hold a reference, so none is left by now. */

@@ -102,6 +102,8 @@ enum {
 	IOASID_CMD_FAULT_RING_SETUP,
 	IOASID_CMD_FAULT_RING_FREE,
 	IOASID_CMD_PAGE_RESPONSE,
+	IOASID_CMD_DIRTY_TRACKING,
+	IOASID_CMD_GET_DIRTY_BITMAP,
 };
 
 /**
@@ -143,6 +145,9 @@ struct ioasid_cmd_get_api_version {
  * @IOASID_EXT_FAULT_RING: IOASID_FAULT_RING_SETUP, IOASID_FAULT_RING_FREE,
  *	mmap() of a ring and IOASID_PAGE_RESPONSE; which devices raise page
  *	requests is IOASID_DEVICE_GET_INFO's to say
+ * @IOASID_EXT_DIRTY_TRACKING: IOASID_DIRTY_TRACKING and
+ *	IOASID_GET_DIRTY_BITMAP; which IOMMUs track dirty pages themselves is
+ *	IOASID_DEVICE_GET_INFO's to say (%IOASID_DEVICE_CAP_DIRTY_TRACKING)
  *
  * A feature gets its number here when it works; numbers are never reused.
  */
@@ -156,6 +161,7 @@ enum ioasid_extension {
 	IOASID_EXT_USER_PASID = 6,
 	IOASID_EXT_PASID_TABLE = 7,
 	IOASID_EXT_FAULT_RING = 8,
+	IOASID_EXT_DIRTY_TRACKING = 9,
 };
 
 /**
@@ -913,5 +919,104 @@ struct ioasid_cmd_page_response {
 };
 
 #define IOASID_PAGE_RESPONSE	_IO(IOASID_TYPE, IOASID_CMD_PAGE_RESPONSE)
+
+/**
+ * enum ioasid_dirty_report - how a dirty bitmap was known
+ * @IOASID_DIRTY_REPORT_EXACT: every page that DMA wrote since the last
+ *	clearing read, and only those: every domain of the IOASID tracked
+ *	dirty bits in its IOMMU the whole time
+ * @IOASID_DIRTY_REPORT_CONSERVATIVE: every page mapped writable: some
+ *	device could write without its IOMMU tracking it (its IOMMU has no
+ *	dirty tracking, or it left, or wrote through a software-nested
+ *	child), so any writable page may be dirty
+ */
+enum ioasid_dirty_report {
+	IOASID_DIRTY_REPORT_EXACT = 1,
+	IOASID_DIRTY_REPORT_CONSERVATIVE = 2,
+};
+
+/**
+ * enum ioasid_dirty_tracking_flags - IOASID_DIRTY_TRACKING's choice
+ * @IOASID_DIRTY_TRACKING_START: start tracking; without it, stop
+ */
+enum ioasid_dirty_tracking_flags {
+	IOASID_DIRTY_TRACKING_START = 1 << 0,
+};
+
+/**
+ * struct ioasid_cmd_dirty_tracking - ioctl(IOASID_DIRTY_TRACKING)
+ * @size: sizeof(struct ioasid_cmd_dirty_tracking)
+ * @flags: &enum ioasid_dirty_tracking_flags
+ * @ioasid: the IOASID, one that maps memory (not hardware-nested:
+ *	EMEDIUMTYPE; its DMA is tracked in its parent)
+ * @out_report: &enum ioasid_dirty_report the next IOASID_GET_DIRTY_BITMAP
+ *	would give if nothing attached or detached before it; 0 once stopped
+ *
+ * Start or stop recording which pages of the IOASID DMA writes. Starting
+ * forgets what was dirty before; starting twice, or stopping twice, is
+ * not an error. While tracking, devices that attach have their IOMMU
+ * track too where it can. Freeing the IOASID stops it.
+ */
+struct ioasid_cmd_dirty_tracking {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 out_report;
+};
+
+#define IOASID_DIRTY_TRACKING	_IO(IOASID_TYPE, IOASID_CMD_DIRTY_TRACKING)
+
+/**
+ * enum ioasid_dirty_bitmap_flags - how IOASID_GET_DIRTY_BITMAP reads
+ * @IOASID_DIRTY_BITMAP_NO_CLEAR: leave the pages dirty: the next read
+ *	reports them again (and a conservative report stays conservative)
+ */
+enum ioasid_dirty_bitmap_flags {
+	IOASID_DIRTY_BITMAP_NO_CLEAR = 1 << 0,
+};
+
+/* The most pages (bits) one IOASID_GET_DIRTY_BITMAP reports: 2^31. */
+#define IOASID_DIRTY_BITMAP_MAX_PAGES	(1ULL << 31)
+
+/**
+ * struct ioasid_cmd_get_dirty_bitmap - ioctl(IOASID_GET_DIRTY_BITMAP)
+ * @size: sizeof(struct ioasid_cmd_get_dirty_bitmap)
+ * @flags: &enum ioasid_dirty_bitmap_flags
+ * @ioasid: the IOASID, tracking (EINVAL if not)
+ * @out_report: &enum ioasid_dirty_report: how this bitmap was known
+ * @iova: the first IOVA reported, aligned to @page_size
+ * @length: bytes reported, a non-zero multiple of @page_size, at most
+ *	%IOASID_DIRTY_BITMAP_MAX_PAGES pages
+ * @page_size: what one bit stands for: a power of two, at least the
+ *	IOASID's alignment (the lowest bit of out_pgsize_bitmap of
+ *	IOASID_GET_INFO)
+ * @bitmap: user pointer, 8-byte aligned, to (length / page_size) bits
+ *	rounded up to whole 64-bit words: bit n of the little-endian word
+ *	n / 64 (bit n % 64) is the page at @iova + n * @page_size
+ * @out_dirty: how many bits were set
+ *
+ * Writes every bit of the bitmap: 1 for a page (of @page_size) any byte
+ * of which was written, 0 otherwise, including IOVA that maps nothing;
+ * the bits of the last word past the range are 0. Unless
+ * %IOASID_DIRTY_BITMAP_NO_CLEAR, the pages read are clean afterwards,
+ * and a conservative report makes the next one exact if every domain
+ * tracks by then. A large IOMMU page that is dirty is dirty whole: every
+ * bit it covers is set. A bad argument is EINVAL, a bitmap the kernel
+ * cannot write is EFAULT, and then nothing of the bitmap was written and
+ * nothing was cleared.
+ */
+struct ioasid_cmd_get_dirty_bitmap {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 out_report;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 bitmap;
+	__aligned_u64 out_dirty;
+};
+
+#define IOASID_GET_DIRTY_BITMAP	_IO(IOASID_TYPE, IOASID_CMD_GET_DIRTY_BITMAP)
 
 #endif /* _UAPI_LINUX_IOASID_H */

@@ -71,6 +71,8 @@ struct sweep_state {
 	/* Runs whose page request went astray and still ended well */
 	unsigned int dma_eio;		/* answered as failed: the DMA failed */
 	unsigned int dma_regrouped;	/* a record lost: asked again */
+	/* Dirty tracking */
+	__u64 dirty_bitmap[1];		/* BUF_PAGES bits */
 };
 
 /*
@@ -1324,6 +1326,112 @@ TEST_F(fail_nth, fault_ring_setup)
 	};
 
 	test_ioctl_alloc(self->st.fd, &self->st.child);
+	sweep(_metadata, &self->st, &ops);
+}
+
+/*
+ * Dirty tracking. The buffer is mapped for each run, dev writes pages 1
+ * and 5, and the read is swept: one that fails has written no bit and
+ * cleared no page, so the next read still finds both.
+ */
+static void setup_dirty(struct __test_metadata *_metadata,
+			struct sweep_state *st)
+{
+	test_ioctl_map(st->fd, st->ioasid, st->buf, IOVA_BASE, BUF_SIZE);
+	test_cmd(_test_dma(st->fd, st->dev, IOVA_BASE + PAGE_SIZE, st->dma_buf,
+			   1, true));
+	test_cmd(_test_dma(st->fd, st->dev, IOVA_BASE + 5 * PAGE_SIZE,
+			   st->dma_buf, 1, true));
+	memset(st->dirty_bitmap, 0xa5, sizeof(st->dirty_bitmap));
+}
+
+static int read_dirty(struct sweep_state *st, __u32 *report)
+{
+	return _test_get_dirty(st->fd, st->ioasid, 0, IOVA_BASE, BUF_SIZE,
+			       PAGE_SIZE, st->dirty_bitmap, report, NULL);
+}
+
+static int op_get_dirty(struct sweep_state *st)
+{
+	return read_dirty(st, NULL);
+}
+
+static void check_get_dirty(struct __test_metadata *_metadata,
+			    struct sweep_state *st, int ret)
+{
+	__u32 report = 0;
+
+	if (ret) {
+		ASSERT_EQ(0xa5a5a5a5a5a5a5a5ULL, st->dirty_bitmap[0]);
+		test_cmd(read_dirty(st, &report));
+	}
+	ASSERT_EQ(1ULL << 1 | 1ULL << 5, st->dirty_bitmap[0]);
+	test_cmd(read_dirty(st, &report));
+	ASSERT_EQ(IOASID_DIRTY_REPORT_EXACT, report);
+	ASSERT_EQ(0, st->dirty_bitmap[0]);
+}
+
+TEST_F(fail_nth, get_dirty_bitmap)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_dirty,
+		.op = op_get_dirty,
+		.check = check_get_dirty,
+		.undo = unmap_everything,
+	};
+
+	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_LARGE,
+				 &self->st.dev);
+	test_cmd_attach(self->st.fd, self->st.dev, self->st.ioasid);
+	test_cmd(_test_dirty_tracking(self->st.fd, self->st.ioasid, true,
+				      NULL));
+	sweep(_metadata, &self->st, &ops);
+}
+
+/*
+ * The last device leaves while tracking: the detach cannot fail, and
+ * whatever it could not record of what escaped, the next read still
+ * reports: every writable page, as conservative.
+ */
+static void setup_dirty_detach(struct __test_metadata *_metadata,
+			       struct sweep_state *st)
+{
+	test_ioctl_map(st->fd, st->ioasid, st->buf, IOVA_BASE, BUF_SIZE);
+	test_cmd_attach(st->fd, st->dev, st->ioasid);
+	test_cmd(_test_dma(st->fd, st->dev, IOVA_BASE, st->dma_buf, 1, true));
+}
+
+static int op_detach(struct sweep_state *st)
+{
+	return _test_cmd_detach(st->fd, st->dev);
+}
+
+static void check_dirty_detach(struct __test_metadata *_metadata,
+			       struct sweep_state *st, int ret)
+{
+	__u32 report = 0;
+
+	test_cmd(read_dirty(st, &report));
+	ASSERT_EQ(IOASID_DIRTY_REPORT_CONSERVATIVE, report);
+	ASSERT_EQ((1ULL << BUF_PAGES) - 1, st->dirty_bitmap[0]);
+	test_cmd(read_dirty(st, &report));
+	ASSERT_EQ(IOASID_DIRTY_REPORT_EXACT, report);
+	ASSERT_EQ(0, st->dirty_bitmap[0]);
+}
+
+TEST_F(fail_nth, dirty_detach)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_dirty_detach,
+		.op = op_detach,
+		.check = check_dirty_detach,
+		.undo = unmap_everything,
+	};
+
+	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_LARGE,
+				 &self->st.dev);
+	test_cmd(_test_dirty_tracking(self->st.fd, self->st.ioasid, true,
+				      NULL));
 	sweep(_metadata, &self->st, &ops);
 }
 

@@ -794,6 +794,53 @@ static inline void guest_set_pasid(struct guest *g, __u64 table, __u32 pasid,
 		IOASID_MOCK_PASID_ENTRY_PRESENT : 0;
 }
 
+/* Dirty tracking: start or stop it; the report it expects next. */
+static inline int _test_dirty_tracking(int fd, __u32 ioasid, bool start,
+				       __u32 *report)
+{
+	struct ioasid_cmd_dirty_tracking cmd = {
+		.size = sizeof(cmd),
+		.flags = start ? IOASID_DIRTY_TRACKING_START : 0,
+		.ioasid = ioasid,
+	};
+	int ret = ioasid_ioctl(fd, IOASID_DIRTY_TRACKING, &cmd);
+
+	if (!ret && report)
+		*report = cmd.out_report;
+	return ret;
+}
+
+/*
+ * Read the dirty bitmap of [iova, iova + length) at @page_size into
+ * @bitmap; its report and the bits set go to @report and @count.
+ */
+static inline int _test_get_dirty(int fd, __u32 ioasid, __u32 flags,
+				  __u64 iova, __u64 length, __u64 page_size,
+				  void *bitmap, __u32 *report, __u64 *count)
+{
+	struct ioasid_cmd_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioasid = ioasid,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.bitmap = (uintptr_t)bitmap,
+	};
+	int ret = ioasid_ioctl(fd, IOASID_GET_DIRTY_BITMAP, &cmd);
+
+	if (!ret && report)
+		*report = cmd.out_report;
+	if (!ret && count)
+		*count = cmd.out_dirty;
+	return ret;
+}
+
+static inline bool bitmap_test(const __u64 *bitmap, unsigned long bit)
+{
+	return bitmap[bit / 64] >> (bit % 64) & 1;
+}
+
 /*
  * I/O page faults (RFC 5.6): a fault ring set up over IOASIDs, mapped from
  * the fd, and the answers to its fault groups.

@@ -141,6 +141,21 @@ LIBIOASID_API int ioasid_invalidate_cache(int fd, __u32 ioasid,
 					  const void *entries,
 					  __u32 entry_len, __u32 *num_entries);
 
+/* Dirty tracking, for live migration. */
+
+/* ioasid_dirty_tracking_start(3): record which pages DMA writes. */
+LIBIOASID_API int ioasid_dirty_tracking_start(int fd, __u32 ioasid,
+					      __u32 *report);
+
+/* ioasid_dirty_tracking_stop(3): stop recording them. */
+LIBIOASID_API int ioasid_dirty_tracking_stop(int fd, __u32 ioasid);
+
+/* ioasid_get_dirty_bitmap(3): which pages were written, one bit each. */
+LIBIOASID_API int ioasid_get_dirty_bitmap(int fd, __u32 ioasid, __u64 iova,
+					  __u64 length, __u64 page_size,
+					  __u64 *bitmap, __u32 flags,
+					  __u32 *report, __u64 *dirty);
+
 /*
  * I/O page faults: a ring the kernel fills with the page requests of
  * devices that fault in first stages the user owns, mapped from the fd

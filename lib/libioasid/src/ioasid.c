@@ -91,6 +91,7 @@ static const char *const ioasid_extension_names[] = {
 	[IOASID_EXT_USER_PASID] = "user_pasid",
 	[IOASID_EXT_PASID_TABLE] = "pasid_table",
 	[IOASID_EXT_FAULT_RING] = "fault_ring",
+	[IOASID_EXT_DIRTY_TRACKING] = "dirty_tracking",
 };
 
 const char *ioasid_extension_name(__u32 extension)
@@ -396,4 +397,56 @@ int ioasid_invalidate_cache(int fd, __u32 ioasid, const void *entries,
 		cmd.num_entries = 0;
 	*num_entries = cmd.num_entries;
 	return ret;
+}
+
+static int ioasid_dirty_tracking(int fd, __u32 ioasid, __u32 flags,
+				 __u32 *report)
+{
+	struct ioasid_cmd_dirty_tracking cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioasid = ioasid,
+	};
+	int ret;
+
+	ret = libioasid_ioctl(fd, IOASID_DIRTY_TRACKING, &cmd);
+	if (!ret && report)
+		*report = cmd.out_report;
+	return ret;
+}
+
+int ioasid_dirty_tracking_start(int fd, __u32 ioasid, __u32 *report)
+{
+	return ioasid_dirty_tracking(fd, ioasid, IOASID_DIRTY_TRACKING_START,
+				     report);
+}
+
+int ioasid_dirty_tracking_stop(int fd, __u32 ioasid)
+{
+	return ioasid_dirty_tracking(fd, ioasid, 0, NULL);
+}
+
+int ioasid_get_dirty_bitmap(int fd, __u32 ioasid, __u64 iova, __u64 length,
+			    __u64 page_size, __u64 *bitmap, __u32 flags,
+			    __u32 *report, __u64 *dirty)
+{
+	struct ioasid_cmd_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioasid = ioasid,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.bitmap = (uintptr_t)bitmap,
+	};
+	int ret;
+
+	ret = libioasid_ioctl(fd, IOASID_GET_DIRTY_BITMAP, &cmd);
+	if (ret)
+		return ret;
+	if (report)
+		*report = cmd.out_report;
+	if (dirty)
+		*dirty = cmd.out_dirty;
+	return 0;
 }

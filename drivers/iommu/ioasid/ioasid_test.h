@@ -454,7 +454,9 @@ enum ioasid_mock_engine_bits {
 };
 
 /* IOASID_MOCK_VFIO_ENGINE's @flags: write the registers, then read them. */
-#define IOASID_MOCK_VFIO_ENGINE_SET	(1 << 0)
+enum {
+	IOASID_MOCK_VFIO_ENGINE_SET = 1 << 0,
+};
 
 /**
  * struct ioasid_mock_vfio_engine - ioctl(IOASID_MOCK_VFIO_ENGINE) on the
@@ -496,7 +498,9 @@ struct ioasid_mock_vfio_engine {
 #define IOASID_MOCK_VFIO_MIG_MAGIC	0x4d564d49	/* "IMVM" */
 #define IOASID_MOCK_VFIO_MIG_VERSION	1
 /* In a record's @flags: made on entering STOP_COPY, the device stopped. */
-#define IOASID_MOCK_VFIO_MIG_FINAL	(1 << 0)
+enum {
+	IOASID_MOCK_VFIO_MIG_FINAL = 1 << 0,
+};
 
 /**
  * struct ioasid_mock_vfio_mig_regs - the register file in a record

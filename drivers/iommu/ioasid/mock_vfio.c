@@ -798,7 +798,7 @@ static void ioasid_mock_vfio_release_dev(struct vfio_device *vdev)
 
 /* A platform device with no regions and no interrupts: DMA is all it does. */
 static int ioasid_mock_vfio_get_info(struct vfio_device *vdev,
-				    struct vfio_device_info __user *arg)
+				     struct vfio_device_info __user *arg)
 {
 	struct vfio_device_info info;
 	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);

@@ -414,6 +414,138 @@ struct ioasid_mock_pasid_table_invalidate {
 	__aligned_u64 npages;
 };
 
+/*
+ * DOC: The mock VFIO device's DMA engine and migration
+ *
+ * Each mock VFIO device (not the emulated one) has a DMA engine: while
+ * the device is RUNNING or PRE_COPY and the engine is enabled, it writes
+ * one slot of a ring in IOVA space every few milliseconds through the
+ * mock IOMMU. The slot of sequence number seq is slot seq % nslots, at
+ * base + (seq % nslots) * slot_size, and holds slot_size / 8
+ * little-endian 64-bit words: word 0 is seq, word 1 is seed ^ seq, and
+ * each later word is the one before times %IOASID_MOCK_ENGINE_LCG_MUL
+ * plus %IOASID_MOCK_ENGINE_LCG_ADD. After a slot is written seq grows by
+ * one. A DMA that faults counts in faults, sets
+ * %IOASID_MOCK_ENGINE_FAULTED and disables the engine, seq unchanged.
+ *
+ * The device supports VFIO migration (VFIO_DEVICE_FEATURE_MIGRATION):
+ * STOP_COPY and PRE_COPY, not P2P. Its migration stream is a run of
+ * records (&struct ioasid_mock_vfio_mig_record), each holding the whole
+ * register file; when resuming, the last record wins, and it must carry
+ * %IOASID_MOCK_VFIO_MIG_FINAL (the record made on entering STOP_COPY).
+ */
+#define IOASID_MOCK_ENGINE_LCG_MUL	6364136223846793005ULL
+#define IOASID_MOCK_ENGINE_LCG_ADD	1442695040888963407ULL
+#define IOASID_MOCK_ENGINE_SLOT_MAX	4096
+#define IOASID_MOCK_ENGINE_SLOTS_MAX	65536
+
+/**
+ * enum ioasid_mock_engine_bits - the engine's control and status bits
+ * @IOASID_MOCK_ENGINE_ENABLE: in @ctrl: write slots while the device runs
+ * @IOASID_MOCK_ENGINE_ACTIVE: in @status, read only: writing now (enabled,
+ *	and the device RUNNING or PRE_COPY)
+ * @IOASID_MOCK_ENGINE_FAULTED: in @status: a DMA faulted and disabled the
+ *	engine; a write of the registers clears it
+ */
+enum ioasid_mock_engine_bits {
+	IOASID_MOCK_ENGINE_ENABLE = 1 << 0,
+	IOASID_MOCK_ENGINE_ACTIVE = 1 << 1,
+	IOASID_MOCK_ENGINE_FAULTED = 1 << 2,
+};
+
+/* IOASID_MOCK_VFIO_ENGINE's @flags: write the registers, then read them. */
+enum {
+	IOASID_MOCK_VFIO_ENGINE_SET = 1 << 0,
+};
+
+/**
+ * struct ioasid_mock_vfio_engine - ioctl(IOASID_MOCK_VFIO_ENGINE) on the
+ *	VFIO device fd of a mock device: read, or write and read, the
+ *	registers of its DMA engine
+ * @argsz: sizeof(struct ioasid_mock_vfio_engine)
+ * @flags: %IOASID_MOCK_VFIO_ENGINE_SET to write @base to @ctrl first
+ * @base: IOVA of slot 0, 8-byte aligned
+ * @nslots: slots in the ring, at most %IOASID_MOCK_ENGINE_SLOTS_MAX
+ * @slot_size: bytes per slot, a multiple of 8, at most
+ *	%IOASID_MOCK_ENGINE_SLOT_MAX
+ * @seq: the sequence number of the next slot written
+ * @seed: mixed into every slot
+ * @ctrl: &enum ioasid_mock_engine_bits: %IOASID_MOCK_ENGINE_ENABLE
+ * @status: out: &enum ioasid_mock_engine_bits: ACTIVE, FAULTED
+ * @faults: out: DMAs of the engine that faulted since the device opened
+ *
+ * Reading works in every migration state. Writing needs the device in
+ * RUNNING or STOP (EBUSY in a saving or resuming state: the registers are
+ * what migrates), a ring that fits the IOVA space and, with the engine
+ * enabled, at least one slot of at least 8 bytes (EINVAL otherwise).
+ * Opening the device and VFIO_DEVICE_RESET zero every register.
+ */
+struct ioasid_mock_vfio_engine {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 base;
+	__u32 nslots;
+	__u32 slot_size;
+	__aligned_u64 seq;
+	__aligned_u64 seed;
+	__u32 ctrl;
+	__u32 status;
+	__aligned_u64 faults;
+};
+
+#define IOASID_MOCK_VFIO_ENGINE		_IO(IOASID_TYPE, 0x3c)
+
+#define IOASID_MOCK_VFIO_MIG_MAGIC	0x4d564d49	/* "IMVM" */
+#define IOASID_MOCK_VFIO_MIG_VERSION	1
+/* In a record's @flags: made on entering STOP_COPY, the device stopped. */
+enum {
+	IOASID_MOCK_VFIO_MIG_FINAL = 1 << 0,
+};
+
+/**
+ * struct ioasid_mock_vfio_mig_regs - the register file in a record
+ * @base: as &struct ioasid_mock_vfio_engine
+ * @nslots: as &struct ioasid_mock_vfio_engine
+ * @slot_size: as &struct ioasid_mock_vfio_engine
+ * @seq: the next sequence number; the device's final one in a FINAL record
+ * @seed: as &struct ioasid_mock_vfio_engine
+ * @ctrl: as &struct ioasid_mock_vfio_engine
+ * @status: %IOASID_MOCK_ENGINE_FAULTED or 0
+ * @faults: as &struct ioasid_mock_vfio_engine
+ */
+struct ioasid_mock_vfio_mig_regs {
+	__le64 base;
+	__le32 nslots;
+	__le32 slot_size;
+	__le64 seq;
+	__le64 seed;
+	__le32 ctrl;
+	__le32 status;
+	__le64 faults;
+};
+
+/**
+ * struct ioasid_mock_vfio_mig_record - one record of the migration stream
+ * @magic: %IOASID_MOCK_VFIO_MIG_MAGIC (else the write fails with EINVAL)
+ * @version: %IOASID_MOCK_VFIO_MIG_VERSION (else EOPNOTSUPP)
+ * @flags: %IOASID_MOCK_VFIO_MIG_FINAL or 0 (else EINVAL)
+ * @length: sizeof(@regs), the bytes after this header (else EINVAL)
+ * @reserved: 0 (else EINVAL)
+ * @regs: the register file (EINVAL if it could not be written)
+ *
+ * All little-endian. A write that delivers a bad record fails, and so
+ * does every later write to that data fd and the arc out of RESUMING;
+ * VFIO_DEVICE_RESET ends the session.
+ */
+struct ioasid_mock_vfio_mig_record {
+	__le32 magic;
+	__le16 version;
+	__le16 flags;
+	__le32 length;
+	__le32 reserved;
+	struct ioasid_mock_vfio_mig_regs regs;
+};
+
 #ifdef __KERNEL__
 /*
  * What the mock driver takes for the formats above: private iommu_user_data

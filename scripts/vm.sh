@@ -72,7 +72,7 @@ rm -f "$RUN/console.log" "$RUN/results.log" "$RUN/qemu-rc" "$RUN/tests" \
 # Tools of tools/ioasid that test themselves: in the initramfs they are
 # also /tests/tools/NAME, and check mode runs them with --tap (name them
 # so in TESTS, e.g. "tools/ioasid-fault-server:--tap").
-SELF_TESTING_TOOLS="ioasid-fault-server"
+SELF_TESTING_TOOLS="ioasid-fault-server ioasid-migrate"
 
 # What the guest runs in check mode: every test program, unless named.
 default_tests() {
@@ -127,9 +127,18 @@ append+=" kasan.fault=panic nokaslr"
 mem=2G
 [ "$BASE" = bench ] && mem=4G
 
+# The fault benchmark drives mock IOMMUs only. iommufd's mock registers
+# without a firmware node, as VT-d does, and the iommu core gives its
+# devices to the first such IOMMU: so no VT-d there, and no edu either.
+devices=(-device "$iommu_dev" -device edu -device edu
+	 -device "pcie-root-port,id=rp1,chassis=1" -device "edu,bus=rp1")
+if [ "$BASE" = fault-bench ]; then
+	devices=()
+	append=${append/intel_iommu=$intel_iommu/intel_iommu=off}
+fi
+
 qemu=("${qemu_bin[@]}" -machine q35 -accel tcg -cpu max -smp 2 -m $mem
-      -device "$iommu_dev" -device edu -device edu
-      -device pcie-root-port,id=rp1,chassis=1 -device edu,bus=rp1
+      "${devices[@]}"
       -kernel "$KOBJ/arch/x86/boot/bzImage" -initrd "$RUN/initramfs.cpio.gz"
       -append "$append" -display none -no-reboot -monitor none)
 

@@ -39,6 +39,11 @@
  *            ioasid-fault-server, run once the demo has let the mock
  *            devices go, serves the requests from a fault ring with
  *            io_uring, and the demo passes only if it did.
+ *   migration ioasid-migrate moves guest RAM and a running mock device from
+ *            one ioasid fd to another, in pre-copy rounds driven by the
+ *            dirty bitmap, then stop-and-copy; and again with an edu
+ *            device on the source, whose IOMMU cannot track, to show
+ *            what conservative reports cost.
  *
  * Every DMA is checked byte for byte, and so is what must not change.
  * It prints what it did and a PASS or FAIL for each flow; the exit
@@ -740,28 +745,25 @@ out:
 }
 
 /*
- * vSVA with I/O page faults: the fault server, in a process of its own,
- * as a VMM may run the part that serves its guests' faults. Its report is
- * shown indented; the demo needs its PASS and says how many faults it
- * served. It binds the mock devices itself, so the demo has closed its
- * own by then: a device is bound to one ioasid fd at a time.
+ * Run tool @name in a process of its own, as a VMM may run such parts,
+ * its report shown indented. It passes if it exits 0 after printing
+ * @pass_line; a line that @count_fmt scans sets *@count.
  */
-static unsigned long long fault_server(void)
+static bool run_tool(const char *name, const char *pass_line,
+		     const char *count_fmt, unsigned long long *count)
 {
-	char *const argv[] = { "ioasid-fault-server", NULL };
-	unsigned long long served = 0, n;
+	char *const argv[] = { (char *)name, NULL };
+	unsigned long long n;
 	bool pass = false;
 	int pipefd[2], status;
 	char line[512];
 	pid_t pid;
 	FILE *f;
 
-	printf("\n== vSVA (mock IOMMU): a guest process's page faults, served from a fault ring\n");
 	fflush(stdout);
 	if (pipe(pipefd)) {
 		printf("FAIL: pipe: %s\n", strerror(errno));
-		failures++;
-		return 0;
+		return false;
 	}
 	pid = fork();
 	if (!pid) {
@@ -776,10 +778,9 @@ static unsigned long long fault_server(void)
 	f = pid > 0 ? fdopen(pipefd[0], "r") : NULL;
 	while (f && fgets(line, sizeof(line), f)) {
 		printf("  %s", line);
-		if (sscanf(line, "fault server: faults served: %llu",
-			   &n) == 1)
-			served = n;
-		else if (!strcmp(line, "fault server: PASS\n"))
+		if (count_fmt && sscanf(line, count_fmt, &n) == 1)
+			*count = n;
+		else if (!strcmp(line, pass_line))
 			pass = true;
 	}
 	if (f)
@@ -789,11 +790,45 @@ static unsigned long long fault_server(void)
 	if (pid < 0 || waitpid(pid, &status, 0) != pid ||
 	    !WIFEXITED(status) || WEXITSTATUS(status))
 		pass = false;
+	return pass;
+}
+
+/*
+ * vSVA with I/O page faults: the fault server. It binds the mock devices
+ * itself, so the demo has closed its own by then: a device is bound to
+ * one ioasid fd at a time. The demo needs its PASS and says how many
+ * faults it served.
+ */
+static unsigned long long fault_server(void)
+{
+	unsigned long long served = 0;
+	bool pass;
+
+	printf("\n== vSVA (mock IOMMU): a guest process's page faults, served from a fault ring\n");
+	pass = run_tool("ioasid-fault-server", "fault server: PASS\n",
+			"fault server: faults served: %llu", &served);
 	if (!pass)
 		failures++;
 	printf("vSVA page faults (mock IOMMU): %s, %llu faults served\n",
 	       pass ? "PASS" : "FAIL", served);
 	return served;
+}
+
+/*
+ * Live migration: guest RAM and a running mock device move from one
+ * ioasid fd to another, driven by dirty bitmaps; then again with an edu
+ * device attached, whose IOMMU cannot track, for the conservative case.
+ */
+static void live_migration(void)
+{
+	bool pass;
+
+	printf("\n== live migration (mock IOMMU): dirty tracking and a device's state\n");
+	pass = run_tool("ioasid-migrate", "migration: PASS\n", NULL, NULL);
+	if (!pass)
+		failures++;
+	printf("live migration (mock IOMMU, and edu for the conservative case): %s\n",
+	       pass ? "PASS" : "FAIL");
 }
 
 /* The mock flows; each prints its verdict, or all fail without devices. */
@@ -1011,6 +1046,7 @@ int main(void)
 	printf("after closing everything: VmPin %ld kB\n", vm_pinned_kb());
 
 	served = fault_server();
+	live_migration();
 	printf("\ndemo: %s (%llu I/O page faults served)\n",
 	       failures ? "FAIL" : "PASS", served);
 	return failures ? 1 : 0;

@@ -14,9 +14,10 @@
  *     call; iommufd: read() of the fault fd) and answers every group
  *     (ours: one IOASID_PAGE_RESPONSE; iommufd: write() of the fault fd),
  *     and the answers go back to the device through the core.
- * Each device is on a plain paging domain that reports its faults (ours:
- * an IOASID with a ring; iommufd: a paging HWPT with a fault object), so
- * both cores route the fault the same way. Our mock counts the answers
+ * Each device is attached to a nested domain whose faults are the
+ * user's (ours: a hardware-nested IOASID with an empty first stage bound
+ * and a ring; iommufd: a nested HWPT on a nest-parent one, with a fault
+ * object), so both cores route the fault the same way. Our mock counts the answers
  * it receives and the benchmark checks the count; iommufd's mock ignores
  * them, so there a full write() is what is checked.
  *
@@ -60,6 +61,7 @@
 #define MAX_BATCH	64
 #define RING_ENTRIES	256
 #define FAULT_IOVA	0x100000000ULL
+#define ROOT_GPA	0x40000000ULL
 #define PAGE		4096UL
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -93,7 +95,9 @@ struct sample {
 struct ours {
 	int fd;
 	int efd;
-	__u32 ioasid;
+	void *ram;			/* the first stage's root */
+	__u32 parent;
+	__u32 ioasid;			/* hardware-nested on @parent */
 	__u32 dev;
 	struct ioasid_fault_ring ring;
 	__u64 answers;
@@ -140,6 +144,10 @@ static __u64 ours_answers(int fd, __u32 dev)
 	return cmd.device_info.out_unwaited_answers;
 }
 
+/*
+ * A hardware-nested IOASID with an empty first stage bound: its root, one
+ * zeroed page of guest RAM, maps nothing, so every DMA through it faults.
+ */
 static void ours_open(struct ours *o)
 {
 	int ret;
@@ -147,19 +155,34 @@ static void ours_open(struct ours *o)
 	o->fd = ioasid_open();
 	if (o->fd < 0)
 		die("open /dev/ioasid", -o->fd);
-	o->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	o->efd = eventfd(0, EFD_CLOEXEC);
 	if (o->efd < 0)
 		die("eventfd", errno);
-	ret = ioasid_alloc(o->fd, &o->ioasid);
+	o->ram = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (o->ram == MAP_FAILED)
+		die("mmap", errno);
+	ret = ioasid_alloc(o->fd, &o->parent);
+	if (!ret)
+		ret = ioasid_dma_map(o->fd, o->parent, o->ram, ROOT_GPA, PAGE,
+				     IOASID_DMA_MAP_READ |
+				     IOASID_DMA_MAP_WRITE);
+	if (!ret)
+		ret = ioasid_create_nesting(o->fd, o->parent,
+					    IOASID_NESTING_HARDWARE,
+					    &o->ioasid);
 	if (!ret)
 		ret = ours_device(o->fd, &o->dev);
 	if (!ret)
 		ret = ours_attach(o->fd, o->dev, o->ioasid);
 	if (!ret)
+		ret = ioasid_bind_pgtable_vtd_s1(o->fd, o->ioasid, ROOT_GPA, 48,
+						 0);
+	if (!ret)
 		ret = ioasid_fault_ring_setup(o->fd, RING_ENTRIES, o->efd,
 					      &o->ioasid, 1, &o->ring);
 	if (ret)
-		die("set up our mock device and ring", -ret);
+		die("set up our nested mock device and its ring", -ret);
 }
 
 static void ours_close(struct ours *o)
@@ -167,6 +190,7 @@ static void ours_close(struct ours *o)
 	ioasid_fault_ring_free(&o->ring);
 	close(o->efd);
 	close(o->fd);
+	munmap(o->ram, PAGE);
 }
 
 static struct sample ours_run(struct ours *o, unsigned int batch)
@@ -240,9 +264,19 @@ static void theirs_open(struct theirs *t)
 	struct iommu_test_cmd replace = {
 		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
 	};
+	struct iommu_hwpt_alloc parent = {
+		.size = sizeof(parent),
+		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+	};
+	struct iommu_hwpt_selftest data = {
+		.iotlb = IOMMU_TEST_IOTLB_DEFAULT,
+	};
 	struct iommu_hwpt_alloc hwpt = {
 		.size = sizeof(hwpt),
 		.flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.data_type = IOMMU_HWPT_DATA_SELFTEST,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
 	};
 
 	t->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
@@ -257,11 +291,15 @@ static void theirs_open(struct theirs *t)
 	if (ioctl(t->fd, IOMMU_FAULT_QUEUE_ALLOC, &fault))
 		die("IOMMU_FAULT_QUEUE_ALLOC", errno);
 	t->fault_fd = fault.out_fault_fd;
+	parent.dev_id = t->idev;
+	parent.pt_id = ioas.out_ioas_id;
+	if (ioctl(t->fd, IOMMU_HWPT_ALLOC, &parent))
+		die("IOMMU_HWPT_ALLOC of a nest parent", errno);
 	hwpt.dev_id = t->idev;
-	hwpt.pt_id = ioas.out_ioas_id;
+	hwpt.pt_id = parent.out_hwpt_id;
 	hwpt.fault_id = fault.out_fault_id;
 	if (ioctl(t->fd, IOMMU_HWPT_ALLOC, &hwpt))
-		die("IOMMU_HWPT_ALLOC with a fault", errno);
+		die("IOMMU_HWPT_ALLOC of a nested HWPT with a fault", errno);
 	replace.id = mock.mock_domain.out_stdev_id;
 	replace.mock_domain_replace.pt_id = hwpt.out_hwpt_id;
 	if (theirs_test(t->fd, &replace))
@@ -328,14 +366,11 @@ static struct sample theirs_run(struct theirs *t, unsigned int batch)
  * whole trip, device to VMM and back, per DMA.
  */
 struct dma_bench {
-	struct ours o;
-	void *ram;
-	__u32 parent;
+	struct ours *o;
 	pthread_t device;
 	unsigned int bad;
 };
 
-#define DMA_GPA		0x40000000ULL
 #define DMA_GIOVA	0x7f0000000000ULL
 
 static void *dma_device_fn(void *arg)
@@ -344,7 +379,7 @@ static void *dma_device_fn(void *arg)
 	__u8 buf[64];
 	struct ioasid_cmd_test cmd = {
 		.op = IOASID_TEST_OP_DMA,
-		.dev_id = d->o.dev,
+		.dev_id = d->o->dev,
 		.dma = {
 			.iova = DMA_GIOVA,
 			.uptr = (uintptr_t)buf,
@@ -355,54 +390,9 @@ static void *dma_device_fn(void *arg)
 	unsigned int i;
 
 	for (i = 0; i != DMA_FAULTS; i++)
-		if (ours_test(d->o.fd, &cmd) != -EIO)
+		if (ours_test(d->o->fd, &cmd) != -EIO)
 			d->bad++;
 	return NULL;
-}
-
-static void dma_open(struct dma_bench *d)
-{
-	struct ours *o = &d->o;
-	int ret;
-
-	o->fd = ioasid_open();
-	if (o->fd < 0)
-		die("open /dev/ioasid", -o->fd);
-	o->efd = eventfd(0, EFD_CLOEXEC);
-	if (o->efd < 0)
-		die("eventfd", errno);
-	/* One zeroed page of guest RAM: the root of an empty first stage. */
-	d->ram = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (d->ram == MAP_FAILED)
-		die("mmap", errno);
-	ret = ioasid_alloc(o->fd, &d->parent);
-	if (!ret)
-		ret = ioasid_dma_map(o->fd, d->parent, d->ram, DMA_GPA, PAGE,
-				     IOASID_DMA_MAP_READ |
-				     IOASID_DMA_MAP_WRITE);
-	if (!ret)
-		ret = ioasid_create_nesting(o->fd, d->parent,
-					    IOASID_NESTING_HARDWARE,
-					    &o->ioasid);
-	if (!ret)
-		ret = ours_device(o->fd, &o->dev);
-	if (!ret)
-		ret = ours_attach(o->fd, o->dev, o->ioasid);
-	if (!ret)
-		ret = ioasid_bind_pgtable_vtd_s1(o->fd, o->ioasid, DMA_GPA, 48,
-						 0);
-	if (!ret)
-		ret = ioasid_fault_ring_setup(o->fd, RING_ENTRIES, o->efd,
-					      &o->ioasid, 1, &o->ring);
-	if (ret)
-		die("set up a nested mock device", -ret);
-}
-
-static void dma_close(struct dma_bench *d)
-{
-	ours_close(&d->o);
-	munmap(d->ram, PAGE);
 }
 
 /* The VMM's loop: wait on the eventfd, drain, answer all at once. */
@@ -421,18 +411,18 @@ static struct sample dma_run(struct dma_bench *d)
 	if (pthread_create(&d->device, NULL, dma_device_fn, d))
 		die("pthread_create", errno);
 	while (served < DMA_FAULTS) {
-		if (read(d->o.efd, &count, sizeof(count)) < 0)
+		if (read(d->o->efd, &count, sizeof(count)) < 0)
 			die("eventfd read", errno);
 		s.syscalls++;
-		while ((n = ioasid_fault_peek_batch(&d->o.ring, recs,
+		while ((n = ioasid_fault_peek_batch(&d->o->ring, recs,
 						    MAX_BATCH)) > 0) {
 			for (i = 0; i != n; i++)
 				resp[i] = (struct ioasid_page_response){
 					.cookie = recs[i]->cookie,
 					.code = IOASID_PAGE_RESP_INVALID,
 				};
-			ioasid_fault_advance(&d->o.ring, n);
-			ret = ioasid_page_respond(&d->o.ring, resp, n,
+			ioasid_fault_advance(&d->o->ring, n);
+			ret = ioasid_page_respond(&d->o->ring, resp, n,
 						  &answered);
 			if (ret || answered != (unsigned int)n)
 				die("page response", ret ? -ret : EPROTO);
@@ -444,7 +434,7 @@ static struct sample dma_run(struct dma_bench *d)
 	s.total = now() - t0;
 	/* The device's own system calls: one DMA each. */
 	s.syscalls += DMA_FAULTS;
-	if (d->bad || ioasid_fault_lost(&d->o.ring))
+	if (d->bad || ioasid_fault_lost(&d->o->ring))
 		die("a DMA did not end as answered", EPROTO);
 	return s;
 }
@@ -482,9 +472,9 @@ int main(int argc, char **argv)
 	double ratio[NR_BATCHES][ROUNDS], vratio[NR_BATCHES][ROUNDS];
 	double sys[2][NR_BATCHES], dma_rate[ROUNDS];
 	double headline = 0, dma_sys = 0;
-	struct dma_bench d = {};
 	struct theirs t;
 	struct ours o = {};
+	struct dma_bench d = { .o = &o };
 	unsigned int r, b;
 
 	if (argc == 3 && !strcmp(argv[1], "-o")) {
@@ -522,10 +512,8 @@ int main(int argc, char **argv)
 			sys[1][b] = (double)st.syscalls / FAULTS;
 		}
 	}
-	ours_close(&o);
 	theirs_close(&t);
 
-	dma_open(&d);
 	dma_run(&d);
 	for (r = 0; r != ROUNDS; r++) {
 		struct sample s = dma_run(&d);
@@ -533,7 +521,7 @@ int main(int argc, char **argv)
 		dma_rate[r] = DMA_FAULTS / s.total;
 		dma_sys = (double)s.syscalls / DMA_FAULTS;
 	}
-	dma_close(&d);
+	ours_close(&o);
 
 	printf("I/O page fault round trips: a mock device's page request,\n");
 	printf("taken and answered by the VMM; median of %d rounds of %d faults\n",

@@ -4,8 +4,9 @@
 #   make check   install what is missing, build, run every test
 #   make bench   ours vs iommufd vs VFIO type1 on a non-debug kernel:
 #                build/bench.json and the chart build/bench.png; then
-#                I/O page faults, ours vs iommufd, each on its mock IOMMU
-#                (a non-debug kernel with both mocks): build/fault-bench.json
+#                what only mock IOMMUs measure (page faults, dirty bitmaps),
+#                ours vs iommufd's, on a non-debug kernel with both mocks:
+#                build/mock-bench.json
 #   make shell   a shell in the test VM
 #   make lint    checkpatch --strict and a W=1 build of our kernel code
 #
@@ -56,7 +57,7 @@ shell: userspace
 # The fault benchmark's programs are the perf build's: one uAPI.
 bench: userspace-perf kernel-perf-mock
 	@$(S)/vm.sh bench
-	@$(S)/vm.sh fault-bench
+	@$(S)/vm.sh mock-bench
 
 lint: kernel
 	@$(S)/host-checks.sh

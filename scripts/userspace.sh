@@ -47,7 +47,7 @@ gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/lib/tests/consumer_test" \
 tool_flags() {
 	case $1 in
 	ioasid-fault-server) echo "-luring -pthread" ;;
-	ioasid-fault-bench) echo "-pthread -iquote $KSRC/drivers/iommu/ioasid" \
+	ioasid-mock-bench) echo "-pthread -iquote $KSRC/drivers/iommu/ioasid" \
 		"-iquote $KSRC/drivers/iommu/iommufd" ;;
 	ioasid-migrate) echo "-iquote $KSRC/drivers/iommu/ioasid" ;;
 	esac

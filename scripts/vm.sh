@@ -8,8 +8,9 @@
 #   vm.sh run             the demo, with the console shown live
 #   vm.sh shell           an interactive shell in the VM
 #   vm.sh bench           the benchmarks on the perf kernel
-#   vm.sh fault-bench     the I/O page fault benchmark, ours against
-#                         iommufd, on the perf-mock kernel (both mocks)
+#   vm.sh mock-bench      what only the mock IOMMUs can measure, ours
+#                         against iommufd's (I/O page faults, dirty
+#                         bitmaps), on the perf-mock kernel
 #   vm.sh MODE-sm ...     any of these on the second IOMMU, e.g.
 #                         "vm.sh check-sm selftests/ioasid_vfio:-v,edu"
 #
@@ -36,13 +37,13 @@ BASE=${MODE%-sm}	# what the guest runs
 IOMMU=legacy
 [ "$BASE" != "$MODE" ] && IOMMU=sm
 case $BASE in
-check|run|shell|bench|fault-bench) ;;
+check|run|shell|bench|mock-bench) ;;
 *) echo "vm.sh: unknown mode $MODE" >&2; exit 2 ;;
 esac
 FLAVOUR=test
 [ "$BASE" = bench ] && FLAVOUR=perf
 USER_FLAVOUR=$FLAVOUR
-if [ "$BASE" = fault-bench ]; then
+if [ "$BASE" = mock-bench ]; then
 	FLAVOUR=perf-mock
 	USER_FLAVOUR=perf	# the same uAPI: the perf build's programs
 fi
@@ -123,16 +124,18 @@ append="console=ttyS0 intel_iommu=$intel_iommu panic_on_warn=1 panic=-1 oops=pan
 append+=" kasan.fault=panic nokaslr"
 [ "$BASE" = check ] || append+=" quiet"
 
-# The benchmark keeps 1 GiB of 4 KiB pages and 1 GiB of THP at once.
+# The benchmark keeps 1 GiB of 4 KiB pages and 1 GiB of THP at once; the
+# mock one 1 GiB, mapped in both mock IOMMUs.
 mem=2G
 [ "$BASE" = bench ] && mem=4G
+[ "$BASE" = mock-bench ] && mem=3G
 
 # The fault benchmark drives mock IOMMUs only. iommufd's mock registers
 # without a firmware node, as VT-d does, and the iommu core gives its
 # devices to the first such IOMMU: so no VT-d there, and no edu either.
 devices=(-device "$iommu_dev" -device edu -device edu
 	 -device "pcie-root-port,id=rp1,chassis=1" -device "edu,bus=rp1")
-if [ "$BASE" = fault-bench ]; then
+if [ "$BASE" = mock-bench ]; then
 	devices=()
 	append=${append/intel_iommu=$intel_iommu/intel_iommu=off}
 fi
@@ -223,9 +226,9 @@ if [ "$BASE" = run ] && ! tr -d '\r' < "$RUN/console.log" | grep -q '^demo: PASS
 	echo "run: the demo did not pass; see ${RUN#"$TOP"/}/console.log" >&2
 	exit 1
 fi
-if [ "$BASE" = fault-bench ]; then
-	if ! tr -d '\r' < "$RUN/console.log" | grep -q '^fault-bench: done'; then
-		echo "fault-bench: did not finish; see ${RUN#"$TOP"/}/console.log" >&2
+if [ "$BASE" = mock-bench ]; then
+	if ! tr -d '\r' < "$RUN/console.log" | grep -q '^mock-bench: done'; then
+		echo "mock-bench: did not finish; see ${RUN#"$TOP"/}/console.log" >&2
 		exit 1
 	fi
 	tr -d '\r' < "$RUN/results.log" | grep '^{' |

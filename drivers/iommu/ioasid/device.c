@@ -119,6 +119,12 @@ static const struct iommu_ops *ioasid_device_ops(struct device *dev)
 	return dev->iommu->iommu_dev->ops;
 }
 
+/* See ioasid_device_label(). */
+static u64 ioasid_device_fault_label(struct ioasid_device *idev)
+{
+	return idev->external ? idev->label : idev->obj.id;
+}
+
 /*
  * A domain allocated with the driver's user-domain hook, which takes
  * flags (IOMMU_HWPT_ALLOC_*) and nests on @parent with @data: the one way
@@ -457,6 +463,8 @@ static int ioasid_device_attach_first(struct ioasid_device *idev,
 
 	lockdep_assert_held(&igroup->lock);
 	attach->dev = get_device(idev->dev);
+	/* Looked up once here, not for every page request it raises. */
+	attach->dev_label = ioasid_device_fault_label(idev);
 	if (space->nesting == IOASID_NESTING_HARDWARE) {
 		ret = ioasid_device_attach_nested(idev, attach, space);
 		goto out_done;
@@ -878,6 +886,7 @@ u32 ioasid_device_find_id(struct ioasid_ctx *ctx, struct device *dev)
  */
 u64 ioasid_device_label(struct ioasid_ctx *ctx, struct device *dev)
 {
+	struct ioasid_device *idev;
 	struct ioasid_object *obj;
 	u64 label;
 	u32 id;
@@ -886,8 +895,8 @@ u64 ioasid_device_label(struct ioasid_ctx *ctx, struct device *dev)
 	obj = ioasid_object_get(ctx, id, IOASID_OBJ_DEVICE);
 	if (IS_ERR(obj))
 		return id;
-	label = container_of(obj, struct ioasid_device, obj)->external ?
-		container_of(obj, struct ioasid_device, obj)->label : id;
+	idev = container_of(obj, struct ioasid_device, obj);
+	label = ioasid_device_fault_label(idev);
 	ioasid_object_put(obj);
 	return label;
 }

@@ -94,25 +94,69 @@ void ioasid_dirty_child_gone(struct ioasid_space *parent,
 		ioasid_iova_dirty_escaped(&parent->iova);
 }
 
-static int ioasid_dirty_check_bitmap(struct ioasid_cmd_get_dirty_bitmap *cmd,
-				     unsigned long *last, size_t *bytes)
+/*
+ * Check a bitmap request and fault its bitmap in without writing it,
+ * with no lock held: what can fail on bad input fails here.
+ */
+int ioasid_dirty_request_prepare(struct ioasid_dirty_request *req, u64 iova,
+				 u64 length, u64 page_size, u64 bitmap)
 {
 	u64 npages, end;
 
-	if (!is_power_of_2(cmd->page_size) || cmd->page_size < PAGE_SIZE ||
-	    !cmd->length || !IS_ALIGNED(cmd->iova | cmd->length,
-					cmd->page_size) ||
-	    !IS_ALIGNED(cmd->bitmap, sizeof(u64)))
+	if (!is_power_of_2(page_size) || page_size < PAGE_SIZE || !length ||
+	    !IS_ALIGNED(iova | length, page_size) ||
+	    !IS_ALIGNED(bitmap, sizeof(u64)))
 		return -EINVAL;
-	if (check_add_overflow(cmd->iova, cmd->length - 1, &end) ||
-	    end > ULONG_MAX)
+	if (check_add_overflow(iova, length - 1, &end) || end > ULONG_MAX)
 		return -EOVERFLOW;
-	npages = cmd->length / cmd->page_size;
+	npages = length / page_size;
 	if (npages > IOASID_DIRTY_BITMAP_MAX_PAGES)
 		return -EINVAL;
-	*last = end;
-	*bytes = DIV_ROUND_UP(npages, 64) * sizeof(u64);
+	req->iova = iova;
+	req->last = end;
+	req->length = length;
+	req->page_size = page_size;
+	req->ubitmap = u64_to_user_ptr(bitmap);
+	req->bytes = DIV_ROUND_UP(npages, 64) * sizeof(u64);
+	/* Its pages exist and are writable, and nothing was written yet. */
+	if (fault_in_safe_writeable((const char __user *)req->ubitmap,
+				    req->bytes))
+		return -EFAULT;
 	return 0;
+}
+
+/*
+ * Fill the user's bitmap for @req, under space->lock: every bit written,
+ * the records read cleared with @clear. The report goes to @report.
+ */
+int ioasid_dirty_request_read(struct ioasid_space *space,
+			      struct ioasid_dirty_request *req, bool clear,
+			      u32 *report)
+{
+	struct ioasid_iova *iova = &space->iova;
+	struct iova_bitmap *bitmap;
+	int ret;
+
+	lockdep_assert_held(&space->lock);
+	if (!iova->dirty_tracking ||
+	    req->page_size < (iova->pgsize_bitmap & -iova->pgsize_bitmap))
+		return -EINVAL;
+	ret = ioasid_iova_check_whole_pages(iova, req->iova, req->last);
+	if (ret)
+		return ret;
+	bitmap = iova_bitmap_alloc(req->iova, req->length, req->page_size,
+				   req->ubitmap);
+	if (IS_ERR(bitmap))
+		return PTR_ERR(bitmap);
+	ret = -EFAULT;
+	if (!clear_user(req->ubitmap, req->bytes)) {
+		*report = ioasid_dirty_report(space, req->iova, req->last);
+		ret = ioasid_iova_read_dirty(iova, bitmap, req->iova, req->last,
+					     ioasid_dirty_children_write(space),
+					     clear);
+	}
+	iova_bitmap_free(bitmap);
+	return ret;
 }
 
 /* The bits the kernel set, read back from the user's bitmap. */
@@ -137,53 +181,26 @@ static int ioasid_dirty_count(const u64 __user *ubitmap, size_t bytes,
 int ioasid_dirty_get_bitmap_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_get_dirty_bitmap *cmd = ucmd->cmd;
-	u64 __user *ubitmap = u64_to_user_ptr(cmd->bitmap);
-	bool clear = !(cmd->flags & IOASID_DIRTY_BITMAP_NO_CLEAR);
+	struct ioasid_dirty_request req;
 	struct ioasid_space *space;
-	struct iova_bitmap *bitmap;
-	unsigned long last;
-	size_t bytes;
 	int ret;
 
-	ret = ioasid_dirty_check_bitmap(cmd, &last, &bytes);
+	ret = ioasid_dirty_request_prepare(&req, cmd->iova, cmd->length,
+					   cmd->page_size, cmd->bitmap);
 	if (ret)
 		return ret;
-	/* Its pages exist and are writable, and nothing was written yet. */
-	if (fault_in_safe_writeable((const char __user *)ubitmap, bytes))
-		return -EFAULT;
 	space = ioasid_dirty_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-
 	mutex_lock(&space->lock);
-	ret = -EINVAL;
-	if (!space->iova.dirty_tracking ||
-	    (u64)cmd->page_size < (space->iova.pgsize_bitmap &
-				   -space->iova.pgsize_bitmap))
-		goto out_unlock;
-	ret = ioasid_iova_check_whole_pages(&space->iova, cmd->iova, last);
-	if (ret)
-		goto out_unlock;
-	bitmap = iova_bitmap_alloc(cmd->iova, cmd->length, cmd->page_size,
-				   ubitmap);
-	if (IS_ERR(bitmap)) {
-		ret = PTR_ERR(bitmap);
-		goto out_unlock;
-	}
-	ret = -EFAULT;
-	if (clear_user(ubitmap, bytes))
-		goto out_free;
-	cmd->out_report = ioasid_dirty_report(space, cmd->iova, last);
-	ret = ioasid_iova_read_dirty(&space->iova, bitmap, cmd->iova, last,
-				     ioasid_dirty_children_write(space),
-				     clear);
-out_free:
-	iova_bitmap_free(bitmap);
-out_unlock:
+	ret = ioasid_dirty_request_read(space, &req,
+					!(cmd->flags &
+					  IOASID_DIRTY_BITMAP_NO_CLEAR),
+					&cmd->out_report);
 	mutex_unlock(&space->lock);
 	ioasid_space_put(space);
 	if (ret)
 		return ret;
-	ret = ioasid_dirty_count(ubitmap, bytes, &cmd->out_dirty);
+	ret = ioasid_dirty_count(req.ubitmap, req.bytes, &cmd->out_dirty);
 	return ret ?: ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }

@@ -116,7 +116,9 @@ static void ioasid_fault_post(struct ioasid_fault_ring *ring,
 		return;
 	}
 	ring->last_cookie = cookie;
-	label = ioasid_device_label(ring->ctx, dev);
+	/* Another device of the attachment's group: look it up. */
+	label = dev == attach->dev ? attach->dev_label :
+		ioasid_device_label(ring->ctx, dev);
 
 	list_for_each_entry(iopf, &group->faults, list) {
 		struct iommu_fault_page_request *prm = &iopf->fault.prm;
@@ -354,12 +356,17 @@ static int ioasid_fault_respond_one(struct ioasid_fault_ring *ring,
 	return 0;
 }
 
+/* Answers a VMM sends one group at a time need no allocation. */
+#define IOASID_PAGE_RESPONSE_ON_STACK	8
+
 int ioasid_fault_page_response_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_page_response *cmd = ucmd->cmd;
 	struct ioasid_page_response __user *uentries =
 		u64_to_user_ptr(cmd->entries_uptr);
-	struct ioasid_page_response *entries;
+	struct ioasid_page_response few[IOASID_PAGE_RESPONSE_ON_STACK];
+	struct ioasid_page_response *entries = few;
+	size_t bytes = array_size(cmd->num_entries, sizeof(*entries));
 	struct ioasid_fault_ring *ring;
 	struct ioasid_object *obj;
 	u32 i, answered = 0;
@@ -369,8 +376,10 @@ int ioasid_fault_page_response_ioctl(struct ioasid_ucmd *ucmd)
 	    cmd->num_entries > IOASID_FAULT_RING_MAX_ENTRIES)
 		return -EINVAL;
 	/* Read all first: a bad array answers nothing. */
-	entries = memdup_array_user(uentries, cmd->num_entries,
-				    sizeof(*entries));
+	if (cmd->num_entries > ARRAY_SIZE(few))
+		entries = memdup_user(uentries, bytes);
+	else if (copy_from_user(few, uentries, bytes))
+		entries = ERR_PTR(-EFAULT);
 	if (IS_ERR(entries))
 		return PTR_ERR(entries);
 	obj = ioasid_object_get(ucmd->ctx, cmd->ring_id,
@@ -393,13 +402,13 @@ int ioasid_fault_page_response_ioctl(struct ioasid_ucmd *ucmd)
 	ioasid_object_put(obj);
 
 	ret = -EFAULT;
-	if (copy_to_user(uentries, entries,
-			 array_size(cmd->num_entries, sizeof(*entries))))
+	if (copy_to_user(uentries, entries, bytes))
 		goto out_free;
 	cmd->out_answered = answered;
 	ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 out_free:
-	kfree(entries);
+	if (entries != few)
+		kfree(entries);
 	return ret;
 }
 

@@ -364,6 +364,7 @@ struct ioasid_attach {
 	struct ioasid_nested *nested;
 	struct list_head nested_link;	/* in nested->attaches */
 	struct device *dev;		/* held: one device, for the core */
+	u64 dev_label;			/* @dev's in fault records */
 	unsigned int users;		/* devices that asked for it */
 };
 
@@ -434,6 +435,22 @@ int ioasid_fault_page_response_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_fault_ring_mmap(struct ioasid_ctx *ctx, struct vm_area_struct *vma);
 
 /* dirty.c */
+
+/* A dirty bitmap the user asked for, checked and faulted in. */
+struct ioasid_dirty_request {
+	unsigned long iova;
+	unsigned long last;
+	u64 length;
+	u64 page_size;
+	u64 __user *ubitmap;
+	size_t bytes;
+};
+
+int ioasid_dirty_request_prepare(struct ioasid_dirty_request *req, u64 iova,
+				 u64 length, u64 page_size, u64 bitmap);
+int ioasid_dirty_request_read(struct ioasid_space *space,
+			      struct ioasid_dirty_request *req, bool clear,
+			      u32 *report);
 int ioasid_dirty_tracking_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_dirty_get_bitmap_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_dirty_child_gone(struct ioasid_space *parent,

@@ -334,7 +334,7 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			     IOASID_DMA_MAP_FROM_PARENT),
 	IOASID_IOCTL_OP_RSVD(IOASID_DMA_UNMAP, ioasid_space_dma_unmap_ioctl,
 			     struct ioasid_cmd_dma_unmap, out_unmapped,
-			     IOASID_DMA_UNMAP_ALL),
+			     IOASID_DMA_UNMAP_ALL | IOASID_DMA_UNMAP_GET_DIRTY),
 	IOASID_IOCTL_OP_RSVD(IOASID_CREATE_NESTING,
 			     ioasid_space_create_nesting_ioctl,
 			     struct ioasid_cmd_create_nesting, __reserved, 0),

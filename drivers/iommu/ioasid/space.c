@@ -381,18 +381,30 @@ static void ioasid_space_revoke_children(struct ioasid_space *space,
 int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_dma_unmap *cmd = ucmd->cmd;
+	bool get_dirty = cmd->flags & IOASID_DMA_UNMAP_GET_DIRTY;
+	struct ioasid_dirty_request dirty;
 	struct ioasid_space *space;
 	unsigned long unmapped;
 	u64 last;
 	int ret;
 
+	if (cmd->__reserved2)
+		return -EOPNOTSUPP;
 	if (cmd->flags & IOASID_DMA_UNMAP_ALL) {
-		if (cmd->iova || cmd->length)
+		if (cmd->iova || cmd->length || get_dirty)
 			return -EINVAL;
 		last = ULONG_MAX;
 	} else {
 		ret = ioasid_ucmd_check_range(cmd->iova, cmd->length,
 					      ULONG_MAX, &last);
+		if (ret)
+			return ret;
+	}
+	if (get_dirty) {
+		ret = ioasid_dirty_request_prepare(&dirty, cmd->iova,
+						   cmd->length,
+						   cmd->dirty_page_size,
+						   cmd->dirty_bitmap);
 		if (ret)
 			return ret;
 	}
@@ -407,6 +419,10 @@ int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	/* Every check and cut first: the children lose nothing in vain. */
 	if (!ret)
 		ret = ioasid_iova_split(&space->iova, cmd->iova, last);
+	/* Then what was written: the last read before the pages go. */
+	if (!ret && get_dirty)
+		ret = ioasid_dirty_request_read(space, &dirty, true,
+						&cmd->out_dirty_report);
 	if (!ret) {
 		ioasid_space_revoke_children(space, cmd->iova, last);
 		ret = ioasid_iova_unmap(&space->iova, cmd->iova, last,

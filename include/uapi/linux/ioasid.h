@@ -380,9 +380,13 @@ struct ioasid_cmd_dma_map {
  * enum ioasid_dma_unmap_flags - how to pick what to unmap
  * @IOASID_DMA_UNMAP_ALL: everything in the IOASID; @iova and @length of
  *	&struct ioasid_cmd_dma_unmap must then be 0
+ * @IOASID_DMA_UNMAP_GET_DIRTY: before the range goes, read its dirty
+ *	bitmap into @dirty_bitmap, as IOASID_GET_DIRTY_BITMAP would with
+ *	@dirty_page_size, clearing it; not with %IOASID_DMA_UNMAP_ALL
  */
 enum ioasid_dma_unmap_flags {
 	IOASID_DMA_UNMAP_ALL = 1 << 0,
+	IOASID_DMA_UNMAP_GET_DIRTY = 1 << 1,
 };
 
 /**
@@ -394,6 +398,14 @@ enum ioasid_dma_unmap_flags {
  * @iova: start of the range, aligned as for IOASID_DMA_MAP
  * @length: its length, aligned and non-zero
  * @out_unmapped: how many bytes were mapped in the range and are not now
+ * @dirty_page_size: with %IOASID_DMA_UNMAP_GET_DIRTY, what one bit of
+ *	@dirty_bitmap stands for, as &struct ioasid_cmd_get_dirty_bitmap's
+ *	@page_size; @iova and @length must be aligned to it
+ * @dirty_bitmap: with %IOASID_DMA_UNMAP_GET_DIRTY, the user bitmap of
+ *	the range, as &struct ioasid_cmd_get_dirty_bitmap's @bitmap
+ * @out_dirty_report: with %IOASID_DMA_UNMAP_GET_DIRTY, &enum
+ *	ioasid_dirty_report: how the bitmap was known
+ * @__reserved2: must be 0
  *
  * Removes every mapping inside the range; parts of the range that map
  * nothing are fine. A mapping that sticks out of the range is cut: the
@@ -411,6 +423,15 @@ enum ioasid_dma_unmap_flags {
  * partial unmap left of it. The child counts the bytes removed in
  * &struct ioasid_cmd_get_info.out_revoked; its devices then fault on
  * those IOVAs. Mapping the parent range again does not bring them back.
+ *
+ * With %IOASID_DMA_UNMAP_GET_DIRTY the IOASID must be tracking (EINVAL
+ * otherwise), and the bitmap follows IOASID_GET_DIRTY_BITMAP's rules and
+ * errnos; an error there unmaps nothing. The bitmap is read just before
+ * the mappings are removed, under the same lock, so nothing the VMM
+ * does comes between; a device still writing into the range during the
+ * call may have a write land after the read and before the removal, and
+ * that write is not reported. Stop the devices first (a migrating VMM
+ * has), as with any unmap under live DMA.
  */
 struct ioasid_cmd_dma_unmap {
 	__u32 size;
@@ -420,6 +441,10 @@ struct ioasid_cmd_dma_unmap {
 	__aligned_u64 iova;
 	__aligned_u64 length;
 	__aligned_u64 out_unmapped;
+	__aligned_u64 dirty_page_size;
+	__aligned_u64 dirty_bitmap;
+	__u32 out_dirty_report;
+	__u32 __reserved2;
 };
 
 #define IOASID_DMA_UNMAP	_IO(IOASID_TYPE, IOASID_CMD_DMA_UNMAP)

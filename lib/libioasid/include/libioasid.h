@@ -150,6 +150,12 @@ LIBIOASID_API int ioasid_dirty_tracking_start(int fd, __u32 ioasid,
 /* ioasid_dirty_tracking_stop(3): stop recording them. */
 LIBIOASID_API int ioasid_dirty_tracking_stop(int fd, __u32 ioasid);
 
+/* ioasid_dma_unmap_dirty(3): unmap, and say which pages were written. */
+LIBIOASID_API int ioasid_dma_unmap_dirty(int fd, __u32 ioasid, __u64 iova,
+					 __u64 length, __u64 page_size,
+					 __u64 *bitmap, __u64 *unmapped,
+					 __u32 *report);
+
 /* ioasid_get_dirty_bitmap(3): which pages were written, one bit each. */
 LIBIOASID_API int ioasid_get_dirty_bitmap(int fd, __u32 ioasid, __u64 iova,
 					  __u64 length, __u64 page_size,

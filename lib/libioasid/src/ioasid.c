@@ -269,6 +269,31 @@ int ioasid_dma_unmap(int fd, __u32 ioasid, __u64 iova, __u64 length,
 	return ioasid_unmap(fd, ioasid, 0, iova, length, unmapped);
 }
 
+int ioasid_dma_unmap_dirty(int fd, __u32 ioasid, __u64 iova, __u64 length,
+			   __u64 page_size, __u64 *bitmap, __u64 *unmapped,
+			   __u32 *report)
+{
+	struct ioasid_cmd_dma_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = IOASID_DMA_UNMAP_GET_DIRTY,
+		.ioasid = ioasid,
+		.iova = iova,
+		.length = length,
+		.dirty_page_size = page_size,
+		.dirty_bitmap = (uintptr_t)bitmap,
+	};
+	int ret;
+
+	ret = libioasid_ioctl(fd, IOASID_DMA_UNMAP, &cmd);
+	if (ret)
+		return ret;
+	if (unmapped)
+		*unmapped = cmd.out_unmapped;
+	if (report)
+		*report = cmd.out_dirty_report;
+	return 0;
+}
+
 int ioasid_dma_unmap_all(int fd, __u32 ioasid, __u64 *unmapped)
 {
 	/* The uAPI wants iova and length 0 with UNMAP_ALL. */

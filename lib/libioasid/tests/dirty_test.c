@@ -67,6 +67,8 @@ static void extension_name(void)
 
 	tap_ok(name && !strcmp(name, "dirty_tracking"),
 	       "IOASID_EXT_DIRTY_TRACKING is \"dirty_tracking\"");
+	tap_ok(!ioasid_extension_name(IOASID_EXT_DIRTY_TRACKING + 1),
+	       "the number after IOASID_EXT_DIRTY_TRACKING has no name yet");
 }
 
 static void bad_fds_are_refused(void)
@@ -225,7 +227,7 @@ static int write_page(unsigned int page)
 
 static void exact_bitmap(void)
 {
-	__u64 bitmap[PAGES / 64], dirty = 0;
+	__u64 bitmap[PAGES / 64], dirty = 0, unmapped = 0;
 	__u32 report = 0;
 	int ret;
 
@@ -252,6 +254,18 @@ static void exact_bitmap(void)
 				      bitmap, 0, NULL, &dirty);
 	tap_ok(!ret && !dirty && !bitmap[0] && !bitmap[1],
 	       "then clean");
+	ret = write_page(7) ?: write_page(70);
+	ret = ret ?: ioasid_dma_unmap_dirty(t.fd, t.ioasid, IOVA,
+					    64 * t.page_size, t.page_size,
+					    bitmap, &unmapped, &report);
+	tap_ok(!ret && unmapped == 64 * t.page_size &&
+	       report == IOASID_DIRTY_REPORT_EXACT && bitmap[0] == 1ULL << 7,
+	       "an unmap returns the bitmap of what it removes");
+	ret = ioasid_get_dirty_bitmap(t.fd, t.ioasid, IOVA + 64 * t.page_size,
+				      64 * t.page_size, t.page_size, bitmap,
+				      0, NULL, &dirty);
+	tap_ok(!ret && dirty == 1 && bitmap[0] == 1ULL << 6,
+	       "and leaves the rest's records alone");
 	ret = ioasid_dirty_tracking_stop(t.fd, t.ioasid);
 	tap_ok(!ret && ioasid_get_dirty_bitmap(t.fd, t.ioasid, IOVA,
 					       PAGES * t.page_size,

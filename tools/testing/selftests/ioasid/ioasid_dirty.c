@@ -335,6 +335,74 @@ TEST_F(dirty, unmap_forgets)
 	ASSERT_EQ(0, bitmap[0] & 0xffffff);
 }
 
+static int unmap_dirty(struct vm *vm, __u64 iova, __u64 length,
+		       __u64 page_size, void *bitmap, __u64 *unmapped,
+		       __u32 *report)
+{
+	struct ioasid_cmd_dma_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = IOASID_DMA_UNMAP_GET_DIRTY,
+		.ioasid = vm->ioasid,
+		.iova = iova,
+		.length = length,
+		.dirty_page_size = page_size,
+		.dirty_bitmap = (uintptr_t)bitmap,
+	};
+	int ret = ioasid_ioctl(vm->fd, IOASID_DMA_UNMAP, &cmd);
+
+	if (!ret && unmapped)
+		*unmapped = cmd.out_unmapped;
+	if (!ret && report)
+		*report = cmd.out_dirty_report;
+	return ret;
+}
+
+/*
+ * An unmap can return the dirty bitmap of what it removes: the pages
+ * written since the last read, and a bad bitmap unmaps nothing.
+ */
+TEST_F(dirty, unmap_with_bitmap)
+{
+	struct vm *vm = &self->vm;
+	__u64 bitmap[BITMAP_WORDS], unmapped = 0, count;
+	__u32 report = 0;
+
+	test_cmd_attach(vm->fd, vm->dev, vm->ioasid);
+	/* Not tracking: refused, and nothing goes. */
+	test_err_cmd(EINVAL, unmap_dirty(vm, IOVA, 16 * PAGE_SIZE, PAGE_SIZE,
+					 bitmap, NULL, NULL));
+	test_cmd(_test_dirty_tracking(vm->fd, vm->ioasid, true, NULL));
+	test_cmd(dma_write(vm, vm->dev, 2, 0, 1));
+	test_cmd(dma_write(vm, vm->dev, 9, 0, 1));
+	test_cmd(dma_write(vm, vm->dev, 20, 0, 1));
+
+	/* Bad bitmaps: nothing is unmapped, nothing cleared. */
+	test_err_cmd(EFAULT, unmap_dirty(vm, IOVA, 16 * PAGE_SIZE, PAGE_SIZE,
+					 NULL, NULL, NULL));
+	test_err_cmd(EINVAL, unmap_dirty(vm, IOVA, 16 * PAGE_SIZE,
+					 3 * PAGE_SIZE, bitmap, NULL, NULL));
+	test_err_cmd(EINVAL, unmap_dirty(vm, IOVA, 16 * PAGE_SIZE, PAGE_SIZE,
+					 (char *)bitmap + 4, NULL, NULL));
+	test_err_cmd(EINVAL, _test_ioctl_unmap(vm->fd, vm->ioasid, 0, 0,
+					       IOASID_DMA_UNMAP_ALL |
+					       IOASID_DMA_UNMAP_GET_DIRTY,
+					       NULL));
+	test_cmd_check_map(vm->fd, vm->dev, IOVA, vm->g.ram, 16 * PAGE_SIZE,
+			   MOCK_PROT_RW);
+
+	memset(bitmap, 0xff, sizeof(bitmap));
+	test_cmd(unmap_dirty(vm, IOVA, 16 * PAGE_SIZE, PAGE_SIZE, bitmap,
+			     &unmapped, &report));
+	ASSERT_EQ(16 * PAGE_SIZE, unmapped);
+	ASSERT_EQ(EXACT, report);
+	ASSERT_EQ(1ULL << 2 | 1ULL << 9, bitmap[0]);
+	test_cmd_check_unmapped(vm->fd, vm->dev, IOVA, 16 * PAGE_SIZE);
+	/* The rest keeps its records. */
+	test_cmd(read_ram(vm, 0, bitmap, &report, &count));
+	ASSERT_EQ(EXACT, report);
+	expect_bits(bitmap, 20, -1);
+}
+
 /* Starting forgets; stopping ends reads; both may be repeated. */
 TEST_F(dirty, start_stop)
 {

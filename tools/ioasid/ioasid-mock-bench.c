@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ioasid-fault-bench: I/O page fault round trips through our fault ring,
- * against iommufd's fault fd, each driven by its own mock IOMMU, in one
- * VM run of the perf-mock kernel (configs/perf-mock.config).
+ * ioasid-mock-bench: what only mock IOMMUs can measure, ours against
+ * iommufd's, each on its own mock IOMMU, in one VM run of the perf-mock
+ * kernel (configs/perf-mock.config): I/O page fault round trips, and
+ * dirty bitmap reads.
  *
- * The shape of work is the same on both sides, one fault at a time and
- * then in batches:
+ * Page faults. The same shape of work on both sides, one fault at a time
+ * and then in batches:
  *   - a mock device raises a page request of one page, through its
  *     kernel's test ioctl (ours: IOASID_TEST_OP_PAGE_REQUEST; iommufd:
  *     IOMMU_TEST_OP_TRIGGER_IOPF), which the iommu core hands to the
@@ -17,10 +18,9 @@
  * Each device is attached to a nested domain whose faults are the
  * user's (ours: a hardware-nested IOASID with an empty first stage bound
  * and a ring; iommufd: a nested HWPT on a nest-parent one, with a fault
- * object), so both cores route the fault the same way. Our mock counts the answers
- * it receives and the benchmark checks the count; iommufd's mock ignores
- * them, so there a full write() is what is checked.
- *
+ * object), so both cores route the fault the same way. Our mock counts
+ * the answers it receives and the benchmark checks the count; iommufd's
+ * mock ignores them, so there a full write() is what is checked.
  * It times the whole round trip, and apart from it the VMM's part alone
  * (taking the records and answering them), and counts the system calls
  * each side makes per fault. Then, ours alone, the round trip of a real
@@ -29,11 +29,13 @@
  * eventfd, answers; the device's DMA ends. iommufd's mock has no DMA
  * that waits for a page.
  *
- * Every cell is the median of ROUNDS rounds, the backends taking turns;
- * ratios are ours over theirs in faults per second, each the median of
- * the rounds' ratios. With -o FILE, each result as a JSON object on a
- * line. It ends with the line "fault round trips vs iommufd: R" for one
- * fault at a time.
+ * Dirty bitmaps: see dirty_bench().
+ *
+ * Every cell is the median of its rounds, the backends taking turns;
+ * ratios are ours over theirs in speed, each the median of the rounds'
+ * ratios. With -o FILE, each result as a JSON object on a line. It ends
+ * with the lines "fault round trips vs iommufd: R" (one fault at a time)
+ * and "dirty bitmap read vs iommufd: R" (50% dirty).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +82,7 @@ static double now(void)
 
 static void die(const char *what, int err)
 {
-	fprintf(stderr, "fault-bench: %s: %s\n", what, strerror(err));
+	fprintf(stderr, "mock-bench: %s: %s\n", what, strerror(err));
 	exit(1);
 }
 
@@ -452,6 +454,18 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static void json_dirty(const char *backend, unsigned int percent,
+		       double seconds)
+{
+	if (!json)
+		return;
+	fprintf(json, "{\"bench\": \"dirty_bitmap\", \"backend\": \"%s\", ",
+		backend);
+	fprintf(json, "\"dirty_percent\": %u, \"gib\": 1, \"page_size\": 4096, ",
+		percent);
+	fprintf(json, "\"ms_per_read\": %.3f}\n", seconds * 1e3);
+}
+
 static void json_row(const char *backend, const char *what,
 		     unsigned int batch, double rate, double serve_us,
 		     double syscalls)
@@ -466,7 +480,7 @@ static void json_row(const char *backend, const char *what,
 	fprintf(json, "\"syscalls_per_fault\": %.3f}\n", syscalls);
 }
 
-int main(int argc, char **argv)
+static void fault_bench(void)
 {
 	double rate[2][NR_BATCHES][ROUNDS], serve[2][NR_BATCHES][ROUNDS];
 	double ratio[NR_BATCHES][ROUNDS], vratio[NR_BATCHES][ROUNDS];
@@ -477,12 +491,6 @@ int main(int argc, char **argv)
 	struct dma_bench d = { .o = &o };
 	unsigned int r, b;
 
-	if (argc == 3 && !strcmp(argv[1], "-o")) {
-		json = fopen(argv[2], "w");
-		if (!json)
-			die(argv[2], errno);
-		setvbuf(json, NULL, _IOLBF, 0);
-	}
 	ours_open(&o);
 	theirs_open(&t);
 	/* One round to warm up, not counted. */
@@ -557,7 +565,304 @@ int main(int argc, char **argv)
 		printf("fault round trips vs iommufd, batch %u: %.2fx\n",
 		       batches[b], median(ratio[b], ROUNDS));
 	printf("fault round trips vs iommufd: %.2fx\n", headline);
-	printf("fault-bench: done\n");
+}
+
+/*
+ * Dirty bitmaps: 1 GiB of 4 KiB pages mapped for a device whose IOMMU
+ * tracks, 1% or 50% of its pages dirty, read back at 4 KiB with the
+ * records cleared. Ours: the pages are dirtied by the mock device's DMA
+ * (one byte each, IOASID_TEST_OP_DMA_BATCH), the read is
+ * IOASID_GET_DIRTY_BITMAP, which zeroes the bitmap itself and counts the
+ * bits. iommufd: its mock marks the pages (IOMMU_TEST_OP_DIRTY), and the
+ * read is IOMMU_HWPT_GET_DIRTY_BITMAP into a bitmap the caller zeroed
+ * first, which is timed with it. Dirtying is not timed on either side.
+ */
+#define DIRTY_SIZE	(1UL << 30)
+#define DIRTY_PAGES	(DIRTY_SIZE / PAGE)
+#define DIRTY_IOVA	0x40000000ULL
+#define DIRTY_ROUNDS	5
+
+static const unsigned int dirty_percents[] = { 1, 50 };
+
+/* The same pseudo-random pages on both sides: @percent of them. */
+static void dirty_pick(unsigned int percent, __u64 *bitmap)
+{
+	__u64 x = 0x9e3779b97f4a7c15ULL;
+	unsigned long p;
+
+	memset(bitmap, 0, DIRTY_PAGES / 8);
+	for (p = 0; p < DIRTY_PAGES; p++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		if ((x >> 33) % 100 < percent)
+			bitmap[p / 64] |= 1ULL << (p % 64);
+	}
+}
+
+struct ours_dirty {
+	int fd;
+	__u32 ioasid;
+	__u32 dev;
+	struct ioasid_test_dma_req *reqs;
+};
+
+static void ours_dirty_open(struct ours_dirty *od, void *mem)
+{
+	int ret;
+
+	od->fd = ioasid_open();
+	if (od->fd < 0)
+		die("open /dev/ioasid", -od->fd);
+	ret = ioasid_alloc(od->fd, &od->ioasid);
+	ret = ret ?: ours_device(od->fd, &od->dev);
+	ret = ret ?: ours_attach(od->fd, od->dev, od->ioasid);
+	ret = ret ?: ioasid_dma_map(od->fd, od->ioasid, mem, DIRTY_IOVA,
+				    DIRTY_SIZE, IOASID_DMA_MAP_READ |
+				    IOASID_DMA_MAP_WRITE);
+	ret = ret ?: ioasid_dirty_tracking_start(od->fd, od->ioasid, NULL);
+	if (ret)
+		die("set up our dirty tracking", -ret);
+	od->reqs = calloc(IOASID_TEST_DMA_BATCH_MAX, sizeof(*od->reqs));
+	if (!od->reqs)
+		die("calloc", ENOMEM);
+}
+
+/* The device writes one byte into each page of @pick. */
+static void ours_dirty_make(struct ours_dirty *od, const __u64 *pick)
+{
+	static __u8 byte = 0x5a;
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_DMA_BATCH,
+		.dev_id = od->dev,
+	};
+	unsigned long p;
+	unsigned int n = 0;
+	int ret;
+
+	for (p = 0; p <= DIRTY_PAGES; p++) {
+		if (p < DIRTY_PAGES && (pick[p / 64] >> (p % 64) & 1)) {
+			od->reqs[n++] = (struct ioasid_test_dma_req){
+				.iova = DIRTY_IOVA + p * PAGE,
+				.uptr = (uintptr_t)&byte,
+				.length = 1,
+				.flags = IOASID_TEST_DMA_WRITE,
+			};
+			if (n < IOASID_TEST_DMA_BATCH_MAX)
+				continue;
+		}
+		if (!n)
+			continue;
+		cmd.dma_batch.uptr = (uintptr_t)od->reqs;
+		cmd.dma_batch.num = n;
+		ret = ours_test(od->fd, &cmd);
+		if (ret || cmd.dma_batch.out_faults)
+			die("our mock device's writes", ret ? -ret : EIO);
+		n = 0;
+	}
+}
+
+static double ours_dirty_read(struct ours_dirty *od, __u64 *bitmap,
+			      __u64 *dirty)
+{
+	double t0 = now();
+	int ret;
+
+	ret = ioasid_get_dirty_bitmap(od->fd, od->ioasid, DIRTY_IOVA,
+				      DIRTY_SIZE, PAGE, bitmap, 0, NULL, dirty);
+	if (ret)
+		die("IOASID_GET_DIRTY_BITMAP", -ret);
+	return now() - t0;
+}
+
+struct theirs_dirty {
+	int fd;
+	__u32 hwpt;
+};
+
+static void theirs_dirty_open(struct theirs_dirty *td, void *mem)
+{
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_test_cmd replace = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+	};
+	struct iommu_hwpt_alloc hwpt = {
+		.size = sizeof(hwpt),
+		.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+	};
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.user_va = (uintptr_t)mem,
+		.length = DIRTY_SIZE,
+		.iova = DIRTY_IOVA,
+	};
+	struct iommu_hwpt_set_dirty_tracking track = {
+		.size = sizeof(track),
+		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+
+	td->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (td->fd < 0)
+		die("open /dev/iommu", errno);
+	if (ioctl(td->fd, IOMMU_IOAS_ALLOC, &ioas))
+		die("IOMMU_IOAS_ALLOC", errno);
+	/* Attached to a dirty-tracking HWPT before anything is mapped. */
+	mock.id = ioas.out_ioas_id;
+	if (theirs_test(td->fd, &mock))
+		die("IOMMU_TEST_OP_MOCK_DOMAIN", errno);
+	hwpt.dev_id = mock.mock_domain.out_idev_id;
+	hwpt.pt_id = ioas.out_ioas_id;
+	if (ioctl(td->fd, IOMMU_HWPT_ALLOC, &hwpt))
+		die("IOMMU_HWPT_ALLOC with dirty tracking", errno);
+	td->hwpt = hwpt.out_hwpt_id;
+	replace.id = mock.mock_domain.out_stdev_id;
+	replace.mock_domain_replace.pt_id = td->hwpt;
+	if (theirs_test(td->fd, &replace))
+		die("IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE", errno);
+	map.ioas_id = ioas.out_ioas_id;
+	if (ioctl(td->fd, IOMMU_IOAS_MAP, &map))
+		die("IOMMU_IOAS_MAP", errno);
+	track.hwpt_id = td->hwpt;
+	if (ioctl(td->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &track))
+		die("IOMMU_HWPT_SET_DIRTY_TRACKING", errno);
+}
+
+/*
+ * Its mock marks the first of the two 2 KiB units of each 4 KiB page
+ * picked: the unit a one-byte write would dirty.
+ */
+static void theirs_dirty_make(struct theirs_dirty *td, const __u64 *pick,
+			      __u64 *units)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_DIRTY,
+		.id = td->hwpt,
+		.dirty = {
+			.iova = DIRTY_IOVA,
+			.length = DIRTY_SIZE,
+			.page_size = PAGE / 2,
+			.uptr = (uintptr_t)units,
+		},
+	};
+	unsigned long p;
+
+	memset(units, 0, DIRTY_PAGES / 4);
+	for (p = 0; p < DIRTY_PAGES; p++)
+		if (pick[p / 64] >> (p % 64) & 1)
+			units[2 * p / 64] |= 1ULL << (2 * p % 64);
+	if (theirs_test(td->fd, &cmd))
+		die("IOMMU_TEST_OP_DIRTY", errno);
+}
+
+static double theirs_dirty_read(struct theirs_dirty *td, __u64 *bitmap)
+{
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = td->hwpt,
+		.iova = DIRTY_IOVA,
+		.length = DIRTY_SIZE,
+		.page_size = PAGE,
+		.data = (uintptr_t)bitmap,
+	};
+	double t0 = now();
+
+	memset(bitmap, 0, DIRTY_PAGES / 8);
+	if (ioctl(td->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd))
+		die("IOMMU_HWPT_GET_DIRTY_BITMAP", errno);
+	return now() - t0;
+}
+
+static unsigned long popcount(const __u64 *bitmap, unsigned long words)
+{
+	unsigned long i, n = 0;
+
+	for (i = 0; i < words; i++)
+		n += __builtin_popcountll(bitmap[i]);
+	return n;
+}
+
+static void dirty_bench(void)
+{
+	double t_ours[DIRTY_ROUNDS], t_theirs[DIRTY_ROUNDS];
+	double ratio[DIRTY_ROUNDS], headline = 0;
+	__u64 *pick, *bitmap, *units, dirty = 0;
+	struct theirs_dirty td;
+	struct ours_dirty od;
+	unsigned int i, r;
+	void *mem;
+
+	mem = mmap(NULL, DIRTY_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap 1 GiB", errno);
+	/* 4 KiB pages on both sides: no THP to become large IOMMU pages. */
+	madvise(mem, DIRTY_SIZE, MADV_NOHUGEPAGE);
+	memset(mem, 0, DIRTY_SIZE);
+	pick = malloc(DIRTY_PAGES / 8);
+	bitmap = malloc(DIRTY_PAGES / 8);
+	units = malloc(DIRTY_PAGES / 4);
+	if (!pick || !bitmap || !units)
+		die("malloc", ENOMEM);
+	ours_dirty_open(&od, mem);
+	theirs_dirty_open(&td, mem);
+
+	printf("\ndirty bitmap of 1 GiB at 4 KiB (262144 bits), records cleared;\n");
+	printf("median of %d rounds\n\n", DIRTY_ROUNDS);
+	printf("%-7s %-8s %12s %12s %12s\n", "dirty", "backend", "ms/read",
+	       "GiB/s", "ratio");
+	for (i = 0; i != ARRAY_SIZE(dirty_percents); i++) {
+		dirty_pick(dirty_percents[i], pick);
+		for (r = 0; r != DIRTY_ROUNDS; r++) {
+			ours_dirty_make(&od, pick);
+			t_ours[r] = ours_dirty_read(&od, bitmap, &dirty);
+			if (memcmp(bitmap, pick, DIRTY_PAGES / 8) ||
+			    dirty != popcount(pick, DIRTY_PAGES / 64))
+				die("our bitmap is not the pages written",
+				    EPROTO);
+			theirs_dirty_make(&td, pick, units);
+			t_theirs[r] = theirs_dirty_read(&td, bitmap);
+			if (memcmp(bitmap, pick, DIRTY_PAGES / 8))
+				die("iommufd's bitmap is not the pages marked",
+				    EPROTO);
+			ratio[r] = t_theirs[r] / t_ours[r];
+		}
+		printf("%5u%%  %-8s %12.2f %12.1f %11.2fx\n",
+		       dirty_percents[i], "ours",
+		       median(t_ours, DIRTY_ROUNDS) * 1e3,
+		       1 / median(t_ours, DIRTY_ROUNDS),
+		       median(ratio, DIRTY_ROUNDS));
+		printf("%5u%%  %-8s %12.2f %12.1f\n", dirty_percents[i],
+		       "iommufd", median(t_theirs, DIRTY_ROUNDS) * 1e3,
+		       1 / median(t_theirs, DIRTY_ROUNDS));
+		json_dirty("ours", dirty_percents[i],
+			   median(t_ours, DIRTY_ROUNDS));
+		json_dirty("iommufd", dirty_percents[i],
+			   median(t_theirs, DIRTY_ROUNDS));
+		if (dirty_percents[i] == 50)
+			headline = median(ratio, DIRTY_ROUNDS);
+	}
+	close(od.fd);
+	close(td.fd);
+	free(od.reqs);
+	free(pick);
+	free(bitmap);
+	free(units);
+	munmap(mem, DIRTY_SIZE);
+	printf("dirty bitmap read vs iommufd: %.2fx\n", headline);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "-o")) {
+		json = fopen(argv[2], "w");
+		if (!json)
+			die(argv[2], errno);
+		setvbuf(json, NULL, _IOLBF, 0);
+	}
+	fault_bench();
+	dirty_bench();
+	printf("mock-bench: done\n");
 	if (json)
 		fclose(json);
 	return 0;

@@ -205,39 +205,38 @@ static int find_mock_devices(void)
 	return n;
 }
 
+/* Does PCI device @name's sysfs attribute @attr start with @want? */
+static bool pci_attr_is(const char *name, const char *attr, const char *want)
+{
+	char path[PATH_MAX], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", PCI_DEVICES, name, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && !strncmp(buf, want, strlen(want));
+}
+
 /* An edu device (1234:11e8) that vfio-pci drives, by its cdev. */
 static bool find_edu(char *cdev, size_t len, char *addr, size_t alen)
 {
-	char path[PATH_MAX], buf[64], link[PATH_MAX];
+	char path[PATH_MAX], link[PATH_MAX];
 	struct dirent *de;
 	bool found = false;
 	ssize_t n;
 	DIR *d;
-	int fd;
 
 	d = opendir(PCI_DEVICES);
 	if (!d)
 		return false;
 	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/vendor", PCI_DEVICES,
-			 de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0 || strncmp(buf, "0x1234", 6))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/device", PCI_DEVICES,
-			 de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0 || strncmp(buf, "0x11e8", 6))
+		if (de->d_name[0] == '.' ||
+		    !pci_attr_is(de->d_name, "vendor", "0x1234") ||
+		    !pci_attr_is(de->d_name, "device", "0x11e8"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/driver", PCI_DEVICES,
 			 de->d_name);

@@ -369,12 +369,15 @@ FIXTURE_VARIANT_ADD(ioctl_struct, dma_map) {
 };
 
 FIXTURE_VARIANT_ADD(ioctl_struct, dma_unmap) {
-	IOCTL_STRUCT(IOASID_DMA_UNMAP, dma_unmap),
+	.ioctl = IOASID_DMA_UNMAP,
+	.size = sizeof(struct ioasid_cmd_dma_unmap),
+	/* The first version ended there; the dirty bitmap fields came after. */
+	.min_size = offsetof(struct ioasid_cmd_dma_unmap, dirty_page_size),
 	.reserved_off = AT(dma_unmap, __reserved),
 	.ioasid_off = AT(dma_unmap, ioasid),
 	.iova_off = AT(dma_unmap, iova),
 	.length_off = AT(dma_unmap, length),
-	.valid_flags = IOASID_DMA_UNMAP_ALL,
+	.valid_flags = IOASID_DMA_UNMAP_ALL | IOASID_DMA_UNMAP_GET_DIRTY,
 };
 
 /* The test-only ioctl follows the same rules; PAGE_REF needs no device. */

@@ -350,14 +350,22 @@ static inline int _test_cmd_check_map(int fd, __u32 dev_id, __u64 iova,
 #define test_cmd_check_unmapped(fd, dev, iova, len) \
 	test_cmd(_test_cmd_check_map(fd, dev, iova, NULL, len, 0, NULL, false))
 
-static inline __u64 test_domain_of(int fd, __u32 dev_id)
+/* IOASID_TEST_OP_DEVICE_INFO of mock device @dev_id; 0 or -errno. */
+static inline int test_device_info(int fd, __u32 dev_id,
+				   struct ioasid_cmd_test *cmd)
 {
-	struct ioasid_cmd_test cmd = {
+	*cmd = (struct ioasid_cmd_test){
 		.op = IOASID_TEST_OP_DEVICE_INFO,
 		.dev_id = dev_id,
 	};
+	return _test_cmd_mock(fd, cmd);
+}
 
-	if (_test_cmd_mock(fd, &cmd))
+static inline __u64 test_domain_of(int fd, __u32 dev_id)
+{
+	struct ioasid_cmd_test cmd;
+
+	if (test_device_info(fd, dev_id, &cmd))
 		return ~0ULL;
 	return cmd.device_info.out_domain_id;
 }
@@ -365,12 +373,9 @@ static inline __u64 test_domain_of(int fd, __u32 dev_id)
 /* Answers mock device @dev_id got to page requests nobody waited for. */
 static inline __u64 test_unwaited_answers(int fd, __u32 dev_id)
 {
-	struct ioasid_cmd_test cmd = {
-		.op = IOASID_TEST_OP_DEVICE_INFO,
-		.dev_id = dev_id,
-	};
+	struct ioasid_cmd_test cmd;
 
-	if (_test_cmd_mock(fd, &cmd))
+	if (test_device_info(fd, dev_id, &cmd))
 		return ~0ULL;
 	return cmd.device_info.out_unwaited_answers;
 }

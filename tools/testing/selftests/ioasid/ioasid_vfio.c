@@ -661,6 +661,51 @@ TEST_F(vfio, hardware_nesting_answer)
 }
 
 /*
+ * Dirty tracking, on whatever IOMMU the devices have. The emulated VT-d
+ * has no dirty bits in either mode, so with edu the IOASID reports every
+ * writable page, and says it guessed; where both devices' IOMMU tracks
+ * (the LARGE mock instance), exactly the page the copy wrote. Either
+ * way the copy's bytes are right.
+ */
+TEST_F(vfio, dirty_tracking_answer)
+{
+	struct ioasid_cmd_device_get_info info = { .size = sizeof(info) };
+	__u64 bitmap = ~0ULL, count = 0;
+	__u32 report = 0;
+	bool exact = true;
+	int i;
+
+	for (i = 0; i != 2; i++) {
+		info.dev_id = self->dev[i].dev_id;
+		test_cmd(ioasid_ioctl(self->ioasid_fd, IOASID_DEVICE_GET_INFO,
+				      &info));
+		if (!(info.out_capabilities & IOASID_DEVICE_CAP_DIRTY_TRACKING))
+			exact = false;
+	}
+	ASSERT_FALSE(self->dev[0].edu && exact);
+	map_src_dst(_metadata, self);
+	test_cmd(_test_dirty_tracking(self->ioasid_fd, self->ioasid, true,
+				      &report));
+	ASSERT_EQ(exact ? IOASID_DIRTY_REPORT_EXACT :
+			  IOASID_DIRTY_REPORT_CONSERVATIVE, report);
+	test_cmd(device_copy(&self->dev[0], IOVA_A, IOVA_B, COPY_LEN));
+	ASSERT_EQ(0, memcmp(SRC, DST, COPY_LEN));
+
+	test_cmd(_test_get_dirty(self->ioasid_fd, self->ioasid, 0, IOVA_A,
+				 PAGE_SIZE, PAGE_SIZE, &bitmap, &report,
+				 &count));
+	ASSERT_EQ(exact ? 0 : 1, bitmap);
+	test_cmd(_test_get_dirty(self->ioasid_fd, self->ioasid, 0, IOVA_B,
+				 PAGE_SIZE, PAGE_SIZE, &bitmap, &report,
+				 &count));
+	ASSERT_EQ(1, bitmap);
+	ASSERT_EQ(exact ? IOASID_DIRTY_REPORT_EXACT :
+			  IOASID_DIRTY_REPORT_CONSERVATIVE, report);
+	TH_LOG("%s: %s reports", self->dev[0].edu ? "edu" : "mock",
+	       exact ? "exact" : "conservative");
+}
+
+/*
  * Which devices tag DMA with a PASID, asked through the fd. The edu has
  * no PASID capability: a PASID attach is refused, and leaves the device
  * as it was. A mock device behind the LARGE instance has 20 bits of

@@ -31,6 +31,12 @@
 
 #include "ioasid_private.h"
 
+/* A group waiting for its answer, and the cookie its records carry. */
+struct ioasid_fault_pending {
+	u64 cookie;
+	struct iopf_group *group;	/* NULL: the slot is free */
+};
+
 struct ioasid_fault_ring {
 	struct ioasid_object obj;
 	struct ioasid_ctx *ctx;
@@ -45,7 +51,13 @@ struct ioasid_fault_ring {
 	/* The fields below, and the records, under ctx->fault_lock */
 	u32 tail;			/* the kernel's copy: never read back */
 	u64 last_cookie;		/* the last one issued; they only grow */
-	struct xarray pending;		/* cookie -> struct iopf_group */
+	/*
+	 * The groups waiting for an answer, at most num_entries, each in
+	 * slot cookie & (num_entries - 1): a lookup is an index, with no
+	 * allocation or lock of its own on the fault path.
+	 */
+	struct ioasid_fault_pending *pending;
+	u32 num_pending;
 	bool dead;			/* being destroyed: post nothing */
 };
 
@@ -55,13 +67,16 @@ static u64 ioasid_fault_ring_offset(u32 id)
 	return (u64)id << PAGE_SHIFT;
 }
 
-/* Answer @group for good and free it: it leaves the ring's table. */
-static void ioasid_fault_answer(struct ioasid_fault_ring *ring, u64 cookie,
-				struct iopf_group *group,
+/* Answer the group in @slot for good and free it: the slot is free. */
+static void ioasid_fault_answer(struct ioasid_fault_ring *ring,
+				struct ioasid_fault_pending *slot,
 				enum iommu_page_response_code code)
 {
+	struct iopf_group *group = slot->group;
+
 	lockdep_assert_held(&ring->ctx->fault_lock);
-	xa_erase(&ring->pending, cookie);
+	slot->group = NULL;
+	ring->num_pending--;
 	iopf_group_response(group, code);
 	iopf_free_group(group);
 }
@@ -101,20 +116,29 @@ static void ioasid_fault_post(struct ioasid_fault_ring *ring,
 			      struct iopf_group *group)
 {
 	struct device *dev = group->fault_param->dev;
+	u32 mask = ring->num_entries - 1;
 	struct iopf_fault *iopf;
 	unsigned int i = 0;
 	u64 cookie, label;
 
 	lockdep_assert_held(&ring->ctx->fault_lock);
-	cookie = ring->last_cookie + 1;
-	if (ring->dead || !ioasid_fault_ring_has_room(ring, group->fault_count) ||
-	    xa_err(xa_store(&ring->pending, cookie, group, GFP_KERNEL))) {
+	if (ring->dead || ring->num_pending == ring->num_entries ||
+	    !ioasid_fault_ring_has_room(ring, group->fault_count)) {
 		WRITE_ONCE(ring->header->lost,
 			   ring->header->lost + group->fault_count);
 		iopf_group_response(group, IOMMU_PAGE_RESP_FAILURE);
 		iopf_free_group(group);
 		return;
 	}
+	/* A slot an older group still holds is skipped: cookies only grow. */
+	cookie = ring->last_cookie + 1;
+	while (ring->pending[cookie & mask].group)
+		cookie++;
+	ring->pending[cookie & mask] = (struct ioasid_fault_pending) {
+		.cookie = cookie,
+		.group = group,
+	};
+	ring->num_pending++;
 	ring->last_cookie = cookie;
 	/* Another device of the attachment's group: look it up. */
 	label = dev == attach->dev ? attach->dev_label :
@@ -178,16 +202,15 @@ void ioasid_fault_abort_attach(struct ioasid_attach *attach)
 {
 	struct ioasid_space *space = attach->space;
 	struct ioasid_fault_ring *ring;
-	struct iopf_group *group;
-	unsigned long cookie;
+	u32 i;
 
 	mutex_lock(&space->ctx->fault_lock);
 	ring = space->fault_ring;
-	if (ring)
-		xa_for_each(&ring->pending, cookie, group)
-			if (group->attach_handle == &attach->handle)
-				ioasid_fault_answer(ring, cookie, group,
-						    IOMMU_PAGE_RESP_INVALID);
+	for (i = 0; ring && i != ring->num_entries; i++)
+		if (ring->pending[i].group &&
+		    ring->pending[i].group->attach_handle == &attach->handle)
+			ioasid_fault_answer(ring, &ring->pending[i],
+					    IOMMU_PAGE_RESP_INVALID);
 	mutex_unlock(&space->ctx->fault_lock);
 }
 
@@ -224,8 +247,6 @@ void ioasid_fault_ring_destroy(struct ioasid_object *obj)
 	struct ioasid_fault_ring *ring =
 		container_of(obj, struct ioasid_fault_ring, obj);
 	struct ioasid_ctx *ctx = ring->ctx;
-	struct iopf_group *group;
-	unsigned long cookie;
 	unsigned int i;
 
 	mutex_lock(&ctx->fault_lock);
@@ -234,16 +255,17 @@ void ioasid_fault_ring_destroy(struct ioasid_object *obj)
 	     i++)
 		if (ring->spaces[i]->fault_ring == ring)
 			ring->spaces[i]->fault_ring = NULL;
-	xa_for_each(&ring->pending, cookie, group)
-		ioasid_fault_answer(ring, cookie, group,
-				    IOMMU_PAGE_RESP_INVALID);
+	for (i = 0; ring->pending && i != ring->num_entries; i++)
+		if (ring->pending[i].group)
+			ioasid_fault_answer(ring, &ring->pending[i],
+					    IOMMU_PAGE_RESP_INVALID);
 	mutex_unlock(&ctx->fault_lock);
 
 	for (i = 0; ring->spaces && i != ring->num_spaces && ring->spaces[i];
 	     i++)
 		ioasid_space_put(ring->spaces[i]);
 	kfree(ring->spaces);
-	xa_destroy(&ring->pending);
+	kvfree(ring->pending);
 	if (ring->eventfd)
 		eventfd_ctx_put(ring->eventfd);
 	/* A user mapping keeps its pages: they are freed at munmap. */
@@ -277,7 +299,6 @@ int ioasid_fault_ring_setup_ioctl(struct ioasid_ucmd *ucmd)
 	ring->ctx = ucmd->ctx;
 	ring->num_entries = cmd->num_entries;
 	ring->num_spaces = cmd->num_ioasids;
-	xa_init(&ring->pending);
 	records_size = array_size(cmd->num_entries, sizeof(*ring->records));
 	ring->size = PAGE_SIZE + PAGE_ALIGN(records_size);
 	/*
@@ -288,7 +309,9 @@ int ioasid_fault_ring_setup_ioctl(struct ioasid_ucmd *ucmd)
 					     __GFP_NOWARN);
 	ring->spaces = kcalloc(ring->num_spaces, sizeof(*ring->spaces),
 			       GFP_KERNEL_ACCOUNT);
-	if (!ring->header || !ring->spaces) {
+	ring->pending = kvcalloc(ring->num_entries, sizeof(*ring->pending),
+				 GFP_KERNEL_ACCOUNT);
+	if (!ring->header || !ring->spaces || !ring->pending) {
 		ret = -ENOMEM;
 		goto err_destroy;
 	}
@@ -342,17 +365,17 @@ static int ioasid_fault_respond_one(struct ioasid_fault_ring *ring,
 		[IOASID_PAGE_RESP_INVALID] = IOMMU_PAGE_RESP_INVALID,
 		[IOASID_PAGE_RESP_FAILURE] = IOMMU_PAGE_RESP_FAILURE,
 	};
-	struct iopf_group *group;
+	struct ioasid_fault_pending *slot;
 
 	if (code >= ARRAY_SIZE(codes))
 		return -EINVAL;
 	lockdep_assert_held(&ring->ctx->fault_lock);
 	if (!cookie || cookie > ring->last_cookie)
 		return -ENOENT;
-	group = xa_load(&ring->pending, cookie);
-	if (!group)
+	slot = &ring->pending[cookie & (ring->num_entries - 1)];
+	if (!slot->group || slot->cookie != cookie)
 		return -EALREADY;
-	ioasid_fault_answer(ring, cookie, group, codes[code]);
+	ioasid_fault_answer(ring, slot, codes[code]);
 	return 0;
 }
 

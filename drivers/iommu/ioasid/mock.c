@@ -136,6 +136,7 @@
  * invalidation copies each entry in before it locks.
  */
 #include <linux/bitfield.h>
+#include <linux/bitmap.h>
 #include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/irqdomain.h>
@@ -147,6 +148,7 @@
 #include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/sizes.h>
+#include <linux/spinlock.h>
 #include <uapi/linux/iommufd.h>
 
 #include "ioasid_private.h"
@@ -279,16 +281,21 @@ struct ioasid_mock_dev {
 	struct rw_semaphore lock;
 	struct iommu_domain *domain;	/* NULL: blocked, identity */
 	struct xarray pasids;		/* by PASID: struct iommu_domain * */
-	/* Page request groups waiting for an answer, by PRG index */
-	struct xarray prgs;		/* struct ioasid_mock_prg */
-	/* Answers to groups nobody waited for, under the prgs lock */
+	/*
+	 * Page request groups by PRG index, as a device keeps them: a fixed
+	 * table, and which entries wait for an answer. Under prg_lock.
+	 */
+	spinlock_t prg_lock;
+	struct ioasid_mock_prg *prgs;	/* MOCK_PRG_INDEX_MAX + 1 */
+	unsigned long *prg_taken;
+	/* Answers to groups nobody waited for */
 	u64 unwaited_answers;
 };
 
 /*
  * A page request group a DMA waits on. One nobody waits for (its DMA was
  * killed, or it was only posted: ioasid_mock_device_page_request()) is
- * abandoned, and freed by the answer when it comes: the index stays
+ * abandoned, and its answer, when it comes, frees it: the index stays
  * taken till then, as a device's would.
  */
 struct ioasid_mock_prg {
@@ -1476,9 +1483,18 @@ static struct iommu_device *ioasid_mock_probe_device(struct device *dev)
 	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
 	if (!mdev)
 		return ERR_PTR(-ENOMEM);
+	mdev->prgs = kvcalloc(MOCK_PRG_INDEX_MAX + 1, sizeof(*mdev->prgs),
+			      GFP_KERNEL);
+	mdev->prg_taken = bitmap_zalloc(MOCK_PRG_INDEX_MAX + 1, GFP_KERNEL);
+	if (!mdev->prgs || !mdev->prg_taken) {
+		kvfree(mdev->prgs);
+		bitmap_free(mdev->prg_taken);
+		kfree(mdev);
+		return ERR_PTR(-ENOMEM);
+	}
 	init_rwsem(&mdev->lock);
 	xa_init(&mdev->pasids);
-	xa_init_flags(&mdev->prgs, XA_FLAGS_ALLOC);
+	spin_lock_init(&mdev->prg_lock);
 	dev_iommu_priv_set(dev, mdev);
 	return &mock->iommu;
 }
@@ -1487,16 +1503,12 @@ static void ioasid_mock_release_device(struct device *dev)
 {
 	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
 
-	struct ioasid_mock_prg *prg;
-	unsigned long index;
-
 	/* The core removes every PASID before it releases the device. */
 	WARN_ON(!xa_empty(&mdev->pasids));
 	xa_destroy(&mdev->pasids);
-	/* Only abandoned groups can be left, never answered. */
-	xa_for_each(&mdev->prgs, index, prg)
-		kfree(prg);
-	xa_destroy(&mdev->prgs);
+	/* Only abandoned groups can be left taken: nobody waits on them. */
+	kvfree(mdev->prgs);
+	bitmap_free(mdev->prg_taken);
 	kfree(mdev);
 }
 
@@ -1574,22 +1586,24 @@ ioasid_mock_page_request(struct device *dev, struct ioasid_mock_dev *mdev,
 			 unsigned int n, bool unwaited)
 {
 	struct ioasid_mock_prg *prg;
+	unsigned long index;
 	unsigned int i;
-	int ret;
 
-	prg = kzalloc(sizeof(*prg), GFP_KERNEL);
-	if (!prg)
-		return ERR_PTR(-ENOMEM);
+	spin_lock(&mdev->prg_lock);
+	index = find_first_zero_bit(mdev->prg_taken, MOCK_PRG_INDEX_MAX + 1);
+	if (index > MOCK_PRG_INDEX_MAX) {
+		spin_unlock(&mdev->prg_lock);
+		/* Every index waits already: the device cannot ask. */
+		return ERR_PTR(-EIO);
+	}
+	__set_bit(index, mdev->prg_taken);
+	prg = &mdev->prgs[index];
 	init_completion(&prg->answered);
+	prg->index = index;
+	prg->code = 0;
 	/* Before it is posted: the answer may come before we return. */
 	prg->abandoned = unwaited;
-	ret = xa_alloc(&mdev->prgs, &prg->index, prg,
-		       XA_LIMIT(0, MOCK_PRG_INDEX_MAX), GFP_KERNEL);
-	if (ret) {
-		kfree(prg);
-		/* Every index waits already: the device cannot ask. */
-		return ERR_PTR(ret == -EBUSY ? -EIO : ret);
-	}
+	spin_unlock(&mdev->prg_lock);
 	for (i = 0; i < n; i++) {
 		struct iopf_fault evt = {
 			.fault = {
@@ -1624,17 +1638,15 @@ static int ioasid_mock_page_wait(struct ioasid_mock_dev *mdev,
 {
 	int ret = wait_for_completion_killable(&prg->answered);
 
-	xa_lock(&mdev->prgs);
+	spin_lock(&mdev->prg_lock);
 	if (ret && !completion_done(&prg->answered)) {
 		prg->abandoned = true;
-		prg = NULL;
 	} else {
-		__xa_erase(&mdev->prgs, prg->index);
 		if (!ret && prg->code != IOMMU_PAGE_RESP_SUCCESS)
 			ret = -EIO;
+		__clear_bit(prg->index, mdev->prg_taken);
 	}
-	xa_unlock(&mdev->prgs);
-	kfree(prg);
+	spin_unlock(&mdev->prg_lock);
 	return ret;
 }
 
@@ -1645,17 +1657,20 @@ static void ioasid_mock_page_response(struct device *dev,
 	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
 	struct ioasid_mock_prg *prg;
 
-	xa_lock(&mdev->prgs);
-	prg = xa_load(&mdev->prgs, msg->grpid);
-	if (prg && prg->abandoned) {
-		__xa_erase(&mdev->prgs, msg->grpid);
-		kfree(prg);
-		mdev->unwaited_answers++;
-	} else if (prg) {
-		prg->code = msg->code;
-		complete(&prg->answered);
+	if (msg->grpid > MOCK_PRG_INDEX_MAX)
+		return;
+	spin_lock(&mdev->prg_lock);
+	if (test_bit(msg->grpid, mdev->prg_taken)) {
+		prg = &mdev->prgs[msg->grpid];
+		if (prg->abandoned) {
+			__clear_bit(msg->grpid, mdev->prg_taken);
+			mdev->unwaited_answers++;
+		} else {
+			prg->code = msg->code;
+			complete(&prg->answered);
+		}
 	}
-	xa_unlock(&mdev->prgs);
+	spin_unlock(&mdev->prg_lock);
 }
 
 static int ioasid_mock_dev_enable_feat(struct device *dev,
@@ -1851,9 +1866,9 @@ u64 ioasid_mock_device_unwaited_answers(struct device *dev)
 	if (!ioasid_mock_of(dev))
 		return 0;
 	mdev = dev_iommu_priv_get(dev);
-	xa_lock(&mdev->prgs);
+	spin_lock(&mdev->prg_lock);
 	answers = mdev->unwaited_answers;
-	xa_unlock(&mdev->prgs);
+	spin_unlock(&mdev->prg_lock);
 	return answers;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_mock_device_unwaited_answers, IOASID_TEST);

@@ -850,7 +850,9 @@ struct ioasid_fault_record {
  * @out_mmap_offset: the offset to mmap() them at, on the ioasid fd
  *
  * The ring holds a reference on each of its IOASIDs: freeing one gets
- * EBUSY until the ring is freed.
+ * EBUSY until the ring is freed. At most @num_entries groups wait for an
+ * answer at once; a group past that is not posted, as one that does not
+ * fit in the ring is not (see the ring's lost counter).
  */
 struct ioasid_cmd_fault_ring_setup {
 	__u32 size;
@@ -906,10 +908,10 @@ enum ioasid_page_response_code {
  * struct ioasid_page_response - one answer
  * @cookie: the group's, from its records
  * @code: &enum ioasid_page_response_code
- * @out_result: 0 if this answered the group; -ENOENT if the ring never
- *	issued @cookie; -EALREADY if the group was answered already (by an
- *	earlier answer, or by the kernel: the device detached, or it waited
- *	too long); -EINVAL for an unknown @code
+ * @out_result: 0 if this answered the group; -ENOENT if @cookie is 0 or
+ *	above every cookie the ring issued; -EALREADY if no group waits under
+ *	it (answered already, by an earlier answer or by the kernel: the
+ *	device detached, or it waited too long); -EINVAL for an unknown @code
  */
 struct ioasid_page_response {
 	__aligned_u64 cookie;

@@ -1349,6 +1349,52 @@ TEST_F(fault, posted_page_request_index_full)
 	ring_empty();
 }
 
+/*
+ * At most as many groups wait for an answer as the ring has entries: a
+ * VMM that reads records and answers none loses the next group even with
+ * room in the ring, and gets it posted again once it answers one. The
+ * cookies still only grow.
+ */
+TEST_F(fault, pending_table_full)
+{
+	struct vm *vm = &self->vm;
+	struct ioasid_fault_record rec[4], late;
+	unsigned int i;
+
+	attach_rid(_metadata, vm);
+	open_ring(_metadata, vm, 4);
+	for (i = 0; i != 4; i++) {
+		test_cmd(_test_page_request(vm->fd, vm->dev,
+					    GIOVA + i * PAGE_SIZE, 1, 0, 0));
+		next_record(&rec[i]);
+	}
+	ASSERT_EQ(0, fault_ring_pending(&vm->ring));
+	test_cmd(_test_page_request(vm->fd, vm->dev, GIOVA, 1, 0, 0));
+	ring_empty();
+	ASSERT_EQ(1, vm->ring.hdr->lost);
+	/* The device got its failure at once. */
+	ASSERT_EQ(1, test_unwaited_answers(vm->fd, vm->dev));
+
+	test_page_respond(vm->fd, vm->ring.id, rec[1].cookie,
+			  IOASID_PAGE_RESP_SUCCESS, 0);
+	test_cmd(_test_page_request(vm->fd, vm->dev, GIOVA, 1, 0, 0));
+	next_record(&late);
+	ASSERT_LT(rec[3].cookie, late.cookie);
+	ASSERT_EQ(1, vm->ring.hdr->lost);
+	/* Below the last one issued and waiting for nothing. */
+	test_page_respond(vm->fd, vm->ring.id, late.cookie - 1,
+			  IOASID_PAGE_RESP_SUCCESS, -EALREADY);
+	test_page_respond(vm->fd, vm->ring.id, late.cookie + 1,
+			  IOASID_PAGE_RESP_SUCCESS, -ENOENT);
+	for (i = 0; i != 4; i++)
+		if (i != 1)
+			test_page_respond(vm->fd, vm->ring.id, rec[i].cookie,
+					  IOASID_PAGE_RESP_INVALID, 0);
+	test_page_respond(vm->fd, vm->ring.id, late.cookie,
+			  IOASID_PAGE_RESP_INVALID, 0);
+	ASSERT_EQ(6, test_unwaited_answers(vm->fd, vm->dev));
+}
+
 TEST_F(fault, response_errnos)
 {
 	struct vm *vm = &self->vm;

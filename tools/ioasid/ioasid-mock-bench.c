@@ -577,7 +577,7 @@ static void fault_bench(void)
  * read is IOMMU_HWPT_GET_DIRTY_BITMAP into a bitmap the caller zeroed
  * first, which is timed with it. Dirtying is not timed on either side.
  */
-#define DIRTY_SIZE	(1UL << 30)
+#define DIRTY_SIZE	(1024UL * 1024 * 1024)
 #define DIRTY_PAGES	(DIRTY_SIZE / PAGE)
 #define DIRTY_IOVA	0x40000000ULL
 #define DIRTY_ROUNDS	5

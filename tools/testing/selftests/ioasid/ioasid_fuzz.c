@@ -275,8 +275,11 @@ static const struct call_desc calls[NR_CALLS] = {
 	[CALL_MAP] = CALL_EX(DMA_MAP, dma_map, RSVD(dma_map), MAP_RW,
 			     sizeof(struct ioasid_cmd_dma_map),
 			     IOASID_DMA_MAP_FROM_PARENT),
-	[CALL_UNMAP] = CALL(DMA_UNMAP, dma_unmap, RSVD(dma_unmap),
-			    IOASID_DMA_UNMAP_ALL),
+	[CALL_UNMAP] = CALL_EX(DMA_UNMAP, dma_unmap, RSVD(dma_unmap),
+			       IOASID_DMA_UNMAP_ALL,
+			       offsetof(struct ioasid_cmd_dma_unmap,
+					dirty_page_size),
+			       IOASID_DMA_UNMAP_GET_DIRTY),
 	[CALL_TEST] = CALL(TEST, test, 0, 0),
 };
 

@@ -51,12 +51,12 @@ gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/lib/tests/consumer_test" \
 
 # What a tool needs besides libioasid: the fault server waits with
 # io_uring (liburing, static like everything in the initramfs) and runs
-# its load in threads; the fault benchmark drives both kernels' mock
-# IOMMUs, and the migration tool the mock VFIO device's engine, whose
-# test ioctls are not uAPI.
+# its load in threads; the mock benchmark drives both kernels' mock
+# IOMMUs, and the fault server and the migration tool the mock VFIO
+# device, whose test ioctls are not uAPI.
 tool_flags() {
 	case $1 in
-	ioasid-fault-server) echo "-luring -pthread" ;;
+	ioasid-fault-server) echo "-luring -pthread -iquote $KSRC/drivers/iommu/ioasid" ;;
 	ioasid-mock-bench) echo "-pthread -iquote $KSRC/drivers/iommu/ioasid" \
 		"-iquote $KSRC/drivers/iommu/iommufd" ;;
 	ioasid-migrate) echo "-iquote $KSRC/drivers/iommu/ioasid" ;;

@@ -47,40 +47,16 @@
 #include <unistd.h>
 
 #include <liburing.h>
+#include <linux/iommufd.h>
 #include <libioasid.h>
+/* The mock VFIO device's DMA: test-only, not uAPI. */
+#include "ioasid_test.h"
 
 #define EXIT_SKIP	4
 #define NO_MOCK		"no mock VFIO devices (CONFIG_IOASID_TEST_VFIO)"
 
-/*
- * The mock IOMMU of the test kernel, under names of our own: the
- * test-only definitions of drivers/iommu/ioasid/ioasid_test.h, which is
- * not uAPI.
- */
 #define MOCK_VFIO_DRIVER	"/sys/bus/platform/drivers/ioasid-mock-vfio"
 #define MOCK_VFIO_MAX		8
-#define MOCK_DMA		_IO(IOASID_TYPE, 0x3d)
-#define MOCK_DMA_WRITE		0x1U
-#define MOCK_DMA_PASID		0x2U
-#define MOCK_DMA_PRI		0x4U
-
-struct mock_dma {			/* struct ioasid_mock_vfio_dma */
-	__u32 argsz;
-	__u32 flags;
-	__aligned_u64 iova;
-	__aligned_u64 length;
-	__aligned_u64 uptr;
-	__u32 pasid;
-	__u32 reserved;
-};
-
-/* struct iommu_hwpt_vtd_s1_invalidate of <linux/iommufd.h> */
-struct vtd_inv {
-	__aligned_u64 addr;
-	__aligned_u64 npages;
-	__u32 flags;
-	__u32 reserved;
-};
 
 #define PAGE		4096ULL
 #define GUEST_GPA	0x100000ULL
@@ -254,16 +230,16 @@ static __u64 guest_walk(__u64 va)
 static int mock_dma(int vfd, __u64 iova, void *buf, size_t len, __u32 flags,
 		    __u32 pasid)
 {
-	struct mock_dma dma = {
+	struct ioasid_mock_vfio_dma dma = {
 		.argsz = sizeof(dma),
-		.flags = flags | MOCK_DMA_PASID,
+		.flags = flags | IOASID_MOCK_VFIO_DMA_PASID,
 		.iova = iova,
 		.length = len,
 		.uptr = (uintptr_t)buf,
 		.pasid = pasid,
 	};
 
-	return ioctl(vfd, MOCK_DMA, &dma) ? -errno : 0;
+	return ioctl(vfd, IOASID_MOCK_VFIO_DMA, &dma) ? -errno : 0;
 }
 
 /* The data of GVA page @p, and where in the page it goes. */
@@ -297,7 +273,8 @@ static void *dma_thread(void *arg)
 		gva = GVA_BASE + p * PAGE + page_offset(p);
 		pattern(buf, p);
 		if (mock_dma(vm.vfd[dev], gva, buf, XFER,
-			     MOCK_DMA_WRITE | MOCK_DMA_PRI, FIRST_PASID + dev)) {
+			     IOASID_MOCK_VFIO_DMA_WRITE | IOASID_MOCK_VFIO_DMA_PRI,
+			     FIRST_PASID + dev)) {
 			__atomic_add_fetch(&load.dma_failed, 1, __ATOMIC_RELAXED);
 			continue;
 		}
@@ -392,7 +369,7 @@ static int drain(struct ioasid_fault_ring *ring,
 			st.largest_batch = n;
 
 		if (hi >= lo) {
-			struct vtd_inv inv = {
+			struct iommu_hwpt_vtd_s1_invalidate inv = {
 				.addr = lo,
 				.npages = (hi - lo) / PAGE + 1,
 			};

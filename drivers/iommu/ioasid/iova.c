@@ -628,6 +628,27 @@ static int ioasid_iova_split_at(struct ioasid_iova *iova, unsigned long at)
 }
 
 /*
+ * EINVAL if [start, last] begins or ends inside a large IOMMU page: a cut
+ * there would split it, and its one dirty bit cannot say which part was
+ * written (a read clears it whole). Nothing changes either way.
+ */
+int ioasid_iova_check_whole_pages(struct ioasid_iova *iova,
+				  unsigned long start, unsigned long last)
+{
+	struct ioasid_area *area;
+	int ret = 0;
+
+	lockdep_assert_held(iova->lock);
+	area = ioasid_iova_area_first(iova, start, start);
+	if (area && area->node.start < start)
+		ret = ioasid_iova_check_cut(iova, area, start);
+	area = ioasid_iova_area_first(iova, last, last);
+	if (!ret && area && area->node.last > last)
+		ret = ioasid_iova_check_cut(iova, area, last + 1);
+	return ret;
+}
+
+/*
  * Cut the areas that stick out of [start, last] at either end, so that
  * every area lies inside the range or outside it. No mapping changes.
  * EINVAL, before any cut, if one would split a large IOMMU page; a failed
@@ -636,22 +657,11 @@ static int ioasid_iova_split_at(struct ioasid_iova *iova, unsigned long at)
 int ioasid_iova_split(struct ioasid_iova *iova, unsigned long start,
 		      unsigned long last)
 {
-	struct ioasid_area *head, *tail;
 	int ret;
 
-	lockdep_assert_held(iova->lock);
-	head = ioasid_iova_area_first(iova, start, start);
-	if (head && head->node.start < start) {
-		ret = ioasid_iova_check_cut(iova, head, start);
-		if (ret)
-			return ret;
-	}
-	tail = ioasid_iova_area_first(iova, last, last);
-	if (tail && tail->node.last > last) {
-		ret = ioasid_iova_check_cut(iova, tail, last + 1);
-		if (ret)
-			return ret;
-	}
+	ret = ioasid_iova_check_whole_pages(iova, start, last);
+	if (ret)
+		return ret;
 	ret = ioasid_iova_split_at(iova, start);
 	if (!ret && last != ULONG_MAX)
 		ret = ioasid_iova_split_at(iova, last + 1);
@@ -1189,27 +1199,6 @@ bool ioasid_iova_dirty_exact(struct ioasid_iova *iova, unsigned long start,
 		if (!domain->dirty_on)
 			return false;
 	return true;
-}
-
-/*
- * EINVAL if [start, last] begins or ends inside a large IOMMU page: its
- * one dirty bit cannot say which part was written, and a read clears it
- * whole.
- */
-int ioasid_iova_check_whole_pages(struct ioasid_iova *iova,
-				  unsigned long start, unsigned long last)
-{
-	struct ioasid_area *area;
-	int ret = 0;
-
-	lockdep_assert_held(iova->lock);
-	area = ioasid_iova_area_first(iova, start, start);
-	if (area && area->node.start < start)
-		ret = ioasid_iova_check_cut(iova, area, start);
-	area = ioasid_iova_area_first(iova, last, last);
-	if (!ret && area && area->node.last > last)
-		ret = ioasid_iova_check_cut(iova, area, last + 1);
-	return ret;
 }
 
 struct ioasid_iova_dirty_read {

@@ -401,6 +401,15 @@ TEST_F(dirty, unmap_with_bitmap)
 	test_cmd(read_ram(vm, 0, bitmap, &report, &count));
 	ASSERT_EQ(EXACT, report);
 	expect_bits(bitmap, 20, -1);
+
+	/* A device that cannot track: every writable page it removes. */
+	test_cmd_attach(vm->fd, vm->small_dev, vm->ioasid);
+	bitmap[0] = 0;
+	test_cmd(unmap_dirty(vm, IOVA + 16 * PAGE_SIZE, 8 * PAGE_SIZE,
+			     PAGE_SIZE, bitmap, &unmapped, &report));
+	ASSERT_EQ(8 * PAGE_SIZE, unmapped);
+	ASSERT_EQ(CONSERVATIVE, report);
+	ASSERT_EQ(0xffULL, bitmap[0]);
 }
 
 /* Starting forgets; stopping ends reads; both may be repeated. */

@@ -11,6 +11,9 @@
  *               iommu_domains of each IOMMU instance           ioasid_device_
  *   driver.c  - the API of include/linux/ioasid.h, for drivers
  *               (VFIO) that bind devices on a user's behalf   ioasid_*_device
+ *   access.c  - the API of include/linux/ioasid.h for in-kernel
+ *               readers and writers of an IOASID (emulated
+ *               devices)                                      ioasid_access_
  *   pinned.c  - pinned user memory, registrations, accounting ioasid_pinned_
  *   iova.c    - the mapping engine: IOVA areas, reserved
  *               ranges, and every domain kept in step         ioasid_iova_
@@ -20,11 +23,14 @@
  *               object (CONFIG_IOASID_TEST_VFIO)             ioasid_mock_vfio_
  *
  * Calls go from space.c and device.c down to iova.c and pinned.c, and from
- * driver.c and test.c to device.c and space.c. Only the object table in
- * main.c calls back up, to destroy an object through its type's ops.
+ * driver.c and test.c to device.c and space.c. space.c tells access.c
+ * what an unmap took from an accessor, and access.c works on the IOASID
+ * through iova.c. Only the object table in main.c calls back up, to
+ * destroy an object through its type's ops.
  *
  * Lock order (outer first), listing only nestings that some path takes:
- *   ctx->bind_lock         driver.c: the devices drivers bound
+ *   ctx->bind_lock         driver.c, access.c: what drivers bound
+ *   access->lock           access.c: one in-kernel accessor's pins
  *   igroup->lock           device.c: one IOMMU group's attachment
  *   space->lock            space.c: an IOASID and its struct ioasid_iova;
  *                          a parent's before its children's, which are
@@ -106,8 +112,9 @@ struct ioasid_ctx {
 	struct user_struct *user;
 	struct mutex pin_lock;		/* protects @registrations */
 	struct rb_root_cached registrations;
-	struct mutex bind_lock;		/* protects the two fields below */
+	struct mutex bind_lock;		/* protects the three fields below */
 	struct list_head external_devices;
+	struct list_head accesses;	/* struct ioasid_access */
 	bool closed;			/* the file is gone */
 	struct mutex groups_lock;	/* protects @groups */
 	struct list_head groups;	/* struct ioasid_group */
@@ -213,6 +220,18 @@ struct ioasid_domain {
 };
 
 /*
+ * Pages an in-kernel accessor (access.c) pinned from [node.start,
+ * node.last]: in iova->pins while that is mapped; once an unmap takes any
+ * of it, on iova->pins_gone until the accessor is told.
+ */
+struct ioasid_iova_pin {
+	struct interval_tree_node node;
+	struct list_head gone_link;
+	bool writable;
+	bool gone;
+};
+
+/*
  * What an IOASID maps, where nothing may be mapped, and the domains that
  * must hold every mapping. The owner's lock (@lock) covers all of it.
  */
@@ -236,6 +255,10 @@ struct ioasid_iova {
 	bool dirty_tracking;
 	bool dirty_lost_all;
 	struct rb_root_cached dirty_lost;	/* struct ioasid_span */
+	/* What in-kernel accessors wrote since it was last read there */
+	struct rb_root_cached dirty_written;	/* struct ioasid_span */
+	struct rb_root_cached pins;	/* struct ioasid_iova_pin */
+	struct list_head pins_gone;	/* struct ioasid_iova_pin */
 };
 
 void ioasid_iova_init(struct ioasid_iova *iova, struct mutex *lock);
@@ -278,6 +301,12 @@ int ioasid_iova_read_dirty(struct ioasid_iova *iova,
 			   struct iova_bitmap *bitmap, unsigned long start,
 			   unsigned long last, bool escaping, bool clear);
 void ioasid_iova_dirty_escaped(struct ioasid_iova *iova);
+int ioasid_iova_pin(struct ioasid_iova *iova, struct ioasid_iova_pin *pin,
+		    unsigned long start, unsigned long last, bool write,
+		    struct page **pages);
+void ioasid_iova_unpin(struct ioasid_iova *iova, struct ioasid_iova_pin *pin);
+int ioasid_iova_rw(struct ioasid_iova *iova, unsigned long start, void *buf,
+		   size_t length, bool write);
 
 /*
  * A format of user-owned table (&enum ioasid_pgtable_format): the
@@ -315,6 +344,10 @@ struct ioasid_space {
 	/* Where its page faults go; ctx->fault_lock */
 	struct ioasid_fault_ring *fault_ring;
 };
+
+/* access.c */
+void ioasid_access_notify_unmapped(struct ioasid_space *space);
+void ioasid_access_revoke_all(struct ioasid_ctx *ctx);
 
 /*
  * A hardware-nested IOASID's devices behind one IOMMU instance: they nest

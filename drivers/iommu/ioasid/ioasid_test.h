@@ -104,6 +104,27 @@ enum {
  *	device has 512 groups unanswered (a PRG index is 9 bits), EINVAL
  *	for a bad count, address or PASID, EOPNOTSUPP for another flag.
  *	Delivery alone, without the DMA around it: for benchmarks.
+ * @IOASID_TEST_OP_EMULATED_ADD: create an emulated mock device: no IOMMU,
+ *	its DMA is the CPU's, through an in-kernel accessor
+ *	(ioasid_access_create()) of IOASID @emulated.ioasid of the ioasid fd
+ *	@emulated.fd (this one or another); returns a new fd for it in
+ *	@emulated.out_fd, whose close destroys it. The other EMULATED ops
+ *	name it by that fd in @emulated.fd (EBADF or EINVAL for another)
+ * @IOASID_TEST_OP_EMULATED_DMA: the emulated device reads or (with
+ *	%IOASID_TEST_DMA_WRITE in @emulated.flags) writes @emulated.length
+ *	bytes, at most %IOASID_TEST_DMA_MAX, at @emulated.iova, from or to
+ *	the buffer at @emulated.uptr (ioasid_access_rw(); its errnos)
+ * @IOASID_TEST_OP_EMULATED_PIN: the emulated device pins the pages of
+ *	@emulated.iova for @emulated.length (ioasid_access_pin_pages(), for
+ *	writing with %IOASID_TEST_DMA_WRITE), and if @emulated.uptr is not
+ *	0, writes the first @emulated.length bytes there through the pinned
+ *	pages, as a device writing through its pin does. It keeps them
+ *	until EMULATED_UNPIN, an unmap (it unpins when told), or its close
+ * @IOASID_TEST_OP_EMULATED_UNPIN: unpin the pin of exactly
+ *	@emulated.iova and @emulated.length (ENOENT if there is none)
+ * @IOASID_TEST_OP_EMULATED_INFO: how many pins the emulated device holds
+ *	(@emulated.out_pins) and how many unmap callbacks it got
+ *	(@emulated.out_unmaps)
  */
 enum ioasid_test_op {
 	IOASID_TEST_OP_MOCK_DEVICE_ADD = 1,
@@ -118,6 +139,11 @@ enum ioasid_test_op {
 	IOASID_TEST_OP_IOTLB_INFO,
 	IOASID_TEST_OP_DMA_BATCH,
 	IOASID_TEST_OP_PAGE_REQUEST,
+	IOASID_TEST_OP_EMULATED_ADD,
+	IOASID_TEST_OP_EMULATED_DMA,
+	IOASID_TEST_OP_EMULATED_PIN,
+	IOASID_TEST_OP_EMULATED_UNPIN,
+	IOASID_TEST_OP_EMULATED_INFO,
 };
 
 /**
@@ -238,6 +264,16 @@ enum ioasid_mock_device_flags {
  * @page_request.num: how many pages the group asks for
  * @page_request.flags: %IOASID_TEST_DMA_WRITE, %IOASID_TEST_DMA_PASID
  * @page_request.pasid: with %IOASID_TEST_DMA_PASID, the PASID
+ * @emulated: for the EMULATED ops
+ * @emulated.fd: the ioasid fd (ADD) or the emulated device's fd
+ * @emulated.ioasid: for ADD, the IOASID it reaches
+ * @emulated.iova: where it reads, writes or pins
+ * @emulated.uptr: the user buffer of DMA, or what PIN writes
+ * @emulated.length: bytes
+ * @emulated.flags: %IOASID_TEST_DMA_WRITE or 0
+ * @emulated.out_fd: for ADD, the emulated device's fd
+ * @emulated.out_pins: for INFO, its pins
+ * @emulated.out_unmaps: for INFO, the unmap callbacks it got
  */
 struct ioasid_cmd_test {
 	__u32 size;
@@ -296,6 +332,17 @@ struct ioasid_cmd_test {
 			__u32 flags;
 			__u32 pasid;
 		} page_request;
+		struct {
+			__s32 fd;
+			__u32 ioasid;
+			__aligned_u64 iova;
+			__aligned_u64 uptr;
+			__aligned_u64 length;
+			__u32 flags;
+			__s32 out_fd;
+			__u32 out_pins;
+			__u32 out_unmaps;
+		} emulated;
 	};
 };
 

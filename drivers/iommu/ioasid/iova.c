@@ -49,10 +49,17 @@
  * the range has gaps and one IOTLB flush per domain, and only then frees
  * them, so no page is unpinned while a stale IOTLB entry may reach it.
  *
+ * In-kernel accessors (access.c) reach the areas' pages from the CPU:
+ * they copy to and from them, or pin them, each pin holding its own pin
+ * on every page so that an unmap never pulls a page from under it. An
+ * unmap that takes any of a pin's range moves the pin to iova->pins_gone,
+ * for the owner to tell the accessor, which then unpins.
+ *
  * Lock order: no lock of its own. Every entry point runs under the
  * owner's lock (iova->lock); a map from a parent holds the parent's lock
  * too, taken first. The pinned runs it releases take no lock.
  */
+#include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/iova_bitmap.h>
 #include <linux/mm.h>
@@ -82,6 +89,8 @@ static void ioasid_iova_forget_dirty(struct ioasid_iova *iova,
 static void ioasid_iova_domain_track(struct ioasid_iova *iova,
 				     struct ioasid_domain *domain, bool on);
 static void ioasid_spans_clear(struct rb_root_cached *root);
+static void ioasid_iova_pins_unmapped(struct ioasid_iova *iova,
+				      unsigned long start, unsigned long last);
 
 static struct ioasid_area *ioasid_iova_area_first(struct ioasid_iova *iova,
 						  unsigned long start,
@@ -110,6 +119,9 @@ void ioasid_iova_init(struct ioasid_iova *iova, struct mutex *lock)
 	iova->reserved = RB_ROOT_CACHED;
 	iova->sources = RB_ROOT_CACHED;
 	iova->dirty_lost = RB_ROOT_CACHED;
+	iova->dirty_written = RB_ROOT_CACHED;
+	iova->pins = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&iova->pins_gone);
 	INIT_LIST_HEAD(&iova->domains);
 	iova->pgsize_bitmap = PAGE_SIZE;
 }
@@ -724,6 +736,8 @@ static void ioasid_iova_unmap_gone(struct ioasid_iova *iova,
 		gone = area->gone_next;
 		ioasid_iova_forget_dirty(iova, area->node.start,
 					 area->node.last);
+		ioasid_iova_pins_unmapped(iova, area->node.start,
+					  area->node.last);
 		ioasid_iova_area_free(area);
 		cond_resched();
 	}
@@ -791,7 +805,10 @@ void ioasid_iova_destroy(struct ioasid_iova *iova)
 	WARN_ON(!RB_EMPTY_ROOT(&iova->reserved.rb_root));
 	/* No domain, so nothing to cut: this cannot fail. */
 	WARN_ON(ioasid_iova_unmap(iova, 0, ULONG_MAX, &unmapped));
+	/* Accessors hold their IOASID: none can have pinned here. */
+	WARN_ON(!list_empty(&iova->pins_gone));
 	ioasid_spans_clear(&iova->dirty_lost);
+	ioasid_spans_clear(&iova->dirty_written);
 }
 
 /*
@@ -1102,11 +1119,24 @@ void ioasid_iova_dirty_escaped(struct ioasid_iova *iova)
 			iova->dirty_lost_all = true;
 }
 
-/* An unmapped range has nothing left to report. */
+/* A range read with clearing, or unmapped, has nothing left to report. */
 static void ioasid_iova_forget_dirty(struct ioasid_iova *iova,
 				     unsigned long start, unsigned long last)
 {
 	ioasid_spans_remove(&iova->dirty_lost, start, last);
+	ioasid_spans_remove(&iova->dirty_written, start, last);
+}
+
+/*
+ * An in-kernel accessor wrote [start, last]: an exact record. One that
+ * cannot be kept for want of memory leaves every page a suspect.
+ */
+static void ioasid_iova_dirty_written(struct ioasid_iova *iova,
+				      unsigned long start, unsigned long last)
+{
+	if (iova->dirty_tracking && !iova->dirty_lost_all &&
+	    ioasid_spans_add(&iova->dirty_written, start, last))
+		iova->dirty_lost_all = true;
 }
 
 /* Read @domain's records over the areas in [start, last], into @bitmap. */
@@ -1181,6 +1211,7 @@ void ioasid_iova_set_dirty_tracking(struct ioasid_iova *iova, bool on)
 	iova->dirty_tracking = on;
 	iova->dirty_lost_all = false;
 	ioasid_spans_clear(&iova->dirty_lost);
+	ioasid_spans_clear(&iova->dirty_written);
 	list_for_each_entry(domain, &iova->domains, link)
 		ioasid_iova_domain_track(iova, domain, on);
 }
@@ -1224,7 +1255,24 @@ static void ioasid_iova_set_writable(struct ioasid_iova *iova,
 	}
 }
 
-/* One window of the user's bitmap: the records, then what escaped them. */
+/* Set the writable pages in [start, last] of each span of @root. */
+static void ioasid_iova_set_spans(struct ioasid_iova *iova,
+				  struct iova_bitmap *bitmap,
+				  struct rb_root_cached *root,
+				  unsigned long start, unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(root, start, last); node;
+	     node = interval_tree_iter_next(node, start, last))
+		ioasid_iova_set_writable(iova, bitmap, max(node->start, start),
+					 min(node->last, last));
+}
+
+/*
+ * One window of the user's bitmap: the IOMMUs' records, what escaped
+ * them, and what in-kernel accessors wrote or may write.
+ */
 static int ioasid_iova_dirty_window(struct iova_bitmap *bitmap,
 				    unsigned long start, size_t length,
 				    void *opaque)
@@ -1248,11 +1296,15 @@ static int ioasid_iova_dirty_window(struct iova_bitmap *bitmap,
 		ioasid_iova_set_writable(iova, bitmap, start, last);
 		return 0;
 	}
-	for (node = interval_tree_iter_first(&iova->dirty_lost, start, last);
-	     node; node = interval_tree_iter_next(node, start, last))
-		ioasid_iova_set_writable(iova, bitmap,
-					 max(node->start, start),
-					 min(node->last, last));
+	ioasid_iova_set_spans(iova, bitmap, &iova->dirty_lost, start, last);
+	/* In-kernel writes, and what accessors may write through pins now */
+	ioasid_iova_set_spans(iova, bitmap, &iova->dirty_written, start, last);
+	for (node = interval_tree_iter_first(&iova->pins, start, last); node;
+	     node = interval_tree_iter_next(node, start, last))
+		if (container_of(node, struct ioasid_iova_pin, node)->writable)
+			ioasid_iova_set_writable(iova, bitmap,
+						 max(node->start, start),
+						 min(node->last, last));
 	return 0;
 }
 
@@ -1290,5 +1342,153 @@ int ioasid_iova_read_dirty(struct ioasid_iova *iova,
 	    (last == ULONG_MAX ||
 	     !ioasid_iova_area_first(iova, last + 1, ULONG_MAX)))
 		iova->dirty_lost_all = false;
+	return 0;
+}
+
+/*
+ * In-kernel access: the CPU reading and writing an IOASID's memory for an
+ * emulated device, by IOVA, through the areas' pinned pages.
+ */
+
+/*
+ * Is every page of [start, last] mapped, and writable if @write asks?
+ * -ENOENT for a hole, -EPERM for a page mapped read-only.
+ */
+static int ioasid_iova_check_reach(struct ioasid_iova *iova,
+				   unsigned long start, unsigned long last,
+				   bool write)
+{
+	unsigned long next = start;
+	struct ioasid_area *area;
+
+	for (area = ioasid_iova_area_first(iova, start, last); area;
+	     area = ioasid_iova_area_next(area, start, last)) {
+		if (area->node.start > next)
+			return -ENOENT;
+		if (write && !(area->iommu_prot & IOMMU_WRITE))
+			return -EPERM;
+		if (area->node.last >= last)
+			return 0;
+		next = area->node.last + 1;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Pin the pages of [start, last], page-aligned, into @pages, each with a
+ * pin of its own, and record @pin: the range is the accessor's until it
+ * calls ioasid_iova_unpin(), or is told an unmap took it.
+ */
+int ioasid_iova_pin(struct ioasid_iova *iova, struct ioasid_iova_pin *pin,
+		    unsigned long start, unsigned long last, bool write,
+		    struct page **pages)
+{
+	struct ioasid_area *area;
+	unsigned long done = 0;
+	int ret;
+
+	lockdep_assert_held(iova->lock);
+	ret = ioasid_iova_check_reach(iova, start, last, write);
+	if (ret)
+		return ret;
+	for (area = ioasid_iova_area_first(iova, start, last); area;
+	     area = ioasid_iova_area_next(area, start, last)) {
+		unsigned long from = max(area->node.start, start);
+		unsigned long n = (min(area->node.last, last) - from + 1) >>
+				  PAGE_SHIFT;
+		struct page **src = ioasid_iova_area_pages(area, from);
+		unsigned long i;
+
+		for (i = 0; i != n; i++) {
+			folio_add_pin(page_folio(src[i]));
+			pages[done++] = src[i];
+		}
+		cond_resched();
+	}
+	pin->node.start = start;
+	pin->node.last = last;
+	pin->writable = write;
+	pin->gone = false;
+	INIT_LIST_HEAD(&pin->gone_link);
+	interval_tree_insert(&pin->node, &iova->pins);
+	return 0;
+}
+
+/*
+ * The accessor is done with @pin; the caller unpins its pages. What it
+ * may have written through them while they were mapped is recorded.
+ */
+void ioasid_iova_unpin(struct ioasid_iova *iova, struct ioasid_iova_pin *pin)
+{
+	lockdep_assert_held(iova->lock);
+	if (pin->gone) {
+		/* Unpinned before it was told: nothing left to tell. */
+		list_del_init(&pin->gone_link);
+		return;
+	}
+	interval_tree_remove(&pin->node, &iova->pins);
+	if (pin->writable)
+		ioasid_iova_dirty_written(iova, pin->node.start,
+					  pin->node.last);
+}
+
+/*
+ * [start, last] is unmapped: every pin that meets it is gone. Its writes
+ * went with the mapping, as a device's do.
+ */
+static void ioasid_iova_pins_unmapped(struct ioasid_iova *iova,
+				      unsigned long start, unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(&iova->pins, start, last))) {
+		struct ioasid_iova_pin *pin =
+			container_of(node, struct ioasid_iova_pin, node);
+
+		interval_tree_remove(node, &iova->pins);
+		pin->gone = true;
+		list_add_tail(&pin->gone_link, &iova->pins_gone);
+	}
+}
+
+/*
+ * Copy @length bytes between @buf and the IOASID at @start, any
+ * alignment: all or nothing, as the reach is checked first. A write is
+ * recorded for dirty tracking, exactly.
+ */
+int ioasid_iova_rw(struct ioasid_iova *iova, unsigned long start, void *buf,
+		   size_t length, bool write)
+{
+	unsigned long last = start + length - 1;
+	struct ioasid_area *area;
+	int ret;
+
+	lockdep_assert_held(iova->lock);
+	ret = ioasid_iova_check_reach(iova, start, last, write);
+	if (ret)
+		return ret;
+	for (area = ioasid_iova_area_first(iova, start, last); area;
+	     area = ioasid_iova_area_next(area, start, last)) {
+		unsigned long at = max(area->node.start, start);
+		unsigned long end = min(area->node.last, last);
+
+		while (at <= end) {
+			struct page *page = *ioasid_iova_area_pages(area, at);
+			size_t offset = offset_in_page(at);
+			size_t n = min_t(size_t, PAGE_SIZE - offset,
+					 end - at + 1);
+
+			if (write)
+				memcpy_to_page(page, offset, buf, n);
+			else
+				memcpy_from_page(buf, page, offset, n);
+			buf += n;
+			at += n;
+		}
+		cond_resched();
+	}
+	if (write)
+		ioasid_iova_dirty_written(iova, start & PAGE_MASK,
+					  last | ~PAGE_MASK);
 	return 0;
 }

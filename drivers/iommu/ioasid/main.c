@@ -433,6 +433,7 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	mutex_init(&ctx->pin_lock);
 	mutex_init(&ctx->bind_lock);
 	INIT_LIST_HEAD(&ctx->external_devices);
+	INIT_LIST_HEAD(&ctx->accesses);
 	mutex_init(&ctx->groups_lock);
 	INIT_LIST_HEAD(&ctx->groups);
 	mutex_init(&ctx->fault_lock);
@@ -448,6 +449,7 @@ static void ioasid_ctx_free(struct kref *ref)
 	struct ioasid_ctx *ctx = container_of(ref, struct ioasid_ctx, ref);
 
 	WARN_ON(!list_empty(&ctx->external_devices));
+	WARN_ON(!list_empty(&ctx->accesses));
 	WARN_ON(!list_empty(&ctx->groups));
 	xa_destroy(&ctx->objects);
 	mutex_destroy(&ctx->fault_lock);
@@ -479,7 +481,8 @@ struct ioasid_ctx *ioasid_ctx_get_from_fd(int fd)
 
 /*
  * Devices bound from outside are cut off first: detached, out of the
- * table, their bindings left for their drivers to end. Then, since
+ * table, their bindings left for their drivers to end; so are in-kernel
+ * accessors, which let go of their IOASIDs. Then, since
  * objects that others depend on hold extra references, destroy in
  * rounds: each round frees what nothing uses any more, which releases the
  * references those objects held. A round that frees nothing means a
@@ -493,6 +496,7 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	bool progress;
 
 	ioasid_driver_revoke_all(ctx);
+	ioasid_access_revoke_all(ctx);
 	do {
 		progress = false;
 		xa_for_each(&ctx->objects, index, obj) {

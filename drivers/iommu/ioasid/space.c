@@ -429,6 +429,8 @@ int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 					&unmapped);
 	}
 	mutex_unlock(&space->lock);
+	/* Accessors let go of what went before the user learns it did. */
+	ioasid_access_notify_unmapped(space);
 	ioasid_space_put(space);
 	if (ret)
 		return ret;

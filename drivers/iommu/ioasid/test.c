@@ -12,13 +12,24 @@
  * their own fd, so selftests reach a nested domain's first-stage walk and
  * IOTLB without VFIO.
  *
- * Lock order: none of its own; it reads a device's domain under its
+ * An emulated mock device has no IOMMU: its DMA is an in-kernel accessor
+ * (access.c) reading and writing an IOASID, through the exported API, as
+ * an mdev driver would. Its fd is its life.
+ *
+ * Lock order: an emulated device's lock, then the accessor's (its pin and
+ * unpin calls), and the unmap callback takes the device's lock under
+ * none of ours but the accessor's notify lock. Otherwise none of its
+ * own; it reads a device's domain under its
  * group's lock. A device reports its group's domain whether or not it
  * asked to attach itself, since that is where its DMA goes. DMA and the
  * IOTLB count take only the mock's locks, with no lock of ours held, and
  * user memory is copied outside them.
  */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/hash.h>
+#include <linux/highmem.h>
+#include <linux/ioasid.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -385,6 +396,259 @@ static int ioasid_test_iotlb_info(struct ioasid_ucmd *ucmd,
 	return ret ?: ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
+/* An emulated mock device: its accessor and what it pinned. */
+struct ioasid_test_emulated {
+	struct ioasid_access *access;
+	struct mutex lock;		/* the fields below */
+	struct list_head pins;		/* struct ioasid_test_emulated_pin */
+	unsigned int num_pins;
+	unsigned int unmaps;
+};
+
+struct ioasid_test_emulated_pin {
+	struct list_head link;
+	unsigned long iova;
+	unsigned long length;
+};
+
+static void ioasid_test_emulated_unpin(struct ioasid_test_emulated *em,
+				       struct ioasid_test_emulated_pin *pin)
+{
+	lockdep_assert_held(&em->lock);
+	ioasid_access_unpin_pages(em->access, pin->iova, pin->length);
+	list_del(&pin->link);
+	em->num_pins--;
+	kfree(pin);
+}
+
+/* As a driver does: give up every pin the unmapped range meets. */
+static void ioasid_test_emulated_unmap(void *data, unsigned long iova,
+				       unsigned long length)
+{
+	struct ioasid_test_emulated *em = data;
+	struct ioasid_test_emulated_pin *pin, *next;
+
+	mutex_lock(&em->lock);
+	em->unmaps++;
+	list_for_each_entry_safe(pin, next, &em->pins, link)
+		if (pin->iova < iova + length && iova < pin->iova + pin->length)
+			ioasid_test_emulated_unpin(em, pin);
+	mutex_unlock(&em->lock);
+}
+
+static const struct ioasid_access_ops ioasid_test_emulated_ops = {
+	.unmap = ioasid_test_emulated_unmap,
+};
+
+static int ioasid_test_emulated_release(struct inode *inode,
+					struct file *filp)
+{
+	struct ioasid_test_emulated *em = filp->private_data;
+	struct ioasid_test_emulated_pin *pin, *next;
+
+	mutex_lock(&em->lock);
+	list_for_each_entry_safe(pin, next, &em->pins, link)
+		ioasid_test_emulated_unpin(em, pin);
+	mutex_unlock(&em->lock);
+	ioasid_access_destroy(em->access);
+	mutex_destroy(&em->lock);
+	kfree(em);
+	return 0;
+}
+
+static const struct file_operations ioasid_test_emulated_fops = {
+	.owner = THIS_MODULE,
+	.release = ioasid_test_emulated_release,
+};
+
+static int ioasid_test_emulated_add(struct ioasid_ucmd *ucmd,
+				    struct ioasid_cmd_test *cmd)
+{
+	struct ioasid_test_emulated *em;
+	struct file *file;
+	int fd, ret;
+
+	em = kzalloc(sizeof(*em), GFP_KERNEL_ACCOUNT);
+	if (!em)
+		return -ENOMEM;
+	mutex_init(&em->lock);
+	INIT_LIST_HEAD(&em->pins);
+	em->access = ioasid_access_create(cmd->emulated.fd,
+					  cmd->emulated.ioasid,
+					  &ioasid_test_emulated_ops, em);
+	if (IS_ERR(em->access)) {
+		ret = PTR_ERR(em->access);
+		goto err_free;
+	}
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_destroy;
+	}
+	file = anon_inode_getfile("[ioasid-emulated]",
+				  &ioasid_test_emulated_fops, em, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_fd;
+	}
+	cmd->emulated.out_fd = fd;
+	ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret) {
+		/* Its release destroys it. */
+		fput(file);
+		put_unused_fd(fd);
+		return ret;
+	}
+	fd_install(fd, file);
+	return 0;
+
+err_fd:
+	put_unused_fd(fd);
+err_destroy:
+	ioasid_access_destroy(em->access);
+err_free:
+	mutex_destroy(&em->lock);
+	kfree(em);
+	return ret;
+}
+
+static int ioasid_test_emulated_dma(struct ioasid_test_emulated *em,
+				    struct ioasid_cmd_test *cmd)
+{
+	void __user *uptr = u64_to_user_ptr(cmd->emulated.uptr);
+	u64 length = cmd->emulated.length;
+	bool write = cmd->emulated.flags & IOASID_TEST_DMA_WRITE;
+	void *bounce;
+	int ret;
+
+	if (cmd->emulated.flags & ~IOASID_TEST_DMA_WRITE ||
+	    !length || length > IOASID_TEST_DMA_MAX)
+		return -EINVAL;
+	bounce = kvmalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!bounce)
+		return -ENOMEM;
+	ret = write && copy_from_user(bounce, uptr, length) ? -EFAULT : 0;
+	if (!ret)
+		ret = ioasid_access_rw(em->access, cmd->emulated.iova, bounce,
+				       length,
+				       write ? IOASID_ACCESS_WRITE : 0);
+	if (!ret && !write && copy_to_user(uptr, bounce, length))
+		ret = -EFAULT;
+	kvfree(bounce);
+	return ret;
+}
+
+/* Copy the user's bytes into pinned pages, as the device's writes. */
+static int ioasid_test_emulated_write_pages(struct page **pages,
+					    const void __user *uptr,
+					    unsigned long length)
+{
+	unsigned long i;
+
+	for (i = 0; i != length >> PAGE_SHIFT; i++) {
+		void *va = kmap_local_page(pages[i]);
+		unsigned long left;
+
+		left = copy_from_user(va, uptr + (i << PAGE_SHIFT), PAGE_SIZE);
+		kunmap_local(va);
+		if (left)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static int ioasid_test_emulated_pin(struct ioasid_test_emulated *em,
+				    struct ioasid_cmd_test *cmd)
+{
+	unsigned long length = cmd->emulated.length;
+	unsigned long iova = cmd->emulated.iova;
+	struct ioasid_test_emulated_pin *pin;
+	void __user *uptr = u64_to_user_ptr(cmd->emulated.uptr);
+	struct page **pages;
+	unsigned int flags = 0;
+	int ret;
+
+	if (cmd->emulated.flags & ~IOASID_TEST_DMA_WRITE ||
+	    length > IOASID_TEST_DMA_MAX)
+		return -EINVAL;
+	if (cmd->emulated.flags & IOASID_TEST_DMA_WRITE)
+		flags = IOASID_ACCESS_WRITE;
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	pages = kcalloc(DIV_ROUND_UP(length, PAGE_SIZE), sizeof(*pages),
+			GFP_KERNEL_ACCOUNT);
+	if (!pin || !pages) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	mutex_lock(&em->lock);
+	ret = ioasid_access_pin_pages(em->access, iova, length, pages, flags);
+	if (!ret && uptr && flags)
+		ret = ioasid_test_emulated_write_pages(pages, uptr, length);
+	if (!ret) {
+		pin->iova = iova;
+		pin->length = length;
+		list_add_tail(&pin->link, &em->pins);
+		em->num_pins++;
+		pin = NULL;
+	} else if (ret == -EFAULT) {
+		ioasid_access_unpin_pages(em->access, iova, length);
+	}
+	mutex_unlock(&em->lock);
+out_free:
+	kfree(pages);
+	kfree(pin);
+	return ret;
+}
+
+static int ioasid_test_emulated_unpin_op(struct ioasid_test_emulated *em,
+					 struct ioasid_cmd_test *cmd)
+{
+	struct ioasid_test_emulated_pin *pin;
+	int ret = -ENOENT;
+
+	mutex_lock(&em->lock);
+	list_for_each_entry(pin, &em->pins, link) {
+		if (pin->iova == cmd->emulated.iova &&
+		    pin->length == cmd->emulated.length) {
+			ioasid_test_emulated_unpin(em, pin);
+			ret = 0;
+			break;
+		}
+	}
+	mutex_unlock(&em->lock);
+	return ret;
+}
+
+/* The EMULATED ops but ADD: on the emulated device @emulated.fd names. */
+static int ioasid_test_emulated_op(struct ioasid_ucmd *ucmd,
+				   struct ioasid_cmd_test *cmd)
+{
+	CLASS(fd, f)(cmd->emulated.fd);
+	struct ioasid_test_emulated *em;
+	int ret;
+
+	if (fd_empty(f))
+		return -EBADF;
+	if (fd_file(f)->f_op != &ioasid_test_emulated_fops)
+		return -EINVAL;
+	em = fd_file(f)->private_data;
+	switch (cmd->op) {
+	case IOASID_TEST_OP_EMULATED_DMA:
+		return ioasid_test_emulated_dma(em, cmd);
+	case IOASID_TEST_OP_EMULATED_PIN:
+		return ioasid_test_emulated_pin(em, cmd);
+	case IOASID_TEST_OP_EMULATED_UNPIN:
+		return ioasid_test_emulated_unpin_op(em, cmd);
+	default:
+		mutex_lock(&em->lock);
+		cmd->emulated.out_pins = em->num_pins;
+		cmd->emulated.out_unmaps = em->unmaps;
+		mutex_unlock(&em->lock);
+		ret = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+		return ret;
+	}
+}
+
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_cmd_test *cmd = ucmd->cmd;
@@ -397,6 +661,13 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 	case IOASID_TEST_OP_DEVICE_DEL:
 		return ioasid_object_destroy_user(ucmd->ctx, cmd->dev_id,
 						  IOASID_OBJ_DEVICE);
+	case IOASID_TEST_OP_EMULATED_ADD:
+		return ioasid_test_emulated_add(ucmd, cmd);
+	case IOASID_TEST_OP_EMULATED_DMA:
+	case IOASID_TEST_OP_EMULATED_PIN:
+	case IOASID_TEST_OP_EMULATED_UNPIN:
+	case IOASID_TEST_OP_EMULATED_INFO:
+		return ioasid_test_emulated_op(ucmd, cmd);
 	case IOASID_TEST_OP_PAGE_REF:
 		ret = ioasid_test_page_ref(cmd);
 		return ret ?: ioasid_ucmd_respond(ucmd, sizeof(*cmd));

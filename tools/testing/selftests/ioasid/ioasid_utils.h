@@ -1169,4 +1169,66 @@ static inline bool fault_dma_join(struct fault_dma *d, int timeout_ms)
 	return true;
 }
 
+/*
+ * An emulated mock device: DMA through an in-kernel accessor of @ioasid
+ * of the ioasid fd @ioasid_fd; @fd is any fd with the test ioctl.
+ */
+static inline int _test_emulated_add(int fd, int ioasid_fd, __u32 ioasid,
+				     int *em_fd)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_EMULATED_ADD,
+		.emulated.fd = ioasid_fd,
+		.emulated.ioasid = ioasid,
+	};
+	int ret = _test_cmd_mock(fd, &cmd);
+
+	if (!ret)
+		*em_fd = cmd.emulated.out_fd;
+	return ret;
+}
+
+/* EMULATED_DMA, _PIN or _UNPIN of emulated device @em_fd. */
+static inline int _test_emulated(int fd, __u32 op, int em_fd, __u64 iova,
+				 void *buf, __u64 length, __u32 flags)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = op,
+		.emulated.fd = em_fd,
+		.emulated.iova = iova,
+		.emulated.uptr = (uintptr_t)buf,
+		.emulated.length = length,
+		.emulated.flags = flags,
+	};
+
+	return _test_cmd_mock(fd, &cmd);
+}
+
+#define _test_emulated_dma(fd, em, iova, buf, len, write)		\
+	_test_emulated(fd, IOASID_TEST_OP_EMULATED_DMA, em, iova, buf, len, \
+		       (write) ? IOASID_TEST_DMA_WRITE : 0)
+#define _test_emulated_pin(fd, em, iova, buf, len, write)		\
+	_test_emulated(fd, IOASID_TEST_OP_EMULATED_PIN, em, iova, buf, len, \
+		       (write) ? IOASID_TEST_DMA_WRITE : 0)
+#define _test_emulated_unpin(fd, em, iova, len)				\
+	_test_emulated(fd, IOASID_TEST_OP_EMULATED_UNPIN, em, iova, NULL, \
+		       len, 0)
+
+/* The pins emulated device @em_fd holds, and the unmaps it was told of. */
+static inline int _test_emulated_info(int fd, int em_fd, __u32 *pins,
+				      __u32 *unmaps)
+{
+	struct ioasid_cmd_test cmd = {
+		.op = IOASID_TEST_OP_EMULATED_INFO,
+		.emulated.fd = em_fd,
+	};
+	int ret = _test_cmd_mock(fd, &cmd);
+
+	if (!ret) {
+		*pins = cmd.emulated.out_pins;
+		*unmaps = cmd.emulated.out_unmaps;
+	}
+	return ret;
+}
+
 #endif /* __SELFTEST_IOASID_UTILS_H */

@@ -425,7 +425,7 @@ struct race {
 	int em;
 	__u32 ioasid;
 	void *ram;
-	volatile bool stop;
+	bool stop;			/* __atomic: set by the main thread */
 	unsigned int pins, copies, unmaps;
 };
 
@@ -436,7 +436,7 @@ static void *race_device(void *arg)
 	__u64 rng = 7;
 	__u8 buf[256];
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		unsigned int page = rng_below(&rng, RAM_PAGES - RO_PAGES - 1);
 		int ret;
 
@@ -488,7 +488,7 @@ TEST_F(access, unmap_race)
 					 NULL));
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec - start.tv_sec < 3);
-	r.stop = true;
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, pthread_join(thread, &result));
 	ASSERT_EQ(NULL, result);
 	TH_LOG("%u unmaps, %u pins, %u copies", r.unmaps, r.pins, r.copies);

@@ -73,6 +73,10 @@ struct sweep_state {
 	unsigned int dma_regrouped;	/* a record lost: asked again */
 	/* Dirty tracking */
 	__u64 dirty_bitmap[1];		/* BUF_PAGES bits */
+	/* An emulated device, and what it did before a failure stopped it */
+	int em_fd;
+	bool em_wrote;
+	bool em_pinned;
 };
 
 /*
@@ -1430,6 +1434,75 @@ TEST_F(fail_nth, dirty_detach)
 
 	test_cmd_mock_device_add(self->st.fd, IOASID_MOCK_INSTANCE_LARGE,
 				 &self->st.dev);
+	test_cmd(_test_dirty_tracking(self->st.fd, self->st.ioasid, true,
+				      NULL));
+	sweep(_metadata, &self->st, &ops);
+}
+
+/*
+ * An emulated device comes, writes and pins for writing while tracking:
+ * whatever failed, a read reports at least what it did, exactly if its
+ * records could be kept, else every writable page as conservative.
+ */
+static void setup_emulated(struct __test_metadata *_metadata,
+			   struct sweep_state *st)
+{
+	test_ioctl_map(st->fd, st->ioasid, st->buf, IOVA_BASE, BUF_SIZE);
+	st->em_fd = -1;
+	st->em_wrote = false;
+	st->em_pinned = false;
+}
+
+static int op_emulated(struct sweep_state *st)
+{
+	__u8 byte = 3;
+	int ret;
+
+	ret = _test_emulated_add(st->fd, st->fd, st->ioasid, &st->em_fd);
+	if (ret)
+		return ret;
+	ret = _test_emulated_dma(st->fd, st->em_fd, IOVA_BASE + 2 * PAGE_SIZE,
+				 &byte, 1, true);
+	if (ret)
+		return ret;
+	st->em_wrote = true;
+	ret = _test_emulated_pin(st->fd, st->em_fd, IOVA_BASE + 4 * PAGE_SIZE,
+				 NULL, PAGE_SIZE, true);
+	st->em_pinned = !ret;
+	return ret;
+}
+
+static void check_emulated(struct __test_metadata *_metadata,
+			   struct sweep_state *st, int ret)
+{
+	__u64 done = (__u64)st->em_wrote << 2 | (__u64)st->em_pinned << 4;
+	__u32 report = 0;
+
+	test_cmd(read_dirty(st, &report));
+	if (report == IOASID_DIRTY_REPORT_CONSERVATIVE) {
+		ASSERT_EQ((1ULL << BUF_PAGES) - 1, st->dirty_bitmap[0]);
+	} else {
+		ASSERT_EQ(done, st->dirty_bitmap[0]);
+	}
+	/* Its pin goes with it, and counts once more. */
+	if (st->em_fd >= 0)
+		close(st->em_fd);
+	test_cmd(read_dirty(st, &report));
+	ASSERT_EQ(IOASID_DIRTY_REPORT_EXACT, report);
+	ASSERT_EQ(done & 1ULL << 4, st->dirty_bitmap[0]);
+	test_cmd(read_dirty(st, &report));
+	ASSERT_EQ(0, st->dirty_bitmap[0]);
+}
+
+TEST_F(fail_nth, emulated_access)
+{
+	static const struct sweep_ops ops = {
+		.setup = setup_emulated,
+		.op = op_emulated,
+		.check = check_emulated,
+		.undo = unmap_everything,
+	};
+
 	test_cmd(_test_dirty_tracking(self->st.fd, self->st.ioasid, true,
 				      NULL));
 	sweep(_metadata, &self->st, &ops);

@@ -375,7 +375,7 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			IOASID_DIRTY_BITMAP_NO_CLEAR),
 #ifdef CONFIG_IOASID_TEST
 	IOASID_IOCTL_OP(IOASID_TEST, ioasid_test_ioctl,
-			struct ioasid_cmd_test, check_map.out_pgsize, 0),
+			struct ioasid_cmd_test, emulated.out_unmaps, 0),
 #endif
 };
 

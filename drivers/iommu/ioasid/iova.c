@@ -1375,6 +1375,19 @@ static int ioasid_iova_check_reach(struct ioasid_iova *iova,
 }
 
 /*
+ * The page that backs @at, in a reach already checked: *@area is the
+ * area of the previous page, or NULL, and moves on as @at does.
+ */
+static struct page *ioasid_iova_page(struct ioasid_iova *iova,
+				     struct ioasid_area **area,
+				     unsigned long at)
+{
+	if (!*area || at > (*area)->node.last)
+		*area = ioasid_iova_area_first(iova, at, at);
+	return *ioasid_iova_area_pages(*area, at);
+}
+
+/*
  * Pin the pages of [start, last], page-aligned, into @pages, each with a
  * pin of its own, and record @pin: the range is the accessor's until it
  * calls ioasid_iova_unpin(), or is told an unmap took it.
@@ -1383,26 +1396,18 @@ int ioasid_iova_pin(struct ioasid_iova *iova, struct ioasid_iova_pin *pin,
 		    unsigned long start, unsigned long last, bool write,
 		    struct page **pages)
 {
-	struct ioasid_area *area;
-	unsigned long done = 0;
+	struct ioasid_area *area = NULL;
+	unsigned long i;
 	int ret;
 
 	lockdep_assert_held(iova->lock);
 	ret = ioasid_iova_check_reach(iova, start, last, write);
 	if (ret)
 		return ret;
-	for (area = ioasid_iova_area_first(iova, start, last); area;
-	     area = ioasid_iova_area_next(area, start, last)) {
-		unsigned long from = max(area->node.start, start);
-		unsigned long n = (min(area->node.last, last) - from + 1) >>
-				  PAGE_SHIFT;
-		struct page **src = ioasid_iova_area_pages(area, from);
-		unsigned long i;
-
-		for (i = 0; i != n; i++) {
-			folio_add_pin(page_folio(src[i]));
-			pages[done++] = src[i];
-		}
+	for (i = 0; i <= (last - start) >> PAGE_SHIFT; i++) {
+		pages[i] = ioasid_iova_page(iova, &area,
+					    start + (i << PAGE_SHIFT));
+		folio_add_pin(page_folio(pages[i]));
 		cond_resched();
 	}
 	pin->node.start = start;
@@ -1459,33 +1464,28 @@ static void ioasid_iova_pins_unmapped(struct ioasid_iova *iova,
 int ioasid_iova_rw(struct ioasid_iova *iova, unsigned long start, void *buf,
 		   size_t length, bool write)
 {
-	unsigned long last = start + length - 1;
-	struct ioasid_area *area;
+	unsigned long last = start + length - 1, at = start;
+	struct ioasid_area *area = NULL;
 	int ret;
 
 	lockdep_assert_held(iova->lock);
 	ret = ioasid_iova_check_reach(iova, start, last, write);
 	if (ret)
 		return ret;
-	for (area = ioasid_iova_area_first(iova, start, last); area;
-	     area = ioasid_iova_area_next(area, start, last)) {
-		unsigned long at = max(area->node.start, start);
-		unsigned long end = min(area->node.last, last);
+	while (length) {
+		struct page *page = ioasid_iova_page(iova, &area, at);
+		size_t offset = offset_in_page(at);
+		size_t n = min_t(size_t, PAGE_SIZE - offset, length);
 
-		while (at <= end) {
-			struct page *page = *ioasid_iova_area_pages(area, at);
-			size_t offset = offset_in_page(at);
-			size_t n = min_t(size_t, PAGE_SIZE - offset,
-					 end - at + 1);
-
-			if (write)
-				memcpy_to_page(page, offset, buf, n);
-			else
-				memcpy_from_page(buf, page, offset, n);
-			buf += n;
-			at += n;
-		}
-		cond_resched();
+		if (write)
+			memcpy_to_page(page, offset, buf, n);
+		else
+			memcpy_from_page(buf, page, offset, n);
+		buf += n;
+		at += n;
+		length -= n;
+		if (!offset_in_page(at))
+			cond_resched();
 	}
 	if (write)
 		ioasid_iova_dirty_written(iova, start & PAGE_MASK,

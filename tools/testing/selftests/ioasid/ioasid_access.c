@@ -300,19 +300,8 @@ static void read_all(struct __test_metadata *_metadata, int fd, __u32 ioasid,
 				     PAGE_SIZE, bitmap, report, NULL));
 }
 
-/* Exactly the bits of @pages (ending with -1) are set. */
-#define expect_bits(bitmap, ...)					\
-	({								\
-		static const int __want[] = { __VA_ARGS__ };		\
-		bool __set[RAM_PAGES] = {};				\
-		unsigned int __i;					\
-									\
-		for (__i = 0; __want[__i] >= 0; __i++)			\
-			__set[__want[__i]] = true;			\
-		for (__i = 0; __i != RAM_PAGES; __i++)			\
-			ASSERT_EQ(__set[__i], bitmap_test(bitmap, __i))	\
-				TH_LOG("page %u", __i);			\
-	})
+/* Exactly the pages listed (ending with -1) are set, and no others. */
+#define expect_bits(bitmap, ...) expect_bits_of(bitmap, RAM_PAGES, __VA_ARGS__)
 
 /*
  * An IOASID with an emulated writer and an IOMMU-tracked device reports

@@ -90,19 +90,8 @@ static int read_ram(struct vm *vm, __u32 flags, __u64 *bitmap,
 			       PAGE_SIZE, bitmap, report, count);
 }
 
-/* Exactly the pages in @pages (ending with -1) are set, and no others. */
-#define expect_bits(bitmap, ...)					\
-	({								\
-		static const int __want[] = { __VA_ARGS__ };		\
-		bool __set[RAM_PAGES] = {};				\
-		unsigned int __i;					\
-									\
-		for (__i = 0; __want[__i] >= 0; __i++)			\
-			__set[__want[__i]] = true;			\
-		for (__i = 0; __i != RAM_PAGES; __i++)			\
-			ASSERT_EQ(__set[__i], bitmap_test(bitmap, __i))	\
-				TH_LOG("page %u", __i);			\
-	})
+/* Exactly the pages listed (ending with -1) are set, and no others. */
+#define expect_bits(bitmap, ...) expect_bits_of(bitmap, RAM_PAGES, __VA_ARGS__)
 
 /* Every writable page, and nothing else. */
 #define expect_writable(bitmap)						\

@@ -846,6 +846,22 @@ static inline bool bitmap_test(const __u64 *bitmap, unsigned long bit)
 	return bitmap[bit / 64] >> (bit % 64) & 1;
 }
 
+/* Of @nbits bits, exactly those listed (ending with -1) are set. */
+#define expect_bits_of(bitmap, nbits, ...)				\
+	({								\
+		static const int __want[] = { __VA_ARGS__ };		\
+		const unsigned int __n = (nbits);			\
+		bool __set[__n];					\
+		unsigned int __i;					\
+									\
+		memset(__set, 0, sizeof(__set));			\
+		for (__i = 0; __want[__i] >= 0; __i++)			\
+			__set[__want[__i]] = true;			\
+		for (__i = 0; __i != __n; __i++)			\
+			ASSERT_EQ(__set[__i], bitmap_test(bitmap, __i))	\
+				TH_LOG("page %u", __i);			\
+	})
+
 /*
  * I/O page faults (RFC 5.6): a fault ring set up over IOASIDs, mapped from
  * the fd, and the answers to its fault groups.

@@ -18,12 +18,14 @@
  * page of guest RAM is still pinned.
  */
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <linux/vfio.h>
 
 #include "ioasid_utils.h"
@@ -1250,6 +1252,57 @@ TEST_F(fault, no_ring)
 	dma_returns(1, -EIO);
 	ring_empty();
 	ASSERT_EQ(0, vm->ring.hdr->lost);
+}
+
+/*
+ * The process driving a DMA that waits for its page is killed: the
+ * device gives up waiting, but its group stays posted, and the answer,
+ * when the VMM sends it, still reaches the device, which frees the
+ * group's index. The next DMA's round trip works as ever.
+ */
+TEST_F(fault, killed_dma)
+{
+	struct vm *vm = &self->vm;
+	struct ioasid_fault_record rec;
+	__u64 answers;
+	__u8 buf[64];
+	int status;
+	pid_t pid;
+
+	attach_rid(_metadata, vm);
+	open_ring(_metadata, vm, 8);
+	answers = test_unwaited_answers(vm->fd, vm->dev);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(_test_dma_flags(vm->fd, vm->dev, 0, GIOVA, buf,
+				      sizeof(buf), IOASID_TEST_DMA_PRI));
+	next_record(&rec);
+	check_record(_metadata, &rec, vm->s1, vm->dev, 0, IOASID_FAULT_READ,
+		     GIOVA);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(answers, test_unwaited_answers(vm->fd, vm->dev));
+	test_page_respond(vm->fd, vm->ring.id, rec.cookie,
+			  IOASID_PAGE_RESP_SUCCESS, 0);
+	ASSERT_EQ(answers + 1, test_unwaited_answers(vm->fd, vm->dev));
+
+	/* The same page asked for again, by a DMA that waits to the end */
+	fill_pattern(DATA(0), sizeof(buf));
+	start_dma(_metadata, vm, 0, vm->dev, 0, GIOVA, buf, sizeof(buf),
+		  false);
+	next_record(&rec);
+	check_record(_metadata, &rec, vm->s1, vm->dev, 0, IOASID_FAULT_READ,
+		     GIOVA);
+	guest_map_data(vm, vm->root_s1, 0, 0, PTE_PWU);
+	test_cmd(invalidate(vm, vm->s1, GIOVA, 1));
+	test_page_respond(vm->fd, vm->ring.id, rec.cookie,
+			  IOASID_PAGE_RESP_SUCCESS, 0);
+	dma_returns(0, 0);
+	ASSERT_EQ(0, memcmp(DATA(0), buf, sizeof(buf)));
+	ASSERT_EQ(answers + 1, test_unwaited_answers(vm->fd, vm->dev));
+	ring_empty();
 }
 
 /*

@@ -388,24 +388,18 @@ TEST_F(access, pinned_for_write_dirty)
 /* Unmap with the bitmap returns what the accessor wrote there. */
 TEST_F(access, unmap_returns_written)
 {
-	struct ioasid_cmd_dma_unmap cmd = {
-		.size = sizeof(cmd),
-		.flags = IOASID_DMA_UNMAP_GET_DIRTY,
-		.ioasid = self->ioasid,
-		.iova = PAGE_IOVA(8),
-		.length = 4 * PAGE_SIZE,
-		.dirty_page_size = PAGE_SIZE,
-	};
-	__u64 bitmap[1] = { ~0ULL };
+	__u64 bitmap[1] = { ~0ULL }, unmapped;
+	__u32 report;
 	__u8 byte = 9;
 
-	cmd.dirty_bitmap = (uintptr_t)bitmap;
 	test_cmd(_test_dirty_tracking(self->fd, self->ioasid, true, NULL));
 	test_cmd(_test_emulated_dma(self->fd, self->em, PAGE_IOVA(9) + 5,
 				    &byte, 1, true));
-	test_cmd(ioasid_ioctl(self->fd, IOASID_DMA_UNMAP, &cmd));
-	ASSERT_EQ(EXACT, cmd.out_dirty_report);
-	ASSERT_EQ(4 * PAGE_SIZE, cmd.out_unmapped);
+	test_cmd(_test_unmap_dirty(self->fd, self->ioasid, PAGE_IOVA(8),
+				   4 * PAGE_SIZE, PAGE_SIZE, bitmap, &unmapped,
+				   &report));
+	ASSERT_EQ(EXACT, report);
+	ASSERT_EQ(4 * PAGE_SIZE, unmapped);
 	ASSERT_EQ(0x2, bitmap[0]);
 }
 

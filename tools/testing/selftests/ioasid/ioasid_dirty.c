@@ -328,22 +328,8 @@ static int unmap_dirty(struct vm *vm, __u64 iova, __u64 length,
 		       __u64 page_size, void *bitmap, __u64 *unmapped,
 		       __u32 *report)
 {
-	struct ioasid_cmd_dma_unmap cmd = {
-		.size = sizeof(cmd),
-		.flags = IOASID_DMA_UNMAP_GET_DIRTY,
-		.ioasid = vm->ioasid,
-		.iova = iova,
-		.length = length,
-		.dirty_page_size = page_size,
-		.dirty_bitmap = (uintptr_t)bitmap,
-	};
-	int ret = ioasid_ioctl(vm->fd, IOASID_DMA_UNMAP, &cmd);
-
-	if (!ret && unmapped)
-		*unmapped = cmd.out_unmapped;
-	if (!ret && report)
-		*report = cmd.out_dirty_report;
-	return ret;
+	return _test_unmap_dirty(vm->fd, vm->ioasid, iova, length, page_size,
+				 bitmap, unmapped, report);
 }
 
 /*
@@ -591,6 +577,18 @@ TEST_F(dirty, software_nested)
 	test_cmd(read_ram(vm, 0, bitmap, &report, &count));
 	ASSERT_EQ(CONSERVATIVE, report);
 	expect_writable(bitmap);
+
+	/* The child's unmap with its bitmap: what it wrote there, exactly */
+	test_cmd(_test_dma(vm->fd, vm->dev, 3 * PAGE_SIZE, buf, sizeof(buf),
+			   true));
+	memset(bitmap, 0xff, sizeof(bitmap));
+	test_cmd(_test_unmap_dirty(vm->fd, child, 2 * PAGE_SIZE,
+				   2 * PAGE_SIZE, PAGE_SIZE, bitmap, NULL,
+				   &report));
+	ASSERT_EQ(EXACT, report);
+	ASSERT_EQ(1ULL << 1, bitmap[0]);
+	test_ioctl_map_from_parent(vm->fd, child, IOVA + 10 * PAGE_SIZE,
+				   2 * PAGE_SIZE, 2 * PAGE_SIZE);
 
 	/* The child goes: what it wrote since the last read stays to say. */
 	test_cmd(_test_dma(vm->fd, vm->dev, 3 * PAGE_SIZE, buf, sizeof(buf),

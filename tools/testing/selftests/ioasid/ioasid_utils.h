@@ -841,6 +841,33 @@ static inline int _test_get_dirty(int fd, __u32 ioasid, __u32 flags,
 	return ret;
 }
 
+/*
+ * Unmap [iova, iova + length) with IOASID_DMA_UNMAP_GET_DIRTY, its
+ * bitmap at @page_size into @bitmap; bytes unmapped and the report out.
+ */
+static inline int _test_unmap_dirty(int fd, __u32 ioasid, __u64 iova,
+				    __u64 length, __u64 page_size,
+				    void *bitmap, __u64 *unmapped,
+				    __u32 *report)
+{
+	struct ioasid_cmd_dma_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = IOASID_DMA_UNMAP_GET_DIRTY,
+		.ioasid = ioasid,
+		.iova = iova,
+		.length = length,
+		.dirty_page_size = page_size,
+		.dirty_bitmap = (uintptr_t)bitmap,
+	};
+	int ret = ioasid_ioctl(fd, IOASID_DMA_UNMAP, &cmd);
+
+	if (!ret && unmapped)
+		*unmapped = cmd.out_unmapped;
+	if (!ret && report)
+		*report = cmd.out_dirty_report;
+	return ret;
+}
+
 static inline bool bitmap_test(const __u64 *bitmap, unsigned long bit)
 {
 	return bitmap[bit / 64] >> (bit % 64) & 1;

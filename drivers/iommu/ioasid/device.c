@@ -641,6 +641,37 @@ out_unlock:
 	return ret;
 }
 
+static bool ioasid_device_uses(struct ioasid_device *idev,
+			       struct ioasid_attach *attach)
+{
+	if (attach->pasid == IOMMU_NO_PASID)
+		return idev->attached;
+	return xa_load(&idev->pasids, attach->pasid);
+}
+
+/*
+ * @leaving is done with @attach, which other devices of its group still
+ * use: the iommu core hears of the attachment through one of those from
+ * now on, as @leaving may leave the group itself next (hot-unplug).
+ */
+static void ioasid_attach_hand_over(struct ioasid_attach *attach,
+				    struct ioasid_device *leaving)
+{
+	struct ioasid_device *idev;
+
+	lockdep_assert_held(&attach->igroup->lock);
+	list_for_each_entry(idev, &attach->igroup->devices, group_link) {
+		if (idev == leaving || !ioasid_device_uses(idev, attach))
+			continue;
+		put_device(attach->dev);
+		attach->dev = get_device(idev->dev);
+		attach->dev_label = ioasid_device_fault_label(idev);
+		return;
+	}
+	/* Every user counted is a device of the group. */
+	WARN_ON_ONCE(1);
+}
+
 static void __ioasid_device_detach(struct ioasid_device *idev,
 				   struct ioasid_attach *attach)
 {
@@ -653,6 +684,8 @@ static void __ioasid_device_detach(struct ioasid_device *idev,
 		xa_erase(&idev->pasids, attach->pasid);
 	if (!--attach->users)
 		ioasid_device_detach_last(attach);
+	else if (attach->dev == idev->dev)
+		ioasid_attach_hand_over(attach, idev);
 	ioasid_device_group_put_attach(attach);
 
 	mutex_lock(&space->lock);
@@ -732,6 +765,7 @@ static struct ioasid_group *ioasid_device_get_group(struct ioasid_ctx *ctx,
 	igroup->rid.igroup = igroup;
 	igroup->rid.pasid = IOMMU_NO_PASID;
 	xa_init(&igroup->pasids);
+	INIT_LIST_HEAD(&igroup->devices);
 	list_add(&igroup->link, &ctx->groups);
 out_unlock:
 	mutex_unlock(&ctx->groups_lock);
@@ -769,7 +803,8 @@ static void ioasid_device_put_group(struct ioasid_ctx *ctx,
 	}
 	list_del(&igroup->link);
 	mutex_unlock(&ctx->groups_lock);
-	WARN_ON(igroup->rid.space || !xa_empty(&igroup->pasids));
+	WARN_ON(igroup->rid.space || !xa_empty(&igroup->pasids) ||
+		!list_empty(&igroup->devices));
 	xa_destroy(&igroup->pasids);
 	mutex_destroy(&igroup->lock);
 	iommu_group_put(igroup->group);
@@ -837,6 +872,9 @@ struct ioasid_device *ioasid_device_create(struct ioasid_ctx *ctx,
 						IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	idev->dev = get_device(dev);
 	idev->igroup = igroup;
+	mutex_lock(&igroup->lock);
+	list_add_tail(&idev->group_link, &igroup->devices);
+	mutex_unlock(&igroup->lock);
 	xa_init(&idev->pasids);
 	/* Only a device that can ask for pages gets it; others fail it. */
 	idev->iopf = !iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF);
@@ -855,6 +893,9 @@ void ioasid_device_destroy(struct ioasid_object *obj)
 		container_of(obj, struct ioasid_device, obj);
 
 	ioasid_device_detach_any(idev);
+	mutex_lock(&idev->igroup->lock);
+	list_del(&idev->group_link);
+	mutex_unlock(&idev->igroup->lock);
 	xa_destroy(&idev->pasids);
 	/* Detached: no page request of it waits in a ring any more. */
 	if (idev->iopf)

@@ -396,7 +396,8 @@ struct ioasid_attach {
 	struct ioasid_domain *domain;	/* or, to a hardware-nested one: */
 	struct ioasid_nested *nested;
 	struct list_head nested_link;	/* in nested->attaches */
-	struct device *dev;		/* held: one device, for the core */
+	/* Held: a device of the group that uses it, for the core */
+	struct device *dev;
 	u64 dev_label;			/* @dev's in fault records */
 	unsigned int users;		/* devices that asked for it */
 };
@@ -409,6 +410,7 @@ struct ioasid_group {
 	struct mutex lock;		/* protects the fields below */
 	struct ioasid_attach rid;
 	struct xarray pasids;		/* PASID -> struct ioasid_attach */
+	struct list_head devices;	/* struct ioasid_device, group_link */
 };
 
 struct ioasid_device {
@@ -416,6 +418,7 @@ struct ioasid_device {
 	struct ioasid_ctx *ctx;
 	struct device *dev;
 	struct ioasid_group *igroup;
+	struct list_head group_link;	/* in igroup->devices */
 	/* Called when the device object goes, for whoever created it. */
 	void (*release)(struct ioasid_device *idev);
 

@@ -1502,9 +1502,15 @@ static struct iommu_device *ioasid_mock_probe_device(struct device *dev)
 static void ioasid_mock_release_device(struct device *dev)
 {
 	struct ioasid_mock_dev *mdev = dev_iommu_priv_get(dev);
+	struct iommu_domain *domain;
+	unsigned long pasid;
 
-	/* The core removes every PASID before it releases the device. */
-	WARN_ON(!xa_empty(&mdev->pasids));
+	/*
+	 * A device that leaves a group whose PASIDs stay attached for the
+	 * others stops using them here, as the core asks of a driver.
+	 */
+	xa_for_each(&mdev->pasids, pasid, domain)
+		ioasid_mock_pasid_put(domain, pasid);
 	xa_destroy(&mdev->pasids);
 	/* Only abandoned groups can be left taken: nobody waits on them. */
 	kvfree(mdev->prgs);

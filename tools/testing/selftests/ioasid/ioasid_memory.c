@@ -1436,20 +1436,6 @@ FIXTURE_TEARDOWN(device_kinds)
 	close(self->fd);
 }
 
-static int mock_device_add_flags(int fd, __u32 instance, __u32 flags,
-				 __u32 *dev_id)
-{
-	struct ioasid_cmd_test cmd = {
-		.op = IOASID_TEST_OP_MOCK_DEVICE_ADD,
-		.mock_device_add = { .instance = instance, .flags = flags },
-	};
-	int ret = _test_cmd_mock(fd, &cmd);
-
-	if (!ret)
-		*dev_id = cmd.mock_device_add.out_dev_id;
-	return ret;
-}
-
 /* Whether @dev's domain forces snooping, as the mock itself sees it. */
 static int domain_enforces_cc(int fd, __u32 dev)
 {

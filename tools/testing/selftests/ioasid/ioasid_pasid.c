@@ -579,6 +579,58 @@ TEST_F(pasid_kind, rid_and_pasids_apart)
 	dma_lands(_metadata, vm, vm->dev, 0, DATA_GPA(3), DATA(3));
 }
 
+/*
+ * A group's devices share each attachment, a PASID's as the RID's: one
+ * device's attach reaches the other's DMA tagged with that PASID, and it
+ * stays attached while either device asks for it.
+ */
+TEST_F(pasid_kind, group_shares_pasid)
+{
+	const __u32 share = IOASID_MOCK_DEVICE_SHARE_GROUP;
+	struct vm *vm = &self->vm;
+	__u32 first, sibling;
+
+	test_cmd(mock_device_add_flags(vm->fd, IOASID_MOCK_INSTANCE_LARGE,
+				       share, &first));
+	test_cmd(mock_device_add_flags(vm->fd, IOASID_MOCK_INSTANCE_LARGE,
+				       share, &sibling));
+	TARGET_ATTACH(first, 5);
+	/* The sibling never asked, but its PASID 5 goes there now. */
+	dma_lands(_metadata, vm, sibling, 5, self->iova, DATA(1));
+	dma_faults(_metadata, vm, sibling, 6, self->iova);
+	dma_faults(_metadata, vm, sibling, 0, self->iova);
+	/* One group, one IOASID per PASID */
+	test_err_cmd_attach_pasid(EBUSY, vm->fd, sibling, vm->parent, 5);
+	TARGET_ATTACH(sibling, 5);
+	test_err_cmd_attach_pasid(EBUSY, vm->fd, sibling, self->target, 5);
+
+	/* Attached while one of its devices asks for it */
+	test_cmd_detach_pasid(vm->fd, first, self->target, 5);
+	test_err_cmd_detach_pasid(ENXIO, vm->fd, first, self->target, 5);
+	dma_lands(_metadata, vm, first, 5, self->iova + PAGE_SIZE, DATA(2));
+	test_cmd_detach_pasid(vm->fd, sibling, self->target, 5);
+	dma_faults(_metadata, vm, first, 5, self->iova);
+	dma_faults(_metadata, vm, sibling, 5, self->iova);
+
+	/* Either device brings the group's PASID elsewhere now. */
+	test_cmd_attach_pasid(vm->fd, sibling, vm->parent, 5);
+	dma_lands(_metadata, vm, first, 5, DATA_GPA(3), DATA(3));
+
+	/*
+	 * The device that attached first leaves the group (unplugged) while
+	 * the other still uses the PASID: the attachment stays, and goes
+	 * when the other detaches.
+	 */
+	test_cmd_attach_pasid(vm->fd, first, vm->parent, 5);
+	test_cmd_detach_pasid(vm->fd, sibling, vm->parent, 5);
+	test_cmd_attach_pasid(vm->fd, sibling, vm->parent, 5);
+	test_cmd_device_del(vm->fd, first);
+	dma_lands(_metadata, vm, sibling, 5, DATA_GPA(4), DATA(4));
+	test_cmd_detach_pasid(vm->fd, sibling, vm->parent, 5);
+	dma_faults(_metadata, vm, sibling, 5, DATA_GPA(4));
+	test_cmd_attach_pasid(vm->fd, sibling, vm->parent, 5);
+}
+
 /* Each device has a PASID space of its own. */
 TEST_F(pasid_kind, two_devices_one_pasid)
 {

@@ -283,12 +283,13 @@ static inline int _test_cmd_mock(int fd, struct ioasid_cmd_test *cmd)
 	return ioasid_ioctl(fd, IOASID_TEST, cmd);
 }
 
-static inline int _test_cmd_mock_device_add(int fd, __u32 instance,
-					    __u32 *dev_id)
+/* A mock device with &enum ioasid_mock_device_flags @flags. */
+static inline int mock_device_add_flags(int fd, __u32 instance, __u32 flags,
+					__u32 *dev_id)
 {
 	struct ioasid_cmd_test cmd = {
 		.op = IOASID_TEST_OP_MOCK_DEVICE_ADD,
-		.mock_device_add.instance = instance,
+		.mock_device_add = { .instance = instance, .flags = flags },
 	};
 	int ret = _test_cmd_mock(fd, &cmd);
 
@@ -296,6 +297,9 @@ static inline int _test_cmd_mock_device_add(int fd, __u32 instance,
 		*dev_id = cmd.mock_device_add.out_dev_id;
 	return ret;
 }
+
+#define _test_cmd_mock_device_add(fd, instance, dev_id) \
+	mock_device_add_flags(fd, instance, 0, dev_id)
 
 #define test_cmd_mock_device_add(fd, instance, dev_id) \
 	test_cmd(_test_cmd_mock_device_add(fd, instance, dev_id))

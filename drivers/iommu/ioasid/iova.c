@@ -1025,6 +1025,11 @@ void ioasid_iova_remove_domain(struct ioasid_iova *iova,
  * recorded for want of memory makes the whole IOASID lost until a
  * clearing read covers every area; one that cannot be split stays whole.
  * Either way a read says more than was written, never less.
+ *
+ * In-kernel accessors write from the CPU, where no IOMMU records: what
+ * they copy in is kept exactly, as spans in iova->dirty_written, and a
+ * range pinned for writing reads as written while the pin lasts and is
+ * added to those spans when it ends. Neither makes a read conservative.
  */
 struct ioasid_span {
 	struct interval_tree_node node;

@@ -5,6 +5,9 @@
 #
 #   scripts/qemu-ioasid.sh          # fetch, patch, configure, build
 #   scripts/qemu-ioasid.sh path     # print the binary's path (no build)
+#   scripts/qemu-ioasid.sh stage ROOT USER_OUT
+#                                   # put it, and the second-level guest,
+#                                   # into the test VM's initramfs tree
 #
 # Everything goes under build/qemu-ioasid/: src/ (the orig tarball and
 # the patched tree), obj/ (meson/ninja), stamp files, and times.log (one
@@ -33,10 +36,60 @@ say() { echo "qemu-ioasid: $*" >&2; }
 die() { say "$@"; exit 1; }
 
 BIN=$OBJ/qemu-system-x86_64
-if [ "${1:-}" = path ]; then
+L2_KERNEL=$TOP/build/kobj-perf/arch/x86/boot/bzImage
+
+# The firmware a q35 guest booted with -kernel reads, from the system's
+# QEMU and SeaBIOS packages (Debian's QEMU source ships no blobs).
+FIRMWARE=(/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin
+	  /usr/share/qemu/kvmvapic.bin)
+
+# Everything the QEMU test (scripts/guest/qemu-ioasid-test) needs inside
+# the test VM, under ROOT/opt/qemu-ioasid: the binary, the shared
+# libraries it loads (at their own paths in ROOT), its firmware, and the
+# second-level guest, which is the non-debug kernel (build/kobj-perf; the
+# debug one is an order of magnitude slower under TCG in TCG) and an
+# initramfs of busybox, scripts/guest/l2-init and two of our static tools.
+stage() {
+	local root=$1 user_out=$2 p=$1/opt/qemu-ioasid lib l2 f
+
+	[ -x "$BIN" ] || die "no QEMU built: run scripts/qemu-ioasid.sh"
+	[ -f "$L2_KERNEL" ] || die "no L2 kernel: run scripts/kernel.sh build perf"
+	for f in edu-dma ioasid-vfio-bind; do
+		[ -x "$user_out/bin/$f" ] || die "no $f in $user_out/bin"
+	done
+	mkdir -p "$p/bin" "$p/fw" "$p/l2" "$root/tests/qemu"
+	cp "$BIN" "$p/bin/"
+	while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done < <(ldd "$BIN" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+				   $1 ~ /^\// { print $1 }')
+	cp "${FIRMWARE[@]}" "$p/fw/"
+	cp "$L2_KERNEL" "$p/l2/bzImage"
+	cp "$TOP/scripts/guest/qemu-ioasid-test" "$root/tests/qemu/qemu-ioasid"
+	chmod +x "$root/tests/qemu/qemu-ioasid"
+
+	l2=$(mktemp -d)
+	mkdir -p "$l2"/{bin,proc,sys,dev,tmp}
+	cp /bin/busybox "$user_out/bin/edu-dma" "$user_out/bin/ioasid-vfio-bind" \
+		"$l2/bin/"
+	cp "$TOP/scripts/guest/l2-init" "$l2/init"
+	chmod +x "$l2/init"
+	(cd "$l2" && find . | cpio -o -H newc --quiet | gzip -1) \
+		> "$p/l2/initramfs.cpio.gz"
+	rm -rf "$l2"
+}
+
+case ${1:-} in
+path)
 	echo "$BIN"
 	exit 0
-fi
+	;;
+stage)
+	stage "${2:?stage ROOT USER_OUT}" "${3:?stage ROOT USER_OUT}"
+	exit 0
+	;;
+esac
 
 # What configure is told: one target, TCG only, every optional feature
 # off unless named, and only the devices in our device list (added by

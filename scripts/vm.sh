@@ -121,7 +121,7 @@ for f in $SELF_TESTING_TOOLS; do
 	fi
 done
 case " $TESTS " in
-*" $QEMU_TEST "*) want_qemu=1 ;;
+*" $QEMU_TEST "* | *" $QEMU_TEST:"*) want_qemu=1 ;;
 *) want_qemu=0 ;;
 esac
 [ "$BASE" = run ] && [ $IOMMU = legacy ] && qemu_payload && want_qemu=1

@@ -107,6 +107,12 @@ static uint64_t reg_read(uint8_t *bar, unsigned int reg)
 	return __atomic_load_n((uint64_t *)(bar + reg), __ATOMIC_SEQ_CST);
 }
 
+/* edu's registers below 0x80 take 4-byte accesses only. */
+static uint32_t reg_read32(uint8_t *bar, unsigned int reg)
+{
+	return __atomic_load_n((uint32_t *)(bar + reg), __ATOMIC_SEQ_CST);
+}
+
 /* One transfer between RAM (at @addr, as the device sees it) and edu. */
 static int edu_dma(uint8_t *bar, uint64_t addr, bool to_ram)
 {
@@ -206,7 +212,7 @@ static int run_phys(const char *bdf)
 	bar = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (bar == MAP_FAILED)
 		return fail("map BAR0", errno);
-	check((reg_read(bar, EDU_ID) & 0xffff) == 0x00ed,
+	check((reg_read32(bar, EDU_ID) & 0xffff) == 0x00ed,
 	      "BAR0 reads edu's identification");
 
 	buf = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
@@ -313,7 +319,7 @@ static int run_iommufd(const char *bdf)
 		   reg.offset);
 	if (bar == MAP_FAILED)
 		return fail("map BAR0", errno);
-	check((reg_read(bar, EDU_ID) & 0xffff) == 0x00ed,
+	check((reg_read32(bar, EDU_ID) & 0xffff) == 0x00ed,
 	      "BAR0 reads edu's identification");
 
 	buf = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,

@@ -124,7 +124,9 @@ case " $TESTS " in
 *" $QEMU_TEST "* | *" $QEMU_TEST:"*) want_qemu=1 ;;
 *) want_qemu=0 ;;
 esac
-[ "$BASE" = run ] && [ $IOMMU = legacy ] && qemu_payload && want_qemu=1
+case $BASE in
+run|shell) [ $IOMMU = legacy ] && qemu_payload && want_qemu=1 ;;
+esac
 [ $want_qemu -eq 1 ] && "$TOP/scripts/qemu-ioasid.sh" stage "$root" "$USER_OUT"
 printf 'MODE=%s\nTESTS="%s"\n' "$BASE" "$TESTS" > "$root/etc/ioasid-run.conf"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$RUN/initramfs.cpio.gz"

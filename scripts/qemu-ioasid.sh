@@ -273,14 +273,18 @@ if [ ! -f "$OBJ/build.ninja" ] || [ "$(cat "$Q/configure.id" 2>/dev/null)" != "$
 	echo "$cfg_id" > "$Q/configure.id"
 fi
 
-# ninja itself decides what is stale; only count builds that did work.
+# Nothing changed since the last build: done. (Asking ninja would not
+# do: QEMU regenerates qemu-version.h every time, and relinks.)
+built_id=$(printf '%s\n' "$(cat "$SRCDIR/tree.id")" "$cfg_id" | sha256sum | cut -d' ' -f1)
 if [ "$kind" = warm ] && [ -x "$BIN" ] &&
-   ninja -C "$OBJ" -n qemu-system-x86_64 2>/dev/null | grep -q 'no work to do'; then
+   [ "$(cat "$Q/built.id" 2>/dev/null)" = "$built_id" ]; then
 	exit 0
 fi
+rm -f "$Q/built.id"
 say "building qemu-system-x86_64 ($kind, -j$JOBS)"
 CCACHE_BASEDIR=$TOP nice ninja -C "$OBJ" -j"$JOBS" qemu-system-x86_64 > "$Q/build.log" 2>&1 ||
 	{ tail -n 30 "$Q/build.log" >&2; die "build failed: see ${Q#"$TOP"/}/build.log"; }
+echo "$built_id" > "$Q/built.id"
 secs=$(($(date +%s) - start))
 echo "$(date -u +%FT%TZ) $kind $secs s $(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)" >> "$Q/times.log"
 say "built in $secs s: ${BIN#"$TOP"/}"

@@ -9,6 +9,9 @@
 #                build/mock-bench.json
 #   make shell   a shell in the test VM
 #   make lint    checkpatch --strict and a W=1 build of our kernel code
+#   make qemu    QEMU 10.0.2 with our /dev/ioasid backend
+#                (scripts/qemu-ioasid.sh), and the non-debug kernel its
+#                nested guest boots; `make check` and `make run` build both
 #
 # T=... limits `make check` to some test programs, e.g.
 #   make check T=selftests/ioasid
@@ -19,7 +22,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: all setup setup-bench kernel kernel-perf kernel-perf-mock userspace \
-	userspace-perf \
+	userspace-perf kernel-l2 qemu \
 	check run shell bench lint install clean distclean
 
 all: userspace
@@ -42,13 +45,21 @@ kernel-perf-mock: setup-bench
 userspace: kernel
 	@$(S)/userspace.sh test
 
+# The nested guest of the QEMU test boots the non-debug kernel: the debug
+# one is an order of magnitude slower under TCG in TCG.
+kernel-l2: setup
+	@$(S)/kernel.sh build perf
+
+qemu: kernel-l2
+	@$(S)/qemu-ioasid.sh
+
 userspace-perf: kernel-perf
 	@$(S)/userspace.sh perf
 
-check: userspace
+check: userspace qemu
 	@$(S)/check.sh "$(T)"
 
-run: userspace
+run: userspace qemu
 	@$(S)/vm.sh run
 
 shell: userspace

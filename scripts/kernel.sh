@@ -40,7 +40,8 @@ extract() {
 series_of() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1/series"; }
 
 apply_series() {
-	if [ -d "$APPLIED" ] && diff -rq "$APPLIED" "$TOP/patches" >/dev/null; then
+	# patches/qemu/ is QEMU's series (scripts/qemu-ioasid.sh), not ours.
+	if [ -d "$APPLIED" ] && diff -rq --exclude=qemu "$APPLIED" "$TOP/patches" >/dev/null; then
 		return 0
 	fi
 	if [ -d "$APPLIED" ]; then

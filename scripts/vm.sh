@@ -75,6 +75,17 @@ rm -f "$RUN/console.log" "$RUN/results.log" "$RUN/qemu-rc" "$RUN/tests" \
 # so in TESTS, e.g. "tools/ioasid-fault-server:--tap").
 SELF_TESTING_TOOLS="ioasid-fault-server ioasid-migrate"
 
+# The QEMU test (scripts/guest/qemu-ioasid-test): the patched QEMU and a
+# second-level guest, staged into the initramfs by scripts/qemu-ioasid.sh
+# when the test is to run and what it needs is built (make check and
+# make run build it: the qemu-ioasid target).
+QEMU_TEST=qemu/qemu-ioasid
+qemu_payload() {
+	[ "$FLAVOUR" = test ] && [ -x "$("$TOP/scripts/qemu-ioasid.sh" path)" ] &&
+		[ -f "$B/kobj-perf/arch/x86/boot/bzImage" ] &&
+		[ -x "$USER_OUT/bin/edu-dma" ]
+}
+
 # What the guest runs in check mode: every test program, unless named.
 default_tests() {
 	local f
@@ -85,6 +96,8 @@ default_tests() {
 	for f in $SELF_TESTING_TOOLS; do
 		[ -x "$USER_OUT/bin/$f" ] && echo "tools/$f:--tap"
 	done
+	# QEMU on /dev/ioasid with a nested guest, once it is built.
+	qemu_payload && echo "$QEMU_TEST"
 	return 0
 }
 TESTS=${1:-$(default_tests | tr '\n' ' ')}
@@ -107,6 +120,14 @@ for f in $SELF_TESTING_TOOLS; do
 		ln -s "/bin/$f" "$root/tests/tools/$f"
 	fi
 done
+case " $TESTS " in
+*" $QEMU_TEST "* | *" $QEMU_TEST:"*) want_qemu=1 ;;
+*) want_qemu=0 ;;
+esac
+case $BASE in
+run|shell) [ $IOMMU = legacy ] && qemu_payload && want_qemu=1 ;;
+esac
+[ $want_qemu -eq 1 ] && "$TOP/scripts/qemu-ioasid.sh" stage "$root" "$USER_OUT"
 printf 'MODE=%s\nTESTS="%s"\n' "$BASE" "$TESTS" > "$root/etc/ioasid-run.conf"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$RUN/initramfs.cpio.gz"
 
@@ -228,6 +249,11 @@ fi
 [ "$BASE" = check ] && exit 0
 if [ "$BASE" = run ] && ! tr -d '\r' < "$RUN/console.log" | grep -q '^demo: PASS'; then
 	echo "run: the demo did not pass; see ${RUN#"$TOP"/}/console.log" >&2
+	exit 1
+fi
+if [ "$BASE" = run ] && [ $want_qemu -eq 1 ] &&
+   ! tr -d '\r' < "$RUN/console.log" | grep -q '^QEMU on /dev/ioasid: PASS'; then
+	echo "run: QEMU on /dev/ioasid did not pass; see ${RUN#"$TOP"/}/console.log" >&2
 	exit 1
 fi
 if [ "$BASE" = mock-bench ]; then

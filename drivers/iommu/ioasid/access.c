@@ -361,9 +361,9 @@ void ioasid_access_unpin_pages(struct ioasid_access *access,
 			return;
 		}
 	}
-	mutex_unlock(&access->lock);
 	/* Revoked accessors have unpinned everything already. */
 	WARN_ON_ONCE(access->space);
+	mutex_unlock(&access->lock);
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_access_unpin_pages, IOASID);
 

@@ -385,6 +385,7 @@ int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_dirty_request dirty;
 	struct ioasid_space *space;
 	unsigned long unmapped;
+	bool tell;
 	u64 last;
 	int ret;
 
@@ -428,9 +429,12 @@ int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 		ret = ioasid_iova_unmap(&space->iova, cmd->iova, last,
 					&unmapped);
 	}
+	/* Took pins of in-kernel accessors, which must hear of it */
+	tell = !list_empty(&space->iova.pins_gone);
 	mutex_unlock(&space->lock);
 	/* Accessors let go of what went before the user learns it did. */
-	ioasid_access_notify_unmapped(space);
+	if (tell)
+		ioasid_access_notify_unmapped(space);
 	ioasid_space_put(space);
 	if (ret)
 		return ret;

@@ -2,8 +2,8 @@
 # Prepare the Linux 6.12 tree and build a kernel flavour.
 #
 #   kernel.sh prepare        extract once, apply patches/series, overlay ours
-#   kernel.sh build FLAVOUR  configure FLAVOUR (test, perf or perf-mock, from
-#                            configs/) and build bzImage + headers
+#   kernel.sh build FLAVOUR  configure FLAVOUR (test, perf, perf-mock or l2,
+#                            from configs/) and build bzImage + headers
 #
 # The tree under build/linux is extracted once. The patch series is applied
 # with a record of what was applied, so a changed series is reverted and
@@ -79,12 +79,22 @@ prepare() {
 	overlay
 }
 
+# What a flavour merges over allnoconfig: base.config and its own
+# fragment, except the nested guest's kernel (l2), which is its own
+# minimal whole.
+fragments_of() {
+	case $1 in
+	l2) cat "$TOP/configs/l2.config" ;;
+	*) cat "$TOP/configs/base.config" "$TOP/configs/$1.config" ;;
+	esac
+}
+
 # Configure from allnoconfig plus the fragments, and check that every
 # symbol we asked for survived Kconfig's dependency resolution.
 configure() {
 	local flavour=$1 obj=$2 frag=$obj/ioasid.config
 	mkdir -p "$obj"
-	cat "$TOP/configs/base.config" "$TOP/configs/$flavour.config" > "$frag.new"
+	fragments_of "$flavour" > "$frag.new"
 	if [ -f "$obj/.config" ] && cmp -s "$frag" "$frag.new"; then
 		rm "$frag.new"
 		return 0
@@ -158,6 +168,6 @@ build() {
 
 case "${1:-}" in
 prepare) prepare ;;
-build) build "${2:?flavour: test, perf or perf-mock}" ;;
-*) echo "usage: $0 prepare | build test|perf|perf-mock" >&2; exit 2 ;;
+build) build "${2:?flavour: test, perf, perf-mock or l2}" ;;
+*) echo "usage: $0 prepare | build test|perf|perf-mock|l2" >&2; exit 2 ;;
 esac

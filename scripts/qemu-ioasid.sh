@@ -36,7 +36,7 @@ say() { echo "qemu-ioasid: $*" >&2; }
 die() { say "$@"; exit 1; }
 
 BIN=$OBJ/qemu-system-x86_64
-L2_KERNEL=$TOP/build/kobj-perf/arch/x86/boot/bzImage
+L2_KERNEL=$TOP/build/kobj-l2/arch/x86/boot/bzImage
 
 # The firmware a q35 guest booted with -kernel reads, from the system's
 # QEMU and SeaBIOS packages (Debian's QEMU source ships no blobs).
@@ -46,14 +46,15 @@ FIRMWARE=(/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin
 # Everything the QEMU test (scripts/guest/qemu-ioasid-test) needs inside
 # the test VM, under ROOT/opt/qemu-ioasid: the binary, the shared
 # libraries it loads (at their own paths in ROOT), its firmware, and the
-# second-level guest, which is the non-debug kernel (build/kobj-perf; the
-# debug one is an order of magnitude slower under TCG in TCG) and an
+# second-level guest, which is a small non-debug kernel (build/kobj-l2,
+# configs/l2.config: the debug one is an order of magnitude slower under
+# TCG in TCG) and an
 # initramfs of busybox, scripts/guest/l2-init and two of our static tools.
 stage() {
 	local root=$1 user_out=$2 p=$1/opt/qemu-ioasid lib l2 f
 
 	[ -x "$BIN" ] || die "no QEMU built: run scripts/qemu-ioasid.sh"
-	[ -f "$L2_KERNEL" ] || die "no L2 kernel: run scripts/kernel.sh build perf"
+	[ -f "$L2_KERNEL" ] || die "no L2 kernel: run scripts/kernel.sh build l2"
 	for f in edu-dma ioasid-vfio-bind; do
 		[ -x "$user_out/bin/$f" ] || die "no $f in $user_out/bin"
 	done

@@ -57,7 +57,8 @@
 #include "ioasid_test.h"
 #include "iommufd_test.h"
 
-#define ROUNDS		5
+#define ROUNDS		9
+#define NULL_CALLS	8192		/* per null-ioctl round */
 #define FAULTS		8192		/* per cell and round */
 #define DMA_FAULTS	2048		/* device-DMA round trips per round */
 #define MAX_BATCH	64
@@ -362,6 +363,40 @@ static struct sample theirs_run(struct theirs *t, unsigned int batch)
 }
 
 /*
+ * What a system call costs before it does any work: an ioctl that only
+ * reads a value, on each side's fd, in microseconds. Under TCG this floor
+ * is most of a one-fault round trip, so it says how far apart two
+ * designs can be when one makes fewer calls than the other.
+ */
+static double ours_null_call(int fd)
+{
+	struct ioasid_cmd_get_api_version cmd = { .size = sizeof(cmd) };
+	double t0 = now();
+	unsigned int i;
+
+	for (i = 0; i != NULL_CALLS; i++)
+		if (ioctl(fd, IOASID_GET_API_VERSION, &cmd))
+			die("IOASID_GET_API_VERSION", errno);
+	return (now() - t0) * 1e6 / NULL_CALLS;
+}
+
+static double theirs_null_call(int fd)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_GET,
+	};
+	double t0 = now();
+	unsigned int i;
+
+	for (i = 0; i != NULL_CALLS; i++)
+		if (ioctl(fd, IOMMU_OPTION, &cmd))
+			die("IOMMU_OPTION", errno);
+	return (now() - t0) * 1e6 / NULL_CALLS;
+}
+
+/*
  * Ours alone: a device DMA that waits for its page. The guest's first
  * stage maps nothing, so each read asks for its page; the VMM answers
  * INVALID (the guest has no such page) and the DMA ends with EIO: one
@@ -485,7 +520,7 @@ static void fault_bench(void)
 	double rate[2][NR_BATCHES][ROUNDS], serve[2][NR_BATCHES][ROUNDS];
 	double ratio[NR_BATCHES][ROUNDS], vratio[NR_BATCHES][ROUNDS];
 	double inject[2][NR_BATCHES][ROUNDS], bound[NR_BATCHES][ROUNDS];
-	double sys[2][NR_BATCHES], dma_rate[ROUNDS];
+	double sys[2][NR_BATCHES], dma_rate[ROUNDS], null_call[2][ROUNDS];
 	double headline = 0, dma_sys = 0;
 	struct theirs t;
 	struct ours o = {};
@@ -524,6 +559,8 @@ static void fault_bench(void)
 			sys[0][b] = (double)so.syscalls / FAULTS;
 			sys[1][b] = (double)st.syscalls / FAULTS;
 		}
+		null_call[0][r] = ours_null_call(o.fd);
+		null_call[1][r] = theirs_null_call(t.fd);
 	}
 	theirs_close(&t);
 
@@ -577,6 +614,8 @@ static void fault_bench(void)
 		printf("  batch %-3u ours %6.2f us, iommufd %6.2f us; ratio at most %.2fx\n",
 		       batches[b], median(inject[0][b], ROUNDS),
 		       median(inject[1][b], ROUNDS), median(bound[b], ROUNDS));
+	printf("a null ioctl: ours %.2f us, iommufd %.2f us\n",
+	       median(null_call[0], ROUNDS), median(null_call[1], ROUNDS));
 	for (b = 0; b != NR_BATCHES; b++)
 		printf("fault round trips vs iommufd, batch %u: %.2fx\n",
 		       batches[b], median(ratio[b], ROUNDS));

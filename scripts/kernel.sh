@@ -153,7 +153,7 @@ build() {
 	configure "$flavour" "$obj"
 	mkdir -p "$B/logs"
 	if [ ! -f "$obj/arch/x86/boot/bzImage" ]; then
-		log "building the $flavour kernel (cold: about 10-15 min on 2 cores; later builds are incremental)"
+		log "building the $flavour kernel (cold: 5-10 min on 2 cores; later builds are incremental)"
 	else
 		log "building the $flavour kernel (incremental)"
 	fi

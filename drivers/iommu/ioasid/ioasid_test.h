@@ -109,7 +109,9 @@ enum {
  *	(ioasid_access_create()) of IOASID @emulated.ioasid of the ioasid fd
  *	@emulated.fd (this one or another); returns a new fd for it in
  *	@emulated.out_fd, whose close destroys it. The other EMULATED ops
- *	name it by that fd in @emulated.fd (EBADF or EINVAL for another)
+ *	name it by that fd in @emulated.fd (EBADF or EINVAL for another).
+ *	@emulated.flags (&enum ioasid_test_emulated_flags) makes its unmap
+ *	callback slow or deaf, as a driver's may be
  * @IOASID_TEST_OP_EMULATED_DMA: the emulated device reads or (with
  *	%IOASID_TEST_DMA_WRITE in @emulated.flags) writes @emulated.length
  *	bytes, at most %IOASID_TEST_DMA_MAX, at @emulated.iova, from or to
@@ -157,6 +159,21 @@ enum ioasid_test_dma_flags {
 	IOASID_TEST_DMA_PASID = 1 << 1,
 	IOASID_TEST_DMA_PRI = 1 << 2,
 };
+
+/**
+ * enum ioasid_test_emulated_flags - how an emulated mock device's driver
+ *	answers an unmap callback (IOASID_TEST_OP_EMULATED_ADD)
+ * @IOASID_TEST_EMULATED_SLOW_UNMAP: it counts the callback at once, then
+ *	sleeps %IOASID_TEST_EMULATED_SLOW_MS before it unpins
+ * @IOASID_TEST_EMULATED_IGNORE_UNMAP: it counts the callback and unpins
+ *	nothing; its pins stay until EMULATED_UNPIN or its close
+ */
+enum ioasid_test_emulated_flags {
+	IOASID_TEST_EMULATED_SLOW_UNMAP = 1 << 0,
+	IOASID_TEST_EMULATED_IGNORE_UNMAP = 1 << 1,
+};
+
+#define IOASID_TEST_EMULATED_SLOW_MS	200
 
 /* The most one IOASID_TEST_OP_DMA moves: 64 KiB. */
 #define IOASID_TEST_DMA_MAX	0x10000

@@ -29,6 +29,7 @@
 #include <linux/file.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
+#include <linux/delay.h>
 #include <linux/ioasid.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -399,6 +400,7 @@ static int ioasid_test_iotlb_info(struct ioasid_ucmd *ucmd,
 /* An emulated mock device: its accessor and what it pinned. */
 struct ioasid_test_emulated {
 	struct ioasid_access *access;
+	u32 flags;			/* enum ioasid_test_emulated_flags */
 	struct mutex lock;		/* the fields below */
 	struct list_head pins;		/* struct ioasid_test_emulated_pin */
 	unsigned int num_pins;
@@ -421,7 +423,11 @@ static void ioasid_test_emulated_unpin(struct ioasid_test_emulated *em,
 	kfree(pin);
 }
 
-/* As a driver does: give up every pin the unmapped range meets. */
+/*
+ * As a driver does: give up every pin the unmapped range meets. A slow
+ * one lets a test close the device while a callback is in flight; a deaf
+ * one, that the kernel takes back what a driver does not give up.
+ */
 static void ioasid_test_emulated_unmap(void *data, unsigned long iova,
 				       unsigned long length)
 {
@@ -430,6 +436,13 @@ static void ioasid_test_emulated_unmap(void *data, unsigned long iova,
 
 	mutex_lock(&em->lock);
 	em->unmaps++;
+	mutex_unlock(&em->lock);
+	if (em->flags & IOASID_TEST_EMULATED_IGNORE_UNMAP)
+		return;
+	if (em->flags & IOASID_TEST_EMULATED_SLOW_UNMAP)
+		msleep(IOASID_TEST_EMULATED_SLOW_MS);
+
+	mutex_lock(&em->lock);
 	list_for_each_entry_safe(pin, next, &em->pins, link)
 		if (pin->iova < iova + length && iova < pin->iova + pin->length)
 			ioasid_test_emulated_unpin(em, pin);
@@ -468,9 +481,13 @@ static int ioasid_test_emulated_add(struct ioasid_ucmd *ucmd,
 	struct file *file;
 	int fd, ret;
 
+	if (cmd->emulated.flags & ~(IOASID_TEST_EMULATED_SLOW_UNMAP |
+				    IOASID_TEST_EMULATED_IGNORE_UNMAP))
+		return -EOPNOTSUPP;
 	em = kzalloc(sizeof(*em), GFP_KERNEL_ACCOUNT);
 	if (!em)
 		return -ENOMEM;
+	em->flags = cmd->emulated.flags;
 	mutex_init(&em->lock);
 	INIT_LIST_HEAD(&em->pins);
 	em->access = ioasid_access_create(cmd->emulated.fd,

@@ -151,6 +151,10 @@ TEST_F(access, create_errors)
 	test_err_cmd(EINVAL, _test_emulated_add(self->fd, self->em,
 						self->ioasid, &em));
 	/* A nested IOASID's IOVA is the guest's to translate, in the VMM. */
+	/* A driver behaviour the emulated device does not know */
+	test_err_cmd(EOPNOTSUPP,
+		     _test_emulated_add_flags(self->fd, self->fd, self->ioasid,
+					      1U << 7, &em));
 	test_ioctl_create_nesting(self->fd, self->ioasid, &child);
 	test_err_cmd(EMEDIUMTYPE, _test_emulated_add(self->fd, self->fd,
 						     child, &em));
@@ -291,6 +295,137 @@ TEST_F(access, device_close_unpins)
 	self->em = -1;
 	/* The IOASID is free to go: nothing holds it now. */
 	test_ioctl_free(self->fd, self->ioasid);
+}
+
+/* An unmap of one page, on a thread of its own. */
+struct unmap_thread {
+	pthread_t thread;
+	int fd;
+	__u32 ioasid;
+	__u64 iova;
+	int ret;
+};
+
+static void *unmap_thread_fn(void *arg)
+{
+	struct unmap_thread *u = arg;
+
+	u->ret = _test_ioctl_unmap(u->fd, u->ioasid, u->iova, PAGE_SIZE, 0,
+				   NULL);
+	return NULL;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static __u32 ref_of(struct __test_metadata *_metadata, int fd, void *page)
+{
+	__u32 ref;
+
+	ASSERT_EQ(0, page_ref(fd, page, &ref, NULL));
+	return ref;
+}
+
+/* Whether anything, the mapping or a device, still pins @page. */
+static bool pinned_of(struct __test_metadata *_metadata, int fd, void *page)
+{
+	__u32 ref, pinned;
+
+	ASSERT_EQ(0, page_ref(fd, page, &ref, &pinned));
+	return pinned;
+}
+
+/*
+ * A device closed while its driver is in an unmap callback: the close
+ * waits for the callback, which ends on a live device (KASAN would see a
+ * freed one), the unmap completes, and no pin is left: neither the
+ * mapping's nor the device's.
+ */
+TEST_F(access, close_waits_for_callback)
+{
+	struct unmap_thread u = {
+		.fd = self->fd, .ioasid = self->ioasid, .iova = PAGE_IOVA(2),
+	};
+	void *page = self->g.ram + 2 * PAGE_SIZE;
+	__u32 pins, unmaps = 0;
+	struct timespec t0;
+	int em;
+
+	test_cmd(_test_emulated_add_flags(self->fd, self->fd, self->ioasid,
+					  IOASID_TEST_EMULATED_SLOW_UNMAP,
+					  &em));
+	test_cmd(_test_emulated_pin(self->fd, em, PAGE_IOVA(2), NULL,
+				    PAGE_SIZE, true));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, pthread_create(&u.thread, NULL, unmap_thread_fn, &u));
+	/* The callback counts itself, then sleeps: it is in flight. */
+	while (!unmaps) {
+		ASSERT_EQ(0, _test_emulated_info(self->fd, em, &pins, &unmaps));
+		usleep(1000);
+	}
+	close(em);
+	/* It began after t0 and sleeps its whole time before it ends. */
+	ASSERT_LE(IOASID_TEST_EMULATED_SLOW_MS, ms_since(&t0));
+	ASSERT_EQ(0, pthread_join(u.thread, NULL));
+	ASSERT_EQ(0, u.ret);
+	ASSERT_FALSE(pinned_of(_metadata, self->fd, page));
+}
+
+/*
+ * A driver that does not unpin when told: an unmap under its pin still
+ * completes, and the page stays pinned by the device, never freed under
+ * it, until the driver unpins. When the ioasid fd closes, the kernel
+ * takes back what the driver keeps.
+ */
+TEST_F(access, deaf_driver_pins_taken_back)
+{
+	void *page2 = self->g.ram + 2 * PAGE_SIZE;
+	void *page4 = self->g.ram + 4 * PAGE_SIZE;
+	void *page5 = self->g.ram + 5 * PAGE_SIZE;
+	__u8 byte = 0;
+	int em;
+
+	test_cmd(_test_emulated_add_flags(self->fd, self->fd, self->ioasid,
+					  IOASID_TEST_EMULATED_IGNORE_UNMAP,
+					  &em));
+	test_cmd(_test_emulated_pin(self->fd, em, PAGE_IOVA(2), NULL,
+				    PAGE_SIZE, true));
+	test_cmd(_test_emulated_pin(self->fd, em, PAGE_IOVA(4), NULL,
+				    PAGE_SIZE, false));
+
+	test_ioctl_unmap(self->fd, self->ioasid, PAGE_IOVA(2), PAGE_SIZE,
+			 PAGE_SIZE);
+	expect_info(_metadata, self->fd, em, 2, 1);
+	/* Not mapped any more, but the device's pin holds the page. */
+	ASSERT_TRUE(pinned_of(_metadata, self->fd, page2));
+	test_err_cmd(ENOENT, _test_emulated_dma(self->fd, em, PAGE_IOVA(2),
+						&byte, 1, false));
+	/* The driver unpins late: the pin it kept was still its own. */
+	test_cmd(_test_emulated_unpin(self->fd, em, PAGE_IOVA(2), PAGE_SIZE));
+	ASSERT_FALSE(pinned_of(_metadata, self->fd, page2));
+	expect_info(_metadata, self->fd, em, 1, 1);
+
+	/* Page 5 has page 4's history, but for the device's pin. */
+	ASSERT_LT(ref_of(_metadata, self->fd, page5),
+		  ref_of(_metadata, self->fd, page4));
+	close(self->fd);
+	self->fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	/* Told (a second callback), deaf again, unpinned anyway */
+	expect_info(_metadata, self->fd, em, 1, 2);
+	ASSERT_EQ(ref_of(_metadata, self->fd, page5),
+		  ref_of(_metadata, self->fd, page4));
+	test_err_cmd(ENODEV, _test_emulated_dma(self->fd, em, PAGE_IOVA(4),
+						&byte, 1, false));
+	/* Its own unpin, later still, finds nothing left to do. */
+	test_cmd(_test_emulated_unpin(self->fd, em, PAGE_IOVA(4), PAGE_SIZE));
+	expect_info(_metadata, self->fd, em, 0, 2);
+	close(em);
 }
 
 static void read_all(struct __test_metadata *_metadata, int fd, __u32 ioasid,

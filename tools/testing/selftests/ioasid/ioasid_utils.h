@@ -1218,15 +1218,18 @@ static inline bool fault_dma_join(struct fault_dma *d, int timeout_ms)
 
 /*
  * An emulated mock device: DMA through an in-kernel accessor of @ioasid
- * of the ioasid fd @ioasid_fd; @fd is any fd with the test ioctl.
+ * of the ioasid fd @ioasid_fd; @fd is any fd with the test ioctl. @flags
+ * (enum ioasid_test_emulated_flags) say how its driver answers an unmap.
  */
-static inline int _test_emulated_add(int fd, int ioasid_fd, __u32 ioasid,
-				     int *em_fd)
+static inline int _test_emulated_add_flags(int fd, int ioasid_fd,
+					   __u32 ioasid, __u32 flags,
+					   int *em_fd)
 {
 	struct ioasid_cmd_test cmd = {
 		.op = IOASID_TEST_OP_EMULATED_ADD,
 		.emulated.fd = ioasid_fd,
 		.emulated.ioasid = ioasid,
+		.emulated.flags = flags,
 	};
 	int ret = _test_cmd_mock(fd, &cmd);
 
@@ -1234,6 +1237,9 @@ static inline int _test_emulated_add(int fd, int ioasid_fd, __u32 ioasid,
 		*em_fd = cmd.emulated.out_fd;
 	return ret;
 }
+
+#define _test_emulated_add(fd, ioasid_fd, ioasid, em_fd)		\
+	_test_emulated_add_flags(fd, ioasid_fd, ioasid, 0, em_fd)
 
 /* EMULATED_DMA, _PIN or _UNPIN of emulated device @em_fd. */
 static inline int _test_emulated(int fd, __u32 op, int em_fd, __u64 iova,

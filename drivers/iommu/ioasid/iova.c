@@ -408,17 +408,19 @@ int ioasid_iova_map(struct ioasid_iova *iova, unsigned long start,
 /*
  * The parent's areas that cover [source, source + length) whole, with no
  * gap, each granting @iommu_prot's access: ENXIO for a gap, EACCES for
- * an access refused. Returns the first one.
+ * an access refused. Returns the first one, and in @count how many.
  */
 static struct ioasid_area *ioasid_iova_check_source(struct ioasid_iova *parent,
 						    unsigned long source,
 						    unsigned long length,
-						    int iommu_prot)
+						    int iommu_prot,
+						    unsigned int *count)
 {
 	unsigned long last = source + length - 1, next = source;
 	int access = iommu_prot & (IOMMU_READ | IOMMU_WRITE);
 	struct ioasid_area *first, *area;
 
+	*count = 0;
 	first = ioasid_iova_area_first(parent, source, last);
 	for (area = first; area;
 	     area = ioasid_iova_area_next(area, source, last)) {
@@ -426,6 +428,7 @@ static struct ioasid_area *ioasid_iova_check_source(struct ioasid_iova *parent,
 			return ERR_PTR(-ENXIO);
 		if ((area->iommu_prot & access) != access)
 			return ERR_PTR(-EACCES);
+		++*count;
 		if (area->node.last >= last)
 			return first;
 		next = area->node.last + 1;
@@ -460,8 +463,8 @@ int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
 {
 	unsigned long last = source + length - 1, at = source;
 	/* A vIOMMU maps a page or a few at a time: no allocation for that. */
-	struct ioasid_area *from, *few[8], **areas = few;
-	unsigned int n = 0, max = 0;
+	struct ioasid_area *first, *from, *few[8], **areas = few;
+	unsigned int n = 0, count;
 	int ret;
 
 	lockdep_assert_held(parent->lock);
@@ -469,18 +472,17 @@ int ioasid_iova_map_from(struct ioasid_iova *iova, unsigned long start,
 	ret = ioasid_iova_check_map(iova, start, length);
 	if (ret)
 		return ret;
-	from = ioasid_iova_check_source(parent, source, length, iommu_prot);
-	if (IS_ERR(from))
-		return PTR_ERR(from);
-	for (; from; from = ioasid_iova_area_next(from, source, last))
-		max++;
-	if (max > ARRAY_SIZE(few)) {
-		areas = kcalloc(max, sizeof(*areas), GFP_KERNEL);
+	first = ioasid_iova_check_source(parent, source, length, iommu_prot,
+					 &count);
+	if (IS_ERR(first))
+		return PTR_ERR(first);
+	if (count > ARRAY_SIZE(few)) {
+		areas = kcalloc(count, sizeof(*areas), GFP_KERNEL);
 		if (!areas)
 			return -ENOMEM;
 	}
 
-	for (from = ioasid_iova_area_first(parent, source, last); from;
+	for (from = first; from;
 	     from = ioasid_iova_area_next(from, source, last)) {
 		unsigned long piece_last = min(from->node.last, last);
 		unsigned long npages = (piece_last - at + 1) >> PAGE_SHIFT;

@@ -275,6 +275,8 @@ int ioasid_iova_split(struct ioasid_iova *iova, unsigned long start,
 		      unsigned long last);
 int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 		      unsigned long last, unsigned long *unmapped);
+void ioasid_iova_unmap_split(struct ioasid_iova *iova, unsigned long start,
+			     unsigned long last, unsigned long *unmapped);
 void ioasid_iova_revoke_source(struct ioasid_iova *iova, unsigned long start,
 			       unsigned long last, unsigned long *revoked);
 int ioasid_iova_check_alignment(struct ioasid_iova *iova, u64 value);

@@ -746,23 +746,17 @@ static void ioasid_iova_unmap_gone(struct ioasid_iova *iova,
 }
 
 /*
- * Unmap [start, last]: every area inside goes, an area that sticks out at
- * either end is cut and keeps the part outside (see ioasid_iova_split(),
- * whose errors these are; after it succeeded on the range this cannot
- * fail). Reports the bytes unmapped.
+ * Unmap [start, last], which ioasid_iova_split() has cut at both ends, so
+ * that every area meeting it lies inside it: they all go. For a caller
+ * with work between the cut and the unmap. Reports the bytes unmapped.
  */
-int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
-		      unsigned long last, unsigned long *unmapped)
+void ioasid_iova_unmap_split(struct ioasid_iova *iova, unsigned long start,
+			     unsigned long last, unsigned long *unmapped)
 {
 	struct ioasid_area *area, *next, *gone = NULL;
-	int ret;
 
+	lockdep_assert_held(iova->lock);
 	*unmapped = 0;
-	ret = ioasid_iova_split(iova, start, last);
-	if (ret)
-		return ret;
-
-	/* Now every area that meets [start, last] lies inside it. */
 	for (area = ioasid_iova_area_first(iova, start, last); area;
 	     area = next) {
 		next = ioasid_iova_area_next(area, start, last);
@@ -770,7 +764,23 @@ int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
 		ioasid_iova_area_gone(iova, area, &gone);
 	}
 	ioasid_iova_unmap_gone(iova, gone);
-	return 0;
+}
+
+/*
+ * Unmap [start, last]: every area inside goes, an area that sticks out at
+ * either end is cut and keeps the part outside (see ioasid_iova_split(),
+ * whose errors these are). Reports the bytes unmapped.
+ */
+int ioasid_iova_unmap(struct ioasid_iova *iova, unsigned long start,
+		      unsigned long last, unsigned long *unmapped)
+{
+	int ret;
+
+	*unmapped = 0;
+	ret = ioasid_iova_split(iova, start, last);
+	if (!ret)
+		ioasid_iova_unmap_split(iova, start, last, unmapped);
+	return ret;
 }
 
 /*

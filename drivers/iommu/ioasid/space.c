@@ -426,7 +426,7 @@ int ioasid_space_dma_unmap_ioctl(struct ioasid_ucmd *ucmd)
 						&cmd->out_dirty_report);
 	if (!ret) {
 		ioasid_space_revoke_children(space, cmd->iova, last);
-		ret = ioasid_iova_unmap(&space->iova, cmd->iova, last,
+		ioasid_iova_unmap_split(&space->iova, cmd->iova, last,
 					&unmapped);
 	}
 	/* Took pins of in-kernel accessors, which must hear of it */

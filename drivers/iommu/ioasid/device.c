@@ -943,6 +943,24 @@ u64 ioasid_device_label(struct ioasid_ctx *ctx, struct device *dev)
 }
 
 /*
+ * Take @nested's domain off its attachments (those before @stop, where a
+ * bind failed; NULL for all of them) and free it.
+ */
+static void ioasid_nested_unbind(struct ioasid_nested *nested,
+				 struct ioasid_attach *stop)
+{
+	struct ioasid_attach *attach;
+
+	list_for_each_entry(attach, &nested->attaches, nested_link) {
+		if (attach == stop)
+			break;
+		ioasid_attach_clear(attach, nested->domain);
+	}
+	iommu_domain_free(nested->domain);
+	nested->domain = NULL;
+}
+
+/*
  * Bind the user's table of @format described by @data: a nested domain
  * per IOMMU instance of hardware-nested @space, and every attachment on
  * it. All or nothing.
@@ -988,18 +1006,10 @@ int ioasid_device_bind_nested(struct ioasid_space *space,
 	return 0;
 
 err_detach:
-	list_for_each_entry_continue_reverse(attach, &nested->attaches,
-					     nested_link)
-		ioasid_attach_clear(attach, nested->domain);
-	iommu_domain_free(nested->domain);
-	nested->domain = NULL;
+	ioasid_nested_unbind(nested, attach);
 err_unbind:
-	list_for_each_entry_continue_reverse(nested, &space->nested, link) {
-		list_for_each_entry(attach, &nested->attaches, nested_link)
-			ioasid_attach_clear(attach, nested->domain);
-		iommu_domain_free(nested->domain);
-		nested->domain = NULL;
-	}
+	list_for_each_entry_continue_reverse(nested, &space->nested, link)
+		ioasid_nested_unbind(nested, NULL);
 	return ret;
 }
 
@@ -1007,17 +1017,11 @@ err_unbind:
 void ioasid_device_unbind_nested(struct ioasid_space *space)
 {
 	struct ioasid_nested *nested;
-	struct ioasid_attach *attach;
 
 	lockdep_assert_held(&space->lock);
-	list_for_each_entry(nested, &space->nested, link) {
-		if (!nested->domain)
-			continue;
-		list_for_each_entry(attach, &nested->attaches, nested_link)
-			ioasid_attach_clear(attach, nested->domain);
-		iommu_domain_free(nested->domain);
-		nested->domain = NULL;
-	}
+	list_for_each_entry(nested, &space->nested, link)
+		if (nested->domain)
+			ioasid_nested_unbind(nested, NULL);
 	space->bound = NULL;
 }
 

@@ -26,10 +26,10 @@
  * user memory is copied outside them.
  */
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
-#include <linux/delay.h>
 #include <linux/ioasid.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>

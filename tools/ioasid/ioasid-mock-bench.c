@@ -364,36 +364,20 @@ static struct sample theirs_run(struct theirs *t, unsigned int batch)
 }
 
 /*
- * What a system call costs before it does any work: an ioctl that only
- * reads a value, on each side's fd, in microseconds. Under TCG this floor
- * is most of a one-fault round trip, so it says how far apart two
- * designs can be when one makes fewer calls than the other.
+ * What a system call costs before it does any work: @request, an ioctl
+ * that only reads a value, on each side's fd, in microseconds. Under TCG
+ * this floor is most of a one-fault round trip, so it says how far apart
+ * two designs can be when one makes fewer calls than the other.
  */
-static double ours_null_call(int fd)
+static double null_call_us(int fd, unsigned long request, void *cmd,
+			   const char *what)
 {
-	struct ioasid_cmd_get_api_version cmd = { .size = sizeof(cmd) };
 	double t0 = now();
 	unsigned int i;
 
 	for (i = 0; i != NULL_CALLS; i++)
-		if (ioctl(fd, IOASID_GET_API_VERSION, &cmd))
-			die("IOASID_GET_API_VERSION", errno);
-	return (now() - t0) * 1e6 / NULL_CALLS;
-}
-
-static double theirs_null_call(int fd)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd),
-		.option_id = IOMMU_OPTION_RLIMIT_MODE,
-		.op = IOMMU_OPTION_OP_GET,
-	};
-	double t0 = now();
-	unsigned int i;
-
-	for (i = 0; i != NULL_CALLS; i++)
-		if (ioctl(fd, IOMMU_OPTION, &cmd))
-			die("IOMMU_OPTION", errno);
+		if (ioctl(fd, request, cmd))
+			die(what, errno);
 	return (now() - t0) * 1e6 / NULL_CALLS;
 }
 
@@ -523,6 +507,12 @@ static void fault_bench(void)
 	double inject[2][NR_BATCHES][ROUNDS], bound[NR_BATCHES][ROUNDS];
 	double sys[2][NR_BATCHES], dma_rate[ROUNDS], null_call[2][ROUNDS];
 	double headline = 0, dma_sys = 0, trip;
+	struct ioasid_cmd_get_api_version version = { .size = sizeof(version) };
+	struct iommu_option option = {
+		.size = sizeof(option),
+		.option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_GET,
+	};
 	struct theirs t;
 	struct ours o = {};
 	struct dma_bench d = { .o = &o };
@@ -560,8 +550,10 @@ static void fault_bench(void)
 			sys[0][b] = (double)so.syscalls / FAULTS;
 			sys[1][b] = (double)st.syscalls / FAULTS;
 		}
-		null_call[0][r] = ours_null_call(o.fd);
-		null_call[1][r] = theirs_null_call(t.fd);
+		null_call[0][r] = null_call_us(o.fd, IOASID_GET_API_VERSION,
+					       &version, "IOASID_GET_API_VERSION");
+		null_call[1][r] = null_call_us(t.fd, IOMMU_OPTION, &option,
+					       "IOMMU_OPTION");
 	}
 	theirs_close(&t);
 
